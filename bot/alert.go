@@ -1,0 +1,152 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+)
+
+// Alert is one notification from monitoring, already verified and
+// translated from the vendor's format by the edge.
+type Alert struct {
+	Source      string // "webhook", "pagerduty", "alertmanager"
+	DedupKey    string // the source's grouping key; empty: never deduplicated
+	Title       string
+	Description string
+	Severity    Severity // 0: the default
+	Firing      bool     // false: the alert has resolved
+	OccurredAt  time.Time
+	Labels      map[string]string
+	Annotations map[string]string
+	URL         string
+	// EventID, when set, identifies this notification at the source, so a
+	// redelivery is recorded once.
+	EventID string
+}
+
+// AlertOutcome says what an alert did.
+type AlertOutcome struct {
+	Incident Incident
+	Opened   bool   // a new incident was opened
+	Recorded bool   // an event was added to the timeline (false: a redelivery)
+	Ignored  string // why nothing was done, when nothing was
+}
+
+// IngestAlert opens an incident for a firing alert with a new dedup key, or
+// records the alert on the incident already open for that key. A resolved
+// alert records its end. One open incident per (source, dedup key) is
+// enforced by the store, so concurrent deliveries of one alert open one
+// incident.
+func (s *Service) IngestAlert(ctx context.Context, a Alert) (AlertOutcome, error) {
+	if err := validateAlert(&a); err != nil {
+		return AlertOutcome{}, err
+	}
+	var out AlertOutcome
+	var err error
+	// A conflict means another writer opened the incident between our read
+	// and our insert; the second pass finds and attaches to it.
+	for range 2 {
+		out = AlertOutcome{}
+		err = s.update(ctx, func(tx Tx) error { return s.ingest(tx, a, &out) })
+		if ErrorCode(err) != ECONFLICT {
+			break
+		}
+	}
+	return out, err
+}
+
+func validateAlert(a *Alert) error {
+	a.Title = strings.TrimSpace(a.Title)
+	if a.Title == "" {
+		return FieldErrorf("title", "an alert needs a title")
+	}
+	if a.Source == "" {
+		return FieldErrorf("source", "an alert needs a source")
+	}
+	if a.Severity != 0 && !a.Severity.Valid() {
+		return FieldErrorf("severity", "use SEV1 to SEV4")
+	}
+	return nil
+}
+
+func (s *Service) ingest(tx Tx, a Alert, out *AlertOutcome) error {
+	now := s.now()
+	at := a.OccurredAt
+	if at.IsZero() {
+		at = now
+	}
+	var inc Incident
+	var err error
+	if a.DedupKey != "" {
+		inc, err = tx.OpenIncidentByDedupKey(a.Source, a.DedupKey)
+		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return err
+		}
+	}
+	if inc.ID == 0 {
+		if !a.Firing {
+			out.Ignored = "no open incident for this alert"
+			return nil
+		}
+		return s.openFromAlert(tx, a, at, now, out)
+	}
+	kind, verb := KindAlertFired, "fired"
+	if !a.Firing {
+		kind, verb = KindAlertResolved, "resolved"
+	}
+	ev := alertEvent(a, kind, verb, at, now)
+	ev.IncidentID = inc.ID
+	ok, err := tx.AppendEvent(&ev)
+	if err != nil {
+		return fmt.Errorf("record alert on %s: %w", inc.Key(), err)
+	}
+	out.Incident, out.Recorded = inc, ok
+	return nil
+}
+
+func (s *Service) openFromAlert(tx Tx, a Alert, at, now time.Time, out *AlertOutcome) error {
+	sev := a.Severity
+	if sev == 0 {
+		sev = s.cfg.DefaultSeverity
+	}
+	inc := Incident{
+		Title: a.Title, Description: a.Description, Severity: sev, Status: StatusTriggered,
+		Source: a.Source, DedupKey: a.DedupKey, SourceURL: a.URL, Labels: maps.Clone(a.Labels),
+		DetectedAt: at, DeclaredAt: now, UpdatedAt: now,
+	}
+	if err := tx.CreateIncident(&inc); err != nil {
+		return err
+	}
+	fired := alertEvent(a, KindAlertFired, "fired", at, now)
+	fired.IncidentID = inc.ID
+	if _, err := tx.AppendEvent(&fired); err != nil {
+		return fmt.Errorf("record alert on %s: %w", inc.Key(), err)
+	}
+	declared := Event{Kind: KindDeclared, Actor: AlertActor(a.Source),
+		Text: fmt.Sprintf("declared %s %s from a %s alert: %s", inc.Key(), sev, a.Source, a.Title)}
+	if err := appendAll(tx, inc.ID, now, declared); err != nil {
+		return err
+	}
+	out.Incident, out.Opened, out.Recorded = inc, true, true
+	return s.enqueueOpening(tx, inc, nil)
+}
+
+func alertEvent(a Alert, kind EventKind, verb string, at, now time.Time) Event {
+	data := map[string]any{"source": a.Source, "dedup_key": a.DedupKey}
+	if len(a.Labels) > 0 {
+		data["labels"] = a.Labels
+	}
+	if len(a.Annotations) > 0 {
+		data["annotations"] = a.Annotations
+	}
+	dedup := ""
+	if a.EventID != "" {
+		dedup = "alert:" + a.EventID
+	}
+	return Event{
+		Kind: kind, Actor: AlertActor(a.Source), OccurredAt: at, RecordedAt: now,
+		Text: fmt.Sprintf("alert %s: %s", verb, a.Title), Data: data, SourceURL: a.URL, DedupKey: dedup,
+	}
+}

@@ -1,0 +1,262 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Outbox operations the chat handlers deliver.
+const (
+	OpCreateChannel = "chat.create_channel"
+	OpPostCard      = "chat.post_card"
+	OpRefreshCard   = "chat.refresh_card"
+	OpSetTopic      = "chat.set_topic"
+	OpInvite        = "chat.invite"
+	OpPost          = "chat.post"
+	OpAnnounce      = "chat.announce"
+	OpPin           = "chat.pin_card"
+)
+
+// Message targets resolved at delivery time, when the channel exists.
+const (
+	TargetIncident  = "incident"
+	TargetBroadcast = "broadcast"
+)
+
+type postPayload struct {
+	Target  string  `json:"target"` // TargetIncident, TargetBroadcast or a channel id
+	Message Message `json:"message"`
+}
+
+type invitePayload struct {
+	Users []string `json:"users"`
+}
+
+// maxNameAttempts bounds the suffixes tried when a channel name is taken.
+const maxNameAttempts = 20
+
+func incidentKey(id int64) string { return fmt.Sprintf("incident:%d", id) }
+
+func mustDelivery(key, op string, incidentID int64, v any) Delivery {
+	if v == nil {
+		v = struct{}{}
+	}
+	d, err := NewDelivery(key, op, incidentID, v)
+	if err != nil {
+		panic(err) // only for the package's own payload types, which always encode
+	}
+	return d
+}
+
+// ChatHandlers returns the outbox handlers that carry out chat operations
+// through chat. Register them on a Dispatcher.
+func (s *Service) ChatHandlers(chat Chat) map[string]DeliveryHandler {
+	h := &chatHandlers{svc: s, chat: chat}
+	return map[string]DeliveryHandler{
+		OpCreateChannel: h.createChannel,
+		OpPostCard:      h.postCard,
+		OpRefreshCard:   h.refreshCard,
+		OpSetTopic:      h.setTopic,
+		OpInvite:        h.invite,
+		OpPost:          h.post,
+		OpAnnounce:      h.announce,
+		OpPin:           h.pin,
+	}
+}
+
+type chatHandlers struct {
+	svc  *Service
+	chat Chat
+}
+
+// errNoChannel is permanent: the incident's channel could not be created,
+// so nothing can be posted in it.
+var errNoChannel = errors.New("the incident has no chat channel")
+
+func (h *chatHandlers) incident(ctx context.Context, d Delivery, needChannel bool) (Incident, error) {
+	inc, err := h.svc.store.Incident(ctx, d.IncidentID)
+	if err != nil {
+		return Incident{}, fmt.Errorf("load %s: %w", IncidentKey(d.IncidentID), err)
+	}
+	if needChannel && inc.ChannelID == "" {
+		return Incident{}, errNoChannel
+	}
+	return inc, nil
+}
+
+func (h *chatHandlers) createChannel(ctx context.Context, d Delivery) (any, error) {
+	inc, err := h.incident(ctx, d, false)
+	if err != nil {
+		return nil, err
+	}
+	if inc.ChannelID != "" {
+		return ChannelRef{ID: inc.ChannelID, Name: inc.ChannelName}, nil
+	}
+	var ref ChannelRef
+	for attempt := 1; ; attempt++ {
+		suffix := ""
+		if attempt > 1 {
+			suffix = fmt.Sprint(attempt)
+		}
+		ref, err = h.chat.CreateChannel(ctx, ChannelSpec{Name: ChannelName(inc.ID, inc.Title, suffix), Private: inc.Private})
+		if ErrorCode(err) != ECONFLICT || attempt == maxNameAttempts {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create channel for %s: %w", inc.Key(), err)
+	}
+	err = h.svc.update(ctx, func(tx Tx) error {
+		cur, err := tx.Incident(inc.ID)
+		if err != nil {
+			return err
+		}
+		cur.ChannelID, cur.ChannelName = ref.ID, ref.Name
+		if err := tx.UpdateIncident(cur); err != nil {
+			return err
+		}
+		return appendAll(tx, cur.ID, h.svc.now(), Event{Kind: KindChannelCreated, Actor: SystemActor,
+			Text: "channel #" + ref.Name + " created", Data: map[string]any{"channel_id": ref.ID, "name": ref.Name}})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record channel of %s: %w", inc.Key(), err)
+	}
+	return ref, nil
+}
+
+func (h *chatHandlers) postCard(ctx context.Context, d Delivery) (any, error) {
+	inc, err := h.incident(ctx, d, true)
+	if err != nil {
+		return nil, err
+	}
+	if inc.CardTS != "" { // already posted by an attempt whose completion was not recorded
+		return MessageRef{ChannelID: inc.ChannelID, TS: inc.CardTS}, nil
+	}
+	msg := Card(inc)
+	msg.Tag = deliveryTag(d)
+	ref, err := h.chat.Post(ctx, inc.ChannelID, msg)
+	if err != nil {
+		return nil, fmt.Errorf("post card of %s: %w", inc.Key(), err)
+	}
+	err = h.svc.store.Update(ctx, func(tx Tx) error {
+		cur, err := tx.Incident(inc.ID)
+		if err != nil {
+			return err
+		}
+		cur.CardTS = ref.TS
+		if err := tx.UpdateIncident(cur); err != nil {
+			return err
+		}
+		// Pinning is its own entry, so a failed pin is retried without
+		// posting the card again.
+		return tx.Enqueue(mustDelivery(incidentKey(inc.ID), OpPin, inc.ID, nil))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record card of %s: %w", inc.Key(), err)
+	}
+	h.svc.wake()
+	return ref, nil
+}
+
+func (h *chatHandlers) pin(ctx context.Context, d Delivery) (any, error) {
+	inc, err := h.incident(ctx, d, true)
+	if err != nil {
+		return nil, err
+	}
+	err = h.chat.Pin(ctx, MessageRef{ChannelID: inc.ChannelID, TS: inc.CardTS})
+	if err != nil && ErrorCode(err) != ECONFLICT { // ECONFLICT: already pinned
+		return nil, fmt.Errorf("pin card of %s: %w", inc.Key(), err)
+	}
+	return nil, nil
+}
+
+func (h *chatHandlers) refreshCard(ctx context.Context, d Delivery) (any, error) {
+	inc, err := h.incident(ctx, d, true)
+	if err != nil {
+		return nil, err
+	}
+	if inc.CardTS == "" {
+		return nil, Temporary(errors.New("the card is not posted yet"), 0)
+	}
+	if err := h.chat.Update(ctx, MessageRef{ChannelID: inc.ChannelID, TS: inc.CardTS}, Card(inc)); err != nil {
+		return nil, fmt.Errorf("update card of %s: %w", inc.Key(), err)
+	}
+	return nil, nil
+}
+
+func (h *chatHandlers) setTopic(ctx context.Context, d Delivery) (any, error) {
+	inc, err := h.incident(ctx, d, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.chat.SetTopic(ctx, inc.ChannelID, Topic(inc)); err != nil {
+		return nil, fmt.Errorf("set topic of %s: %w", inc.Key(), err)
+	}
+	return nil, nil
+}
+
+func (h *chatHandlers) invite(ctx context.Context, d Delivery) (any, error) {
+	var p invitePayload
+	if err := json.Unmarshal(d.Payload, &p); err != nil {
+		return nil, fmt.Errorf("decode invite: %w", err)
+	}
+	inc, err := h.incident(ctx, d, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.chat.Invite(ctx, inc.ChannelID, p.Users); err != nil {
+		return nil, fmt.Errorf("invite %s to %s: %w", strings.Join(p.Users, ","), inc.Key(), err)
+	}
+	return nil, nil
+}
+
+func (h *chatHandlers) post(ctx context.Context, d Delivery) (any, error) {
+	var p postPayload
+	if err := json.Unmarshal(d.Payload, &p); err != nil {
+		return nil, fmt.Errorf("decode post: %w", err)
+	}
+	channel := p.Target
+	switch p.Target {
+	case TargetIncident:
+		inc, err := h.incident(ctx, d, true)
+		if err != nil {
+			return nil, err
+		}
+		channel = inc.ChannelID
+	case TargetBroadcast:
+		channel = h.svc.cfg.BroadcastChannel
+		if channel == "" {
+			return nil, nil
+		}
+	}
+	p.Message.Tag = deliveryTag(d)
+	ref, err := h.chat.Post(ctx, channel, p.Message)
+	if err != nil {
+		return nil, fmt.Errorf("post to %s: %w", channel, err)
+	}
+	return ref, nil
+}
+
+func (h *chatHandlers) announce(ctx context.Context, d Delivery) (any, error) {
+	channel := h.svc.cfg.BroadcastChannel
+	if channel == "" {
+		return nil, nil
+	}
+	inc, err := h.incident(ctx, d, false)
+	if err != nil {
+		return nil, err
+	}
+	msg := Announcement(inc)
+	msg.Tag = deliveryTag(d)
+	ref, err := h.chat.Post(ctx, channel, msg)
+	if err != nil {
+		return nil, fmt.Errorf("announce %s: %w", inc.Key(), err)
+	}
+	return ref, nil
+}
+
+// deliveryTag identifies the outbox entry a message comes from.
+func deliveryTag(d Delivery) string { return fmt.Sprintf("sitrep-delivery-%d", d.ID) }

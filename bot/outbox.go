@@ -1,0 +1,87 @@
+package bot
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// DeliveryState is where an outbox entry is in its delivery.
+type DeliveryState string
+
+const (
+	DeliveryPending    DeliveryState = "pending"    // waiting for its turn or its next attempt
+	DeliverySending    DeliveryState = "sending"    // handed to the adapter; outcome not yet known
+	DeliveryDelivered  DeliveryState = "delivered"  // done
+	DeliveryFailed     DeliveryState = "failed"     // gave up: the vendor said no for good
+	DeliverySuperseded DeliveryState = "superseded" // a newer entry makes it pointless (a card refresh)
+)
+
+// Delivery is one outbox entry: something the bot will do at a vendor (post a
+// message, create a channel, acknowledge a page) after the change that caused
+// it has committed. Entries with the same Key are delivered one at a time in
+// ID order; entries with different keys go in parallel.
+type Delivery struct {
+	ID            int64
+	Key           string // ordering key, e.g. "incident:3" or "channel:C123"
+	Op            string // which handler delivers it
+	IncidentID    int64  // 0 when not about an incident
+	Payload       json.RawMessage
+	State         DeliveryState
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	CreatedAt     time.Time
+	DeliveredAt   time.Time
+	Result        json.RawMessage
+	// Uncertain is set when an earlier attempt was in flight when the process
+	// died: the vendor may already have done it, so a handler that can check
+	// (look for its own message) should do so before doing it again.
+	Uncertain bool
+	// Coalesce, when set, supersedes every older pending entry with the same
+	// Coalesce value when this one is enqueued (only the newest card refresh
+	// matters).
+	Coalesce string
+}
+
+// NewDelivery builds an outbox entry whose payload is v encoded as JSON.
+func NewDelivery(key, op string, incidentID int64, v any) (Delivery, error) {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return Delivery{}, fmt.Errorf("encode %s payload: %w", op, err)
+	}
+	return Delivery{Key: key, Op: op, IncidentID: incidentID, Payload: payload}, nil
+}
+
+// TemporaryError marks a delivery failure worth retrying (a timeout, a 5xx, a
+// rate limit). RetryAfter, when positive, is how long the vendor asked us to
+// wait.
+type TemporaryError struct {
+	Err        error
+	RetryAfter time.Duration
+}
+
+func (e *TemporaryError) Error() string {
+	if e.RetryAfter > 0 {
+		return fmt.Sprintf("%v (retry after %s)", e.Err, e.RetryAfter)
+	}
+	return e.Err.Error()
+}
+
+func (e *TemporaryError) Unwrap() error { return e.Err }
+
+// Temporary wraps err as a *TemporaryError.
+func Temporary(err error, retryAfter time.Duration) error {
+	return &TemporaryError{Err: err, RetryAfter: retryAfter}
+}
+
+// IsTemporary reports whether err is worth retrying and how long to wait at
+// least (0: use the backoff).
+func IsTemporary(err error) (bool, time.Duration) {
+	var t *TemporaryError
+	if errors.As(err, &t) {
+		return true, t.RetryAfter
+	}
+	return false, 0
+}

@@ -1,0 +1,412 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ServiceConfig holds the plain values the service needs.
+type ServiceConfig struct {
+	// BroadcastChannel is the chat channel id where incidents are announced
+	// and status updates mirrored; empty disables broadcasts.
+	BroadcastChannel string
+	// DefaultSeverity applies to alerts and declarations that name none.
+	DefaultSeverity Severity
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Service applies commands to incidents: every change, its timeline event
+// and the chat messages that report it are written in one transaction, and
+// the messages are delivered afterwards by the Dispatcher.
+type Service struct {
+	store Store
+	cfg   ServiceConfig
+	now   func() time.Time
+	wake  func()
+}
+
+// NewService returns a Service over store.
+func NewService(store Store, cfg ServiceConfig) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if !cfg.DefaultSeverity.Valid() {
+		cfg.DefaultSeverity = SEV3
+	}
+	return &Service{store: store, cfg: cfg, now: func() time.Time { return cfg.Now().UTC() }, wake: func() {}}
+}
+
+// OnCommit registers f to be called after each committed change that queued
+// deliveries (the Dispatcher's Wake).
+func (s *Service) OnCommit(f func()) { s.wake = f }
+
+// Now is the service's clock, in UTC.
+func (s *Service) Now() time.Time { return s.now() }
+
+// Incident returns one incident.
+func (s *Service) Incident(ctx context.Context, id int64) (Incident, error) {
+	return s.store.Incident(ctx, id)
+}
+
+// IncidentByChannel returns the incident whose chat channel is channelID.
+func (s *Service) IncidentByChannel(ctx context.Context, channelID string) (Incident, error) {
+	return s.store.IncidentByChannel(ctx, channelID)
+}
+
+// Incidents lists incidents matching f.
+func (s *Service) Incidents(ctx context.Context, f IncidentFilter) ([]Incident, error) {
+	return s.store.Incidents(ctx, f)
+}
+
+// Timeline returns an incident's events in the order they happened.
+func (s *Service) Timeline(ctx context.Context, id int64) ([]Event, error) {
+	if _, err := s.store.Incident(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.store.Timeline(ctx, id)
+}
+
+// update runs fn in a write transaction and wakes the dispatcher after it
+// commits.
+func (s *Service) update(ctx context.Context, fn func(tx Tx) error) error {
+	if err := s.store.Update(ctx, fn); err != nil {
+		return err
+	}
+	s.wake()
+	return nil
+}
+
+// change loads incident id inside a transaction, lets fn change it and record
+// what happened, and saves it.
+func (s *Service) change(ctx context.Context, id int64, fn func(tx Tx, inc *Incident, now time.Time) error) (Incident, error) {
+	var out Incident
+	err := s.update(ctx, func(tx Tx) error {
+		inc, err := tx.Incident(id)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if err := fn(tx, &inc, now); err != nil {
+			return err
+		}
+		inc.UpdatedAt = now
+		if err := tx.UpdateIncident(inc); err != nil {
+			return err
+		}
+		out = inc
+		return nil
+	})
+	return out, err
+}
+
+// DeclareRequest is what a person gives to declare an incident.
+type DeclareRequest struct {
+	Actor       string
+	Title       string
+	Description string
+	Severity    Severity // 0: the default
+	Private     bool
+}
+
+// Declare opens an incident by hand. The declarer becomes its commander.
+func (s *Service) Declare(ctx context.Context, req DeclareRequest) (Incident, error) {
+	title := strings.TrimSpace(req.Title)
+	if title == "" {
+		return Incident{}, FieldErrorf("title", "a title is required: /incident declare <title>")
+	}
+	sev := req.Severity
+	if sev == 0 {
+		sev = s.cfg.DefaultSeverity
+	}
+	if !sev.Valid() {
+		return Incident{}, FieldErrorf("severity", "use SEV1 to SEV4")
+	}
+	var inc Incident
+	err := s.update(ctx, func(tx Tx) error {
+		now := s.now()
+		inc = Incident{
+			Title: title, Description: req.Description, Severity: sev, Private: req.Private,
+			Status: StatusInvestigating, Commander: req.Actor, Source: "chat",
+			DetectedAt: now, DeclaredAt: now, AcknowledgedAt: now, UpdatedAt: now,
+		}
+		if err := tx.CreateIncident(&inc); err != nil {
+			return err
+		}
+		events := []Event{
+			{Kind: KindDeclared, Actor: req.Actor, Text: fmt.Sprintf("declared %s %s: %s", inc.Key(), sev, title)},
+			{Kind: KindRoleAssigned, Actor: req.Actor, Text: fmt.Sprintf("<@%s> is commander", req.Actor),
+				Data: map[string]any{"role": string(RoleCommander), "user": req.Actor}},
+		}
+		if err := appendAll(tx, inc.ID, now, events...); err != nil {
+			return err
+		}
+		return s.enqueueOpening(tx, inc, []string{req.Actor})
+	})
+	return inc, err
+}
+
+// enqueueOpening queues what opening an incident does in chat: its channel,
+// the pinned card, invitations and the broadcast announcement.
+func (s *Service) enqueueOpening(tx Tx, inc Incident, invite []string) error {
+	ops := []Delivery{
+		mustDelivery(incidentKey(inc.ID), OpCreateChannel, inc.ID, nil),
+		mustDelivery(incidentKey(inc.ID), OpPostCard, inc.ID, nil),
+	}
+	if users := nonEmpty(invite); len(users) > 0 {
+		ops = append(ops, mustDelivery(incidentKey(inc.ID), OpInvite, inc.ID, invitePayload{Users: users}))
+	}
+	if s.cfg.BroadcastChannel != "" {
+		ops = append(ops, mustDelivery(incidentKey(inc.ID), OpAnnounce, inc.ID, nil))
+	}
+	for _, d := range ops {
+		if err := tx.Enqueue(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetStatus moves an incident along its lifecycle (or back: a re-open) and
+// says so in its channel.
+func (s *Service) SetStatus(ctx context.Context, actor string, id int64, to Status, message string) (Incident, error) {
+	return s.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
+		return s.applyStatus(tx, inc, now, actor, to, message, KindStatusChanged)
+	})
+}
+
+func (s *Service) applyStatus(tx Tx, inc *Incident, now time.Time, actor string, to Status, message string, kind EventKind) error {
+	from := inc.Status
+	reopened, err := inc.transition(to, now)
+	if err != nil {
+		return err
+	}
+	text := fmt.Sprintf("status %s → %s", from, to)
+	if reopened {
+		text = fmt.Sprintf("re-opened: status %s → %s", from, to)
+	}
+	if message = strings.TrimSpace(message); message != "" {
+		text += ": " + message
+	}
+	ev := Event{Kind: kind, Actor: actor, Text: text,
+		Data: map[string]any{"from": string(from), "to": string(to), "reopened": reopened, "message": message}}
+	if err := appendAll(tx, inc.ID, now, ev); err != nil {
+		return err
+	}
+	if err := s.say(tx, *inc, fmt.Sprintf("%s %s", actorMention(actor), text)); err != nil {
+		return err
+	}
+	if to == StatusResolved && s.cfg.BroadcastChannel != "" {
+		if err := s.broadcast(tx, *inc, fmt.Sprintf("%s resolved", s.publicName(*inc))+summarySuffix(message, inc.Private)); err != nil {
+			return err
+		}
+	}
+	return s.refresh(tx, *inc, true)
+}
+
+// Acknowledge records that a responder has the incident in hand, moving a
+// triggered incident to investigating.
+func (s *Service) Acknowledge(ctx context.Context, actor string, id int64) (Incident, error) {
+	return s.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
+		if inc.Status != StatusTriggered {
+			return Errorf(EINVALID, "%s is already acknowledged (status %s)", inc.Key(), inc.Status)
+		}
+		return s.applyStatus(tx, inc, now, actor, StatusInvestigating, "acknowledged", KindAcknowledged)
+	})
+}
+
+// Resolve resolves an incident with an optional summary.
+func (s *Service) Resolve(ctx context.Context, actor string, id int64, summary string) (Incident, error) {
+	return s.SetStatus(ctx, actor, id, StatusResolved, summary)
+}
+
+// SetSeverity changes an incident's severity.
+func (s *Service) SetSeverity(ctx context.Context, actor string, id int64, sev Severity) (Incident, error) {
+	if !sev.Valid() {
+		return Incident{}, FieldErrorf("severity", "use SEV1 to SEV4")
+	}
+	return s.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
+		if inc.Severity == sev {
+			return Errorf(EINVALID, "%s is already %s", inc.Key(), sev)
+		}
+		from := inc.Severity
+		inc.Severity = sev
+		text := fmt.Sprintf("severity %s → %s", from, sev)
+		ev := Event{Kind: KindSeverityChanged, Actor: actor, Text: text,
+			Data: map[string]any{"from": from.String(), "to": sev.String()}}
+		if err := appendAll(tx, inc.ID, now, ev); err != nil {
+			return err
+		}
+		if err := s.say(tx, *inc, actorMention(actor)+" "+text); err != nil {
+			return err
+		}
+		return s.refresh(tx, *inc, true)
+	})
+}
+
+// AssignRole gives a role to a chat user and invites them to the channel.
+func (s *Service) AssignRole(ctx context.Context, actor string, id int64, role Role, user string) (Incident, error) {
+	user = NormalizeUser(user)
+	if user == "" {
+		return Incident{}, FieldErrorf("user", "name a user: /incident lead @user")
+	}
+	return s.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
+		holder := &inc.Commander
+		if role == RoleComms {
+			holder = &inc.CommsLead
+		} else if role != RoleCommander {
+			return FieldErrorf("role", "unknown role %q: use commander or comms", role)
+		}
+		if *holder == user {
+			return Errorf(EINVALID, "<@%s> is already %s of %s", user, role, inc.Key())
+		}
+		*holder = user
+		text := fmt.Sprintf("<@%s> is %s", user, role)
+		ev := Event{Kind: KindRoleAssigned, Actor: actor, Text: text, Data: map[string]any{"role": string(role), "user": user}}
+		if err := appendAll(tx, inc.ID, now, ev); err != nil {
+			return err
+		}
+		if err := tx.Enqueue(mustDelivery(incidentKey(inc.ID), OpInvite, inc.ID, invitePayload{Users: []string{user}})); err != nil {
+			return err
+		}
+		if err := s.say(tx, *inc, fmt.Sprintf("%s made <@%s> %s", actorMention(actor), user, role)); err != nil {
+			return err
+		}
+		return s.refresh(tx, *inc, role == RoleCommander)
+	})
+}
+
+// AddNote records a note on the timeline.
+func (s *Service) AddNote(ctx context.Context, actor string, id int64, text string) (Incident, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return Incident{}, FieldErrorf("text", "a note needs text: /incident note <text>")
+	}
+	return s.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
+		return appendAll(tx, inc.ID, now, Event{Kind: KindNote, Actor: actor, Text: text})
+	})
+}
+
+// PostUpdate posts a status update in the incident channel, mirrors it to
+// the broadcast channel and records it.
+func (s *Service) PostUpdate(ctx context.Context, actor string, id int64, text string) (Incident, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return Incident{}, FieldErrorf("text", "a status update needs text: /incident update <text>")
+	}
+	return s.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
+		inc.LastUpdateAt = now
+		ev := Event{Kind: KindStatusUpdate, Actor: actor, Text: text,
+			Data: map[string]any{"status": string(inc.Status), "severity": inc.Severity.String()}}
+		if err := appendAll(tx, inc.ID, now, ev); err != nil {
+			return err
+		}
+		msg := fmt.Sprintf("Status update (%s, %s) from %s: %s", inc.Severity, inc.Status, actorMention(actor), text)
+		if err := s.say(tx, *inc, msg); err != nil {
+			return err
+		}
+		if s.cfg.BroadcastChannel != "" && !inc.Private {
+			return s.broadcast(tx, *inc, fmt.Sprintf("%s %s (%s, %s): %s", inc.Key(), inc.Title, inc.Severity, inc.Status, text))
+		}
+		return nil
+	})
+}
+
+// say queues a message to the incident's channel.
+func (s *Service) say(tx Tx, inc Incident, text string) error {
+	return tx.Enqueue(mustDelivery(incidentKey(inc.ID), OpPost, inc.ID, postPayload{Target: TargetIncident, Message: Message{Text: text}}))
+}
+
+// broadcast queues a message to the broadcast channel, after everything
+// already queued for the incident (so the channel it links to exists).
+func (s *Service) broadcast(tx Tx, inc Incident, text string) error {
+	if s.cfg.BroadcastChannel == "" {
+		return nil
+	}
+	return tx.Enqueue(mustDelivery(incidentKey(inc.ID), OpPost, inc.ID, postPayload{Target: TargetBroadcast, Message: Message{Text: text}}))
+}
+
+// refresh queues a redraw of the incident card (and of the channel topic when
+// topic is set). Older queued redraws are superseded: only the newest
+// matters, which keeps a busy incident within chat rate limits.
+func (s *Service) refresh(tx Tx, inc Incident, topic bool) error {
+	d := mustDelivery(incidentKey(inc.ID), OpRefreshCard, inc.ID, nil)
+	d.Coalesce = fmt.Sprintf("card:%d", inc.ID)
+	if err := tx.Enqueue(d); err != nil {
+		return err
+	}
+	if !topic {
+		return nil
+	}
+	t := mustDelivery(incidentKey(inc.ID), OpSetTopic, inc.ID, nil)
+	t.Coalesce = fmt.Sprintf("topic:%d", inc.ID)
+	return tx.Enqueue(t)
+}
+
+// publicName is how an incident is named outside its channel: a private one
+// is not named at all.
+func (s *Service) publicName(inc Incident) string {
+	if inc.Private {
+		return "A private incident"
+	}
+	return fmt.Sprintf("%s %s", inc.Key(), inc.Title)
+}
+
+func summarySuffix(summary string, private bool) string {
+	if summary == "" || private {
+		return ""
+	}
+	return ": " + summary
+}
+
+func appendAll(tx Tx, incidentID int64, now time.Time, events ...Event) error {
+	for i := range events {
+		ev := &events[i]
+		ev.IncidentID = incidentID
+		ev.RecordedAt = now
+		if ev.OccurredAt.IsZero() {
+			ev.OccurredAt = now
+		}
+		if _, err := tx.AppendEvent(ev); err != nil {
+			return fmt.Errorf("append %s event: %w", ev.Kind, err)
+		}
+	}
+	return nil
+}
+
+// actorMention renders an actor as a chat mention. Alert sources
+// ("alert:pagerduty") and the system are not people and are not mentioned.
+func actorMention(actor string) string {
+	if actor == "" || actor == SystemActor || strings.Contains(actor, ":") {
+		return actor
+	}
+	return "<@" + actor + ">"
+}
+
+// AlertActor is the timeline actor for an alert source.
+func AlertActor(source string) string { return "alert:" + source }
+
+// NormalizeUser turns Slack's escaped mentions ("<@U123>", "<@U123|name>")
+// and "@name" into a bare user id or name.
+func NormalizeUser(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "<@") && strings.HasSuffix(s, ">") {
+		s = strings.TrimSuffix(strings.TrimPrefix(s, "<@"), ">")
+		if i := strings.IndexByte(s, '|'); i >= 0 {
+			s = s[:i]
+		}
+	}
+	return strings.TrimPrefix(s, "@")
+}
+
+func nonEmpty(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

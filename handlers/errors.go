@@ -1,0 +1,95 @@
+// Package handlers holds sitrep's entry points: HTTP endpoints (alert
+// webhooks, health) that verify and translate inbound requests into domain
+// calls. Business logic lives in package bot.
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/sitrep-io/sitrep/bot"
+)
+
+// maxBody is the largest request body accepted (1 MiB).
+const maxBody = 1 << 20
+
+// errorBody is the JSON shape of every error response.
+type errorBody struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+// statusOf maps a domain error code to an HTTP status: the one place where
+// that mapping lives.
+func statusOf(code string) int {
+	switch code {
+	case bot.EINVALID:
+		return http.StatusBadRequest
+	case bot.ENOTFOUND:
+		return http.StatusNotFound
+	case bot.ECONFLICT:
+		return http.StatusConflict
+	case bot.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case bot.EFORBIDDEN:
+		return http.StatusForbidden
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// writeError answers with err's status and message. Unexpected errors are
+// logged and answered without detail.
+func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
+	code := bot.ErrorCode(err)
+	if code == bot.EINTERNAL {
+		log.Error("request failed", "err", err)
+	}
+	body := errorBody{Error: bot.ErrorMessage(err)}
+	var be *bot.Error
+	if errors.As(err, &be) {
+		body.Error, body.Field = be.Message, be.Field
+	}
+	writeJSON(w, statusOf(code), body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// readBody reads a request body of at most maxBody bytes. A larger body is
+// answered with 413 and reported as !ok.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := readAllLimited(w, r)
+	if err == nil {
+		return body, true
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: "request body over 1 MiB"})
+	} else {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "could not read the request body"})
+	}
+	return nil, false
+}
+
+func readAllLimited(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	defer r.Body.Close()
+	return io.ReadAll(r.Body)
+}
+
+// allowMethod answers 405 unless r uses method.
+func allowMethod(w http.ResponseWriter, r *http.Request, method string) bool {
+	if r.Method == method {
+		return true
+	}
+	w.Header().Set("Allow", method)
+	writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "use " + method})
+	return false
+}

@@ -1,0 +1,251 @@
+package pdfake
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Route patterns, usable with Fail and found in Call.Route.
+const (
+	RouteListOnCalls     = "GET /oncalls"
+	RouteGetUser         = "GET /users/{id}"
+	RouteGetIncident     = "GET /incidents/{id}"
+	RouteManageIncidents = "PUT /incidents"
+	RouteUpdateIncident  = "PUT /incidents/{id}"
+	RouteCreateNote      = "POST /incidents/{id}/notes"
+	// AnyRoute makes Fail apply to every route.
+	AnyRoute = "*"
+)
+
+// DefaultToken is the API key every new Server accepts.
+const DefaultToken = "pdfake-api-key"
+
+// Base URLs used in the self and html_url fields of generated objects, as
+// real PagerDuty answers them (they do not point at the fake).
+const (
+	APIBase = "https://api.pagerduty.com"
+	WebBase = "https://acme.pagerduty.com"
+)
+
+// Server is a fake PagerDuty REST API v2. Create it with New.
+type Server struct {
+	t    testing.TB
+	ts   *httptest.Server
+	done chan struct{}
+
+	mu        sync.Mutex
+	now       func() time.Time
+	tokens    map[string]bool
+	strict    bool // From must name a known user
+	users     map[string]User
+	oncalls   []onCall
+	incidents map[string]*incident
+	incSeq    int
+	noteSeq   int
+	calls     []Call
+	faults    []*faultEntry
+}
+
+// Call is one request the fake received.
+type Call struct {
+	Route  string // matched pattern such as RouteCreateNote, or "" if none matched
+	Method string
+	Path   string
+	Query  url.Values
+	Header http.Header
+	Body   []byte
+	Status int // status the fake answered
+}
+
+// New starts a fake PagerDuty server that is closed when the test ends.
+func New(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{
+		t:         t,
+		done:      make(chan struct{}),
+		now:       time.Now,
+		tokens:    map[string]bool{DefaultToken: true},
+		users:     map[string]User{},
+		incidents: map[string]*incident{},
+	}
+	mux := http.NewServeMux()
+	s.handle(mux, RouteListOnCalls, s.listOnCalls)
+	s.handle(mux, RouteGetUser, s.getUser)
+	s.handle(mux, RouteGetIncident, s.getIncident)
+	s.handle(mux, RouteManageIncidents, s.manageIncidents)
+	s.handle(mux, RouteUpdateIncident, s.updateIncident)
+	s.handle(mux, RouteCreateNote, s.createNote)
+	s.handle(mux, "/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, 2100, "Not Found")
+	})
+	s.ts = httptest.NewServer(mux)
+	t.Cleanup(func() {
+		close(s.done)
+		s.ts.Close()
+	})
+	return s
+}
+
+// URL returns the base URL without a trailing slash, for
+// pagerduty.WithAPIEndpoint.
+func (s *Server) URL() string { return s.ts.URL }
+
+// Token returns an API key the server accepts.
+func (s *Server) Token() string { return DefaultToken }
+
+// AddToken makes the server accept another API key.
+func (s *Server) AddToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens[token] = true
+}
+
+// SetNow replaces the clock used for created_at and other timestamps.
+func (s *Server) SetNow(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// RequireKnownFrom makes write routes answer 400 with code 1008 (Requester
+// User Not Found) when From is not the email of a user added with AddUser or
+// AddOnCall. By default any non-empty From is accepted.
+func (s *Server) RequireKnownFrom() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.strict = true
+}
+
+// Calls returns a copy of every request received so far, in order.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Call, len(s.calls))
+	copy(out, s.calls)
+	return out
+}
+
+// CallsTo returns the recorded requests whose matched route is route.
+func (s *Server) CallsTo(route string) []Call {
+	var out []Call
+	for _, c := range s.Calls() {
+		if c.Route == route {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (s *Server) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+	route := pattern
+	if pattern == "/" {
+		route = ""
+	}
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rec := &statusRecorder{ResponseWriter: w}
+		s.serve(rec, r, route, h)
+		s.mu.Lock()
+		s.calls = append(s.calls, Call{
+			Route: route, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
+			Header: r.Header.Clone(), Body: body, Status: rec.status,
+		})
+		s.mu.Unlock()
+	})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, route string, h http.HandlerFunc) {
+	if f := s.takeFault(route); f != nil {
+		if f.Delay > 0 && !s.sleep(r, f.Delay) {
+			return
+		}
+		if f.Status != 0 {
+			f.write(w)
+			return
+		}
+	}
+	if !s.authorized(r) {
+		writeError(w, http.StatusUnauthorized, 2006, "Unauthorized")
+		return
+	}
+	h(w, r)
+}
+
+// sleep waits d, or less if the request is cancelled or the server closes;
+// it reports whether the full delay elapsed.
+func (s *Server) sleep(r *http.Request, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-s.done:
+		return false
+	}
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	const prefix = "Token token="
+	h := r.Header.Get("Authorization")
+	if len(h) <= len(prefix) || h[:len(prefix)] != prefix {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokens[h[len(prefix):]]
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// apiError is PagerDuty's documented error body.
+type apiError struct {
+	Error apiErrorObject `json:"error"`
+}
+
+type apiErrorObject struct {
+	Message string   `json:"message"`
+	Code    int      `json:"code"`
+	Errors  []string `json:"errors,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, status, code int, message string, details ...string) {
+	writeJSON(w, status, apiError{Error: apiErrorObject{Message: message, Code: code, Errors: details}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"message":"pdfake: cannot encode response","code":2001}}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/sitrep-io/sitrep/bot"
+)
+
+func (t *tx) AppendEvent(ev *bot.Event) (bool, error) {
+	data := ev.Data
+	if data == nil {
+		data = map[string]any{}
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return false, fmt.Errorf("encode event data: %w", err)
+	}
+	// ON CONFLICT DO NOTHING against the partial unique index makes a
+	// redelivered event a no-op rather than an error that would abort the
+	// caller's transaction.
+	res, err := t.tx.Exec(`INSERT INTO events (incident_id, occurred_at, recorded_at, kind, actor, text, data, source_url, dedup_key)
+		VALUES (?,?,?,?,?,?,?,?,?)
+		ON CONFLICT (incident_id, dedup_key) WHERE dedup_key <> '' DO NOTHING`,
+		ev.IncidentID, encTime(ev.OccurredAt), encTime(ev.RecordedAt), string(ev.Kind), ev.Actor, ev.Text,
+		string(raw), ev.SourceURL, ev.DedupKey)
+	if err != nil {
+		return false, fmt.Errorf("insert event: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	ev.ID, err = res.LastInsertId()
+	return true, err
+}
+
+// Timeline returns an incident's events in the order they happened (ties in
+// the order they were recorded).
+func (db *DB) Timeline(ctx context.Context, incidentID int64) ([]bot.Event, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT id, incident_id, occurred_at, recorded_at, kind, actor, text, data, source_url, dedup_key
+		FROM events WHERE incident_id = ? ORDER BY occurred_at, id`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("read timeline of %s: %w", bot.IncidentKey(incidentID), err)
+	}
+	defer rows.Close()
+	var out []bot.Event
+	for rows.Next() {
+		var ev bot.Event
+		var occurred, recorded, kind, data string
+		if err := rows.Scan(&ev.ID, &ev.IncidentID, &occurred, &recorded, &kind, &ev.Actor, &ev.Text, &data, &ev.SourceURL, &ev.DedupKey); err != nil {
+			return nil, fmt.Errorf("read timeline of %s: %w", bot.IncidentKey(incidentID), err)
+		}
+		ev.Kind = bot.EventKind(kind)
+		if ev.OccurredAt, err = decTime(occurred); err != nil {
+			return nil, err
+		}
+		if ev.RecordedAt, err = decTime(recorded); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(data), &ev.Data); err != nil {
+			return nil, fmt.Errorf("decode event %d data: %w", ev.ID, err)
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}

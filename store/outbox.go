@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/sitrep-io/sitrep/bot"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+func (t *tx) Enqueue(d bot.Delivery) error {
+	now := encTime(time.Now())
+	next := now
+	if !d.NextAttemptAt.IsZero() {
+		next = encTime(d.NextAttemptAt)
+	}
+	if d.Coalesce != "" {
+		if _, err := t.tx.Exec(`UPDATE outbox SET state = 'superseded'
+			WHERE coalesce_key = ? AND state = 'pending'`, d.Coalesce); err != nil {
+			return fmt.Errorf("supersede %s: %w", d.Coalesce, err)
+		}
+	}
+	payload := string(d.Payload)
+	if payload == "" {
+		payload = "{}"
+	}
+	if _, err := t.tx.Exec(`INSERT INTO outbox (key, op, incident_id, payload, next_attempt_at, created_at, coalesce_key)
+		VALUES (?,?,?,?,?,?,?)`, d.Key, d.Op, d.IncidentID, payload, next, now, d.Coalesce); err != nil {
+		return fmt.Errorf("enqueue %s: %w", d.Op, err)
+	}
+	return nil
+}
+
+const deliveryColumns = `id, key, op, incident_id, payload, state, attempts, next_attempt_at, last_error,
+	created_at, delivered_at, result, uncertain, coalesce_key`
+
+func scanDelivery(row scanner) (bot.Delivery, error) {
+	var d bot.Delivery
+	var payload, state, next, created, delivered, result string
+	err := row.Scan(&d.ID, &d.Key, &d.Op, &d.IncidentID, &payload, &state, &d.Attempts, &next, &d.LastError,
+		&created, &delivered, &result, &d.Uncertain, &d.Coalesce)
+	if err != nil {
+		return bot.Delivery{}, err
+	}
+	d.Payload, d.State = []byte(payload), bot.DeliveryState(state)
+	if result != "" {
+		d.Result = []byte(result)
+	}
+	for _, p := range []struct {
+		dst *time.Time
+		src string
+	}{{&d.NextAttemptAt, next}, {&d.CreatedAt, created}, {&d.DeliveredAt, delivered}} {
+		if *p.dst, err = decTime(p.src); err != nil {
+			return bot.Delivery{}, err
+		}
+	}
+	return d, nil
+}
+
+// ClaimDeliveries claims the due heads of up to limit keys: an entry is
+// claimed only when no older entry of its key is unfinished, which keeps
+// each key (each channel) in order.
+func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, limit int) ([]bot.Delivery, error) {
+	var out []bot.Delivery
+	err := db.Update(ctx, func(btx bot.Tx) error {
+		t := btx.(*tx)
+		rows, err := t.tx.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM outbox o
+			WHERE o.state = 'pending' AND o.next_attempt_at <= ?
+			AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.key = o.key AND p.id < o.id AND p.state IN ('pending','sending'))
+			ORDER BY o.next_attempt_at, o.id LIMIT ?`, encTime(now), limit)
+		if err != nil {
+			return fmt.Errorf("select due deliveries: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d, err := scanDelivery(rows)
+			if err != nil {
+				return fmt.Errorf("scan delivery: %w", err)
+			}
+			out = append(out, d)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for i := range out {
+			out[i].State = bot.DeliverySending
+			if _, err := t.tx.ExecContext(ctx, `UPDATE outbox SET state = 'sending' WHERE id = ?`, out[i].ID); err != nil {
+				return fmt.Errorf("claim delivery %d: %w", out[i].ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CompleteDelivery records a delivered entry and its result.
+func (db *DB) CompleteDelivery(ctx context.Context, id int64, result []byte, at time.Time) error {
+	_, err := db.write(ctx, `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, result = ?,
+		last_error = '' WHERE id = ?`, encTime(at), string(result), id)
+	if err != nil {
+		return fmt.Errorf("complete delivery %d: %w", id, err)
+	}
+	return nil
+}
+
+// RetryDelivery puts an entry back to wait for its next attempt.
+func (db *DB) RetryDelivery(ctx context.Context, id int64, next time.Time, lastErr string) error {
+	_, err := db.write(ctx, `UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, last_error = ?
+		WHERE id = ?`, encTime(next), lastErr, id)
+	if err != nil {
+		return fmt.Errorf("reschedule delivery %d: %w", id, err)
+	}
+	return nil
+}
+
+// FailDelivery gives up on an entry, keeping it for inspection.
+func (db *DB) FailDelivery(ctx context.Context, id int64, lastErr string, at time.Time) error {
+	_, err := db.write(ctx, `UPDATE outbox SET state = 'failed', attempts = attempts + 1, delivered_at = ?, last_error = ?
+		WHERE id = ?`, encTime(at), lastErr, id)
+	if err != nil {
+		return fmt.Errorf("fail delivery %d: %w", id, err)
+	}
+	return nil
+}
+
+// RecoverDeliveries returns entries left sending to pending, marked
+// uncertain.
+func (db *DB) RecoverDeliveries(ctx context.Context) (int, error) {
+	res, err := db.write(ctx, `UPDATE outbox SET state = 'pending', uncertain = 1 WHERE state = 'sending'`)
+	if err != nil {
+		return 0, fmt.Errorf("recover deliveries: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// Deliveries lists outbox entries, newest first, optionally only those in
+// the given states. It is for inspection and tests.
+func (db *DB) Deliveries(ctx context.Context, states ...bot.DeliveryState) ([]bot.Delivery, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM outbox ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []bot.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list deliveries: %w", err)
+		}
+		if len(states) == 0 || slices.Contains(states, d.State) {
+			out = append(out, d)
+		}
+	}
+	return out, rows.Err()
+}
+
+// isUniqueViolation reports whether err is SQLite's UNIQUE constraint error.
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+}

@@ -1,0 +1,154 @@
+// Package store keeps sitrep's state in a SQLite file (modernc.org/sqlite,
+// pure Go). It implements bot.Store. All writes go through one connection
+// in IMMEDIATE transactions, so concurrent requests queue instead of failing
+// with SQLITE_BUSY; reads use a separate pool and see committed data (WAL).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sitrep-io/sitrep/bot"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// DB is an open sitrep database.
+type DB struct {
+	path   string
+	writer *sql.DB // one connection: writes are serialised here
+	reader *sql.DB
+}
+
+var _ bot.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database file at path and applies any
+// pending migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("open database: no path given")
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("open database %s: %w", path, err)
+		}
+	}
+	writer, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetConnMaxLifetime(0)
+	reader, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	reader.SetMaxOpenConns(4)
+	db := &DB{path: path, writer: writer, reader: reader}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// dsn builds the connection string. busy_timeout comes first so that the
+// pragmas after it already wait for a lock held by another process (the CLI
+// reading while the server writes).
+func dsn(path string, write bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if write {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Path is the database file's path.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the database; a WAL checkpoint leaves the file complete on its
+// own.
+func (db *DB) Close() error {
+	if db.writer != nil {
+		_, _ = db.writer.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	}
+	return errors.Join(db.reader.Close(), db.writer.Close())
+}
+
+// Ping checks that the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// Update runs fn in one IMMEDIATE write transaction.
+func (db *DB) Update(ctx context.Context, fn func(bot.Tx) error) (err error) {
+	sqlTx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = sqlTx.Rollback()
+		}
+	}()
+	if err := fn(&tx{tx: sqlTx}); err != nil {
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// write runs one statement in its own write transaction.
+func (db *DB) write(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.writer.ExecContext(ctx, query, args...)
+}
+
+// Time encoding: UTC RFC 3339 with fixed-width nanoseconds, so that text
+// order is time order in SQL comparisons.
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+func encTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func decTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("decode time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// notFound maps sql.ErrNoRows to an ENOTFOUND domain error, so callers never
+// import database/sql.
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return bot.Errorf(bot.ENOTFOUND, format, args...)
+	}
+	return err
+}
