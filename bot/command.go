@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -18,36 +19,64 @@ type Invocation struct {
 	Text       string // everything after "/incident"
 }
 
-// Reply is the bot's answer to the person who typed a command.
+// Reply is the bot's answer to the person who typed a command or clicked a
+// button.
 type Reply struct {
 	Text     string
+	Public   bool     // show it to the whole channel, not only to the person
+	Message  *Message // a richer answer (buttons) where the chat can show one
 	Incident Incident // the incident the command acted on, when there is one
 }
 
-// Usage lists the commands, one per line.
-const Usage = "Usage: /incident <command>\n" +
-	"  declare <title>                 open an incident with its own channel\n" +
-	"  status <status> [message]       investigating | identified | monitoring | resolved\n" +
-	"  sev <1-4>                       set the severity (1 is most severe)\n" +
-	"  lead <@user>                    make someone the commander\n" +
-	"  comms <@user>                   make someone the comms lead\n" +
-	"  ack                             acknowledge a triggered incident\n" +
-	"  note <text>                     add a note to the timeline\n" +
-	"  update <text>                   post a status update (mirrored to the broadcast channel)\n" +
-	"  resolve [summary]               resolve the incident\n" +
-	"  timeline                        show the recorded timeline\n" +
-	"  list                            list open incidents\n" +
-	"  help                            this help"
+// Command is one "/incident" subcommand. Features register theirs with
+// Service.RegisterCommand, so the grammar stays in one table.
+type Command struct {
+	Name    string
+	Aliases []string
+	Syntax  string // arguments, e.g. "<status> [message]"
+	Help    string
+	// Anywhere: the command works outside an incident channel; otherwise the
+	// incident is found first and handed to Run.
+	Anywhere bool
+	Run      func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error)
+}
 
-// usageOf returns the one-line usage of a command, for error replies.
-func usageOf(name string) string {
-	for _, line := range strings.Split(Usage, "\n")[1:] {
-		syntax, _, _ := strings.Cut(strings.TrimSpace(line), "  ")
-		if word, _ := splitWord(syntax); word == name {
-			return "Usage: /incident " + syntax
+// RegisterCommand adds (or replaces) a subcommand.
+func (s *Service) RegisterCommand(c Command) {
+	s.commands = slices.DeleteFunc(s.commands, func(o Command) bool { return o.Name == c.Name })
+	s.commands = append(s.commands, c)
+}
+
+func (s *Service) command(name string) (Command, bool) {
+	for _, c := range s.commands {
+		if c.Name == name || slices.Contains(c.Aliases, name) {
+			return c, true
 		}
 	}
-	return Usage
+	return Command{}, false
+}
+
+// Usage lists the commands, one per line, in registration order.
+func (s *Service) Usage() string {
+	var b strings.Builder
+	b.WriteString("Usage: /incident <command>")
+	for _, c := range s.commands {
+		fmt.Fprintf(&b, "\n  %-32s %s", strings.TrimSpace(c.Name+" "+c.Syntax), c.Help)
+	}
+	return b.String()
+}
+
+// usageOf returns the one-line usage of a command, for error replies.
+func (s *Service) usageOf(name string) string {
+	if c, ok := s.command(name); ok {
+		return "Usage: /incident " + strings.TrimSpace(c.Name+" "+c.Syntax)
+	}
+	return s.Usage()
+}
+
+// UsageError is an EINVALID error carrying the command's usage line.
+func (s *Service) UsageError(cmd, format string, args ...any) error {
+	return Errorf(EINVALID, "%s. %s", fmt.Sprintf(format, args...), s.usageOf(cmd))
 }
 
 // Execute applies a command and returns the reply for the person who typed
@@ -56,59 +85,91 @@ func usageOf(name string) string {
 func (s *Service) Execute(ctx context.Context, inv Invocation) (Reply, error) {
 	name, rest := splitWord(inv.Text)
 	name = strings.ToLower(name)
-	switch name {
-	case "", "help":
-		return Reply{Text: Usage}, nil
-	case "declare":
-		return s.execDeclare(ctx, inv, rest)
-	case "list":
-		return s.execList(ctx)
+	if name == "" {
+		name = "help"
 	}
-	inc, err := s.target(ctx, inv)
-	if err != nil {
-		return Reply{}, err
+	c, ok := s.command(name)
+	if !ok {
+		return Reply{}, Errorf(EINVALID, "unknown command %q.\n%s", name, s.Usage())
 	}
-	switch name {
-	case "status":
-		word, msg := splitWord(rest)
-		st, err := ParseStatus(word)
-		if err != nil || st == StatusTriggered {
-			return Reply{}, usageError(name, "unknown status %q", word)
-		}
-		return s.replied(s.SetStatus(ctx, inv.Actor, inc.ID, st, msg))
-	case "sev", "severity":
-		sev, err := ParseSeverity(rest)
-		if err != nil {
-			return Reply{}, usageError("sev", "%q is not a severity", rest)
-		}
-		return s.replied(s.SetSeverity(ctx, inv.Actor, inc.ID, sev))
-	case "lead", "commander":
-		return s.execRole(ctx, inv, inc, RoleCommander, "lead", rest)
-	case "comms":
-		return s.execRole(ctx, inv, inc, RoleComms, "comms", rest)
-	case "ack", "acknowledge":
-		return s.replied(s.Acknowledge(ctx, inv.Actor, inc.ID))
-	case "note":
-		if rest == "" {
-			return Reply{}, usageError(name, "a note needs text")
-		}
-		inc, err := s.AddNote(ctx, inv.Actor, inc.ID, rest)
-		return Reply{Text: "Noted on the timeline of " + inc.Key(), Incident: inc}, err
-	case "update":
-		if rest == "" {
-			return Reply{}, usageError(name, "a status update needs text")
-		}
-		return s.replied(s.PostUpdate(ctx, inv.Actor, inc.ID, rest))
-	case "resolve":
-		return s.replied(s.Resolve(ctx, inv.Actor, inc.ID, rest))
-	case "timeline":
-		events, err := s.Timeline(ctx, inc.ID)
-		if err != nil {
+	var inc Incident
+	if !c.Anywhere {
+		var err error
+		if inc, err = s.target(ctx, inv); err != nil {
 			return Reply{}, err
 		}
-		return Reply{Text: FormatTimeline(inc, events), Incident: inc}, nil
 	}
-	return Reply{}, Errorf(EINVALID, "unknown command %q.\n%s", name, Usage)
+	return c.Run(ctx, inv, inc, rest)
+}
+
+// coreCommands is the incident grammar every chat gets.
+func (s *Service) coreCommands() []Command {
+	return []Command{
+		{Name: "declare", Syntax: "[--private] [--sev<1-4>] <title>", Help: "open an incident with its own channel", Anywhere: true,
+			Run: func(ctx context.Context, inv Invocation, _ Incident, args string) (Reply, error) {
+				return s.execDeclare(ctx, inv, args)
+			}},
+		{Name: "status", Syntax: "<status> [message]", Help: "investigating | identified | monitoring | resolved",
+			Run: func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
+				word, msg := splitWord(args)
+				st, err := ParseStatus(word)
+				if err != nil || st == StatusTriggered {
+					return Reply{}, s.UsageError("status", "unknown status %q", word)
+				}
+				return s.replied(s.SetStatus(ctx, inv.Actor, inc.ID, st, msg))
+			}},
+		{Name: "sev", Aliases: []string{"severity"}, Syntax: "<1-4>", Help: "set the severity (1 is most severe)",
+			Run: func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
+				sev, err := ParseSeverity(args)
+				if err != nil {
+					return Reply{}, s.UsageError("sev", "%q is not a severity", args)
+				}
+				return s.replied(s.SetSeverity(ctx, inv.Actor, inc.ID, sev))
+			}},
+		{Name: "lead", Aliases: []string{"commander"}, Syntax: "<@user>", Help: "make someone the commander",
+			Run: func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
+				return s.execRole(ctx, inv, inc, RoleCommander, "lead", args)
+			}},
+		{Name: "comms", Syntax: "<@user>", Help: "make someone the comms lead",
+			Run: func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
+				return s.execRole(ctx, inv, inc, RoleComms, "comms", args)
+			}},
+		{Name: "ack", Aliases: []string{"acknowledge"}, Help: "acknowledge a triggered incident",
+			Run: func(ctx context.Context, inv Invocation, inc Incident, _ string) (Reply, error) {
+				return s.replied(s.Acknowledge(ctx, inv.Actor, inc.ID))
+			}},
+		{Name: "note", Syntax: "<text>", Help: "add a note to the timeline",
+			Run: func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
+				if args == "" {
+					return Reply{}, s.UsageError("note", "a note needs text")
+				}
+				inc, err := s.AddNote(ctx, inv.Actor, inc.ID, args)
+				return Reply{Text: "Noted on the timeline of " + inc.Key(), Incident: inc}, err
+			}},
+		{Name: "update", Syntax: "<text>", Help: "post a status update (mirrored to the broadcast channel)",
+			Run: func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
+				if args == "" {
+					return Reply{}, s.UsageError("update", "a status update needs text")
+				}
+				return s.replied(s.PostUpdate(ctx, inv.Actor, inc.ID, args))
+			}},
+		{Name: "resolve", Syntax: "[summary]", Help: "resolve the incident",
+			Run: func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
+				return s.replied(s.Resolve(ctx, inv.Actor, inc.ID, args))
+			}},
+		{Name: "timeline", Help: "show the recorded timeline",
+			Run: func(ctx context.Context, _ Invocation, inc Incident, _ string) (Reply, error) {
+				events, err := s.Timeline(ctx, inc.ID)
+				if err != nil {
+					return Reply{}, err
+				}
+				return Reply{Text: FormatTimeline(inc, events), Incident: inc}, nil
+			}},
+		{Name: "list", Help: "list open incidents", Anywhere: true,
+			Run: func(ctx context.Context, _ Invocation, _ Incident, _ string) (Reply, error) { return s.execList(ctx) }},
+		{Name: "help", Help: "this help", Anywhere: true,
+			Run: func(context.Context, Invocation, Incident, string) (Reply, error) { return Reply{Text: s.Usage()}, nil }},
+	}
 }
 
 func (s *Service) execDeclare(ctx context.Context, inv Invocation, rest string) (Reply, error) {
@@ -121,13 +182,13 @@ func (s *Service) execDeclare(ctx context.Context, inv Invocation, rest string) 
 		case strings.HasPrefix(strings.ToLower(word), "--sev"):
 			sev, err := ParseSeverity(strings.TrimPrefix(strings.TrimPrefix(strings.ToLower(word), "--sev"), "="))
 			if err != nil {
-				return Reply{}, usageError("declare", "%q is not a severity", word)
+				return Reply{}, s.UsageError("declare", "%q is not a severity", word)
 			}
 			req.Severity = sev
 		default:
 			req.Title = rest
 			if strings.TrimSpace(req.Title) == "" {
-				return Reply{}, usageError("declare", "a title is required")
+				return Reply{}, s.UsageError("declare", "a title is required")
 			}
 			inc, err := s.Declare(ctx, req)
 			if err != nil {
@@ -142,7 +203,7 @@ func (s *Service) execDeclare(ctx context.Context, inv Invocation, rest string) 
 func (s *Service) execRole(ctx context.Context, inv Invocation, inc Incident, role Role, cmd, arg string) (Reply, error) {
 	user := NormalizeUser(arg)
 	if user == "" || strings.ContainsAny(user, " \t") {
-		return Reply{}, usageError(cmd, "name one user")
+		return Reply{}, s.UsageError(cmd, "name one user")
 	}
 	return s.replied(s.AssignRole(ctx, inv.Actor, inc.ID, role, user))
 }
@@ -185,10 +246,6 @@ func (s *Service) replied(inc Incident, err error) (Reply, error) {
 		return Reply{}, err
 	}
 	return Reply{Text: fmt.Sprintf("%s: %s, %s", inc.Key(), inc.Severity, inc.Status), Incident: inc}, nil
-}
-
-func usageError(cmd, format string, args ...any) error {
-	return Errorf(EINVALID, "%s. %s", fmt.Sprintf(format, args...), usageOf(cmd))
 }
 
 func splitWord(s string) (word, rest string) {

@@ -22,10 +22,12 @@ type ServiceConfig struct {
 // and the chat messages that report it are written in one transaction, and
 // the messages are delivered afterwards by the Dispatcher.
 type Service struct {
-	store Store
-	cfg   ServiceConfig
-	now   func() time.Time
-	wake  func()
+	store    Store
+	cfg      ServiceConfig
+	now      func() time.Time
+	wake     func()
+	commands []Command
+	actions  map[string]ActionHandler
 }
 
 // NewService returns a Service over store.
@@ -36,8 +38,22 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 	if !cfg.DefaultSeverity.Valid() {
 		cfg.DefaultSeverity = SEV3
 	}
-	return &Service{store: store, cfg: cfg, now: func() time.Time { return cfg.Now().UTC() }, wake: func() {}}
+	s := &Service{store: store, cfg: cfg, now: func() time.Time { return cfg.Now().UTC() }, wake: func() {},
+		actions: map[string]ActionHandler{}}
+	s.commands = s.coreCommands()
+	for id, h := range s.coreActions() {
+		s.actions[id] = h
+	}
+	return s
 }
+
+// Store is the service's store, for features built beside the core that
+// write in the same transactions (runbooks, postmortems).
+func (s *Service) Store() Store { return s.store }
+
+// Enqueued wakes the dispatcher after a feature's own committed Update that
+// queued deliveries.
+func (s *Service) Enqueued() { s.wake() }
 
 // OnCommit registers f to be called after each committed change that queued
 // deliveries (the Dispatcher's Wake).
