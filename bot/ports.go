@@ -88,6 +88,35 @@ type Chat interface {
 	SetTopic(ctx context.Context, channelID, topic string) error
 	Invite(ctx context.Context, channelID string, userIDs []string) error
 	Pin(ctx context.Context, ref MessageRef) error
+	Archive(ctx context.Context, channelID string) error
+	// Upload posts a file (a drafted postmortem) in a channel.
+	Upload(ctx context.Context, channelID string, f File) (MessageRef, error)
+}
+
+// File is a document the bot shares in chat.
+type File struct {
+	Name    string // e.g. "INC-3-postmortem.md"
+	Title   string
+	Content []byte
+}
+
+// ChatUser is a person in the chat system.
+type ChatUser struct {
+	ID       string
+	Name     string // handle
+	RealName string // display name, for documents people read
+	Email    string
+}
+
+// Directory looks people up in the chat system. Implementations cache what
+// they look up, by id: listing users or channels is slow and rate-limited in
+// big workspaces, so it is never done on a hot path. Lookups that find no one
+// return ENOTFOUND.
+type Directory interface {
+	User(ctx context.Context, id string) (ChatUser, error)
+	UserByEmail(ctx context.Context, email string) (ChatUser, error)
+	// GroupMembers returns the user ids in a user group (Slack's S… ids).
+	GroupMembers(ctx context.Context, groupID string) ([]string, error)
 }
 
 // Message is what the bot says, in chat-neutral form: adapters render it

@@ -24,7 +24,10 @@ type Chat struct {
 	channels map[string]bool
 }
 
-var _ bot.Chat = (*Chat)(nil)
+var (
+	_ bot.Chat      = (*Chat)(nil)
+	_ bot.Directory = (*Chat)(nil)
+)
 
 // NewChat returns a Chat printing to out. now stamps transcript lines
 // (time.Now when nil).
@@ -91,6 +94,38 @@ func (c *Chat) Pin(_ context.Context, ref bot.MessageRef) error {
 	defer c.mu.Unlock()
 	c.linef(ref.ChannelID, "pinned message %s", ref.TS)
 	return nil
+}
+
+// Archive prints that the channel was archived.
+func (c *Chat) Archive(_ context.Context, channelID string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.linef(channelID, "channel archived")
+	return nil
+}
+
+// Upload prints the file's name and size; the console keeps no files.
+func (c *Chat) Upload(_ context.Context, channelID string, f bot.File) (bot.MessageRef, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	c.linef(channelID, "uploaded %s (%d bytes): %s", f.Name, len(f.Content), f.Title)
+	return bot.MessageRef{ChannelID: channelID, TS: fmt.Sprint(c.seq)}, nil
+}
+
+// User returns a console user: the id is the name.
+func (c *Chat) User(_ context.Context, id string) (bot.ChatUser, error) {
+	return bot.ChatUser{ID: id, Name: id, RealName: id}, nil
+}
+
+// UserByEmail finds no one: the console has no directory.
+func (c *Chat) UserByEmail(_ context.Context, email string) (bot.ChatUser, error) {
+	return bot.ChatUser{}, bot.Errorf(bot.ENOTFOUND, "the console has no user with email %s", email)
+}
+
+// GroupMembers finds no members: the console has no user groups.
+func (c *Chat) GroupMembers(_ context.Context, groupID string) ([]string, error) {
+	return nil, bot.Errorf(bot.ENOTFOUND, "the console has no user group %s", groupID)
 }
 
 // Printf prints a line outside any channel (replies to the local user),
