@@ -137,7 +137,7 @@ func (h *chatHandlers) postCard(ctx context.Context, d Delivery) (any, error) {
 	}
 	msg := Card(inc)
 	msg.Tag = deliveryTag(d)
-	ref, err := h.chat.Post(ctx, inc.ChannelID, msg)
+	ref, err := h.postOnce(ctx, d, inc.ChannelID, msg)
 	if err != nil {
 		return nil, fmt.Errorf("post card of %s: %w", inc.Key(), err)
 	}
@@ -233,11 +233,26 @@ func (h *chatHandlers) post(ctx context.Context, d Delivery) (any, error) {
 		}
 	}
 	p.Message.Tag = deliveryTag(d)
-	ref, err := h.chat.Post(ctx, channel, p.Message)
+	ref, err := h.postOnce(ctx, d, channel, p.Message)
 	if err != nil {
 		return nil, fmt.Errorf("post to %s: %w", channel, err)
 	}
 	return ref, nil
+}
+
+// postOnce posts msg unless an earlier attempt of d, in flight when the
+// process died, already did (and the chat can tell).
+func (h *chatHandlers) postOnce(ctx context.Context, d Delivery, channel string, msg Message) (MessageRef, error) {
+	if finder, ok := h.chat.(MessageFinder); ok && d.Uncertain {
+		ref, found, err := finder.FindTagged(ctx, channel, msg.Tag)
+		if err != nil {
+			return MessageRef{}, err
+		}
+		if found {
+			return ref, nil
+		}
+	}
+	return h.chat.Post(ctx, channel, msg)
 }
 
 func (h *chatHandlers) announce(ctx context.Context, d Delivery) (any, error) {
@@ -251,7 +266,7 @@ func (h *chatHandlers) announce(ctx context.Context, d Delivery) (any, error) {
 	}
 	msg := Announcement(inc)
 	msg.Tag = deliveryTag(d)
-	ref, err := h.chat.Post(ctx, channel, msg)
+	ref, err := h.postOnce(ctx, d, channel, msg)
 	if err != nil {
 		return nil, fmt.Errorf("announce %s: %w", inc.Key(), err)
 	}

@@ -93,6 +93,14 @@ type Chat interface {
 	Upload(ctx context.Context, channelID string, f File) (MessageRef, error)
 }
 
+// MessageFinder is an optional Chat capability: find a message the bot
+// posted with the given Message.Tag. The outbox uses it before repeating a
+// post whose earlier attempt was in flight when the process died, so the
+// message is not posted twice.
+type MessageFinder interface {
+	FindTagged(ctx context.Context, channelID, tag string) (MessageRef, bool, error)
+}
+
 // File is a document the bot shares in chat.
 type File struct {
 	Name    string // e.g. "INC-3-postmortem.md"

@@ -28,7 +28,17 @@ type Service struct {
 	wake     func()
 	commands []Command
 	actions  map[string]ActionHandler
+	hooks    []EventHook
 }
+
+// EventHook is told, inside the transaction that recorded it, about every
+// timeline event the service appends, after the incident's new state is
+// written. A hook may read and write through tx (queue a PagerDuty
+// write-back, schedule a reminder); an error aborts the whole change.
+type EventHook func(tx Tx, inc Incident, ev Event) error
+
+// RegisterHook adds an EventHook.
+func (s *Service) RegisterHook(h EventHook) { s.hooks = append(s.hooks, h) }
 
 // NewService returns a Service over store.
 func NewService(store Store, cfg ServiceConfig) *Service {
@@ -51,8 +61,8 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 // write in the same transactions (runbooks, postmortems).
 func (s *Service) Store() Store { return s.store }
 
-// Enqueued wakes the dispatcher after a feature's own committed Update that
-// queued deliveries.
+// Enqueued wakes the dispatcher after a commit made without Update (e.g.
+// directly on the store) that queued deliveries.
 func (s *Service) Enqueued() { s.wake() }
 
 // OnCommit registers f to be called after each committed change that queued
@@ -85,14 +95,57 @@ func (s *Service) Timeline(ctx context.Context, id int64) ([]Event, error) {
 	return s.store.Timeline(ctx, id)
 }
 
-// update runs fn in a write transaction and wakes the dispatcher after it
-// commits.
+// update runs fn in a write transaction, then the event hooks on what fn
+// appended, and wakes the dispatcher after it commits.
 func (s *Service) update(ctx context.Context, fn func(tx Tx) error) error {
-	if err := s.store.Update(ctx, fn); err != nil {
+	err := s.store.Update(ctx, func(tx Tx) error {
+		rec := &recordingTx{Tx: tx}
+		if err := fn(rec); err != nil {
+			return err
+		}
+		return s.runHooks(tx, rec.appended)
+	})
+	if err != nil {
 		return err
 	}
 	s.wake()
 	return nil
+}
+
+// Update is update for features beside the core: fn's events reach the
+// hooks, and the dispatcher is woken after the commit.
+func (s *Service) Update(ctx context.Context, fn func(tx Tx) error) error { return s.update(ctx, fn) }
+
+func (s *Service) runHooks(tx Tx, events []Event) error {
+	if len(s.hooks) == 0 {
+		return nil
+	}
+	for _, ev := range events {
+		inc, err := tx.Incident(ev.IncidentID)
+		if err != nil {
+			return fmt.Errorf("hooks for %s: %w", ev.Kind, err)
+		}
+		for _, h := range s.hooks {
+			if err := h(tx, inc, ev); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// recordingTx remembers the events appended through it.
+type recordingTx struct {
+	Tx
+	appended []Event
+}
+
+func (r *recordingTx) AppendEvent(ev *Event) (bool, error) {
+	ok, err := r.Tx.AppendEvent(ev)
+	if ok && err == nil {
+		r.appended = append(r.appended, *ev)
+	}
+	return ok, err
 }
 
 // change loads incident id inside a transaction, lets fn change it and record
