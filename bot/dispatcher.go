@@ -27,7 +27,7 @@ type DispatcherOptions struct {
 	Logger         *slog.Logger
 	// OnFailure is told about entries given up on, to record them where
 	// people will see them.
-	OnFailure func(ctx context.Context, d Delivery, err error)
+	OnFailure func(ctx context.Context, d Delivery, err error) error
 }
 
 // Dispatcher delivers the outbox: it claims due entries, hands each to the
@@ -188,7 +188,9 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 		log.Error("record delivery failure", "err", err)
 	}
 	if d.opt.OnFailure != nil {
-		d.opt.OnFailure(ctx, del, err)
+		if err := d.opt.OnFailure(ctx, del, err); err != nil {
+			log.Error("record delivery failure on the timeline", "err", err)
+		}
 	}
 }
 
@@ -205,11 +207,11 @@ func (d *Dispatcher) backoff(attempts int) time.Duration {
 // RecordDeliveryFailure is a Dispatcher OnFailure hook that puts a failed
 // delivery on its incident's timeline, so a message that could not be sent
 // is visible rather than silently missing.
-func (s *Service) RecordDeliveryFailure(ctx context.Context, d Delivery, cause error) {
+func (s *Service) RecordDeliveryFailure(ctx context.Context, d Delivery, cause error) error {
 	if d.IncidentID == 0 {
-		return
+		return nil
 	}
-	_ = s.store.Update(ctx, func(tx Tx) error {
+	return s.store.Update(ctx, func(tx Tx) error {
 		now := s.now()
 		return appendAll(tx, d.IncidentID, now, Event{Kind: KindDeliveryFailed, Actor: SystemActor,
 			Text: fmt.Sprintf("could not deliver %s: %v", d.Op, cause),

@@ -12,12 +12,14 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
+// Enqueue adds an outbox entry. Without a NextAttemptAt it is due at once,
+// whatever clock the dispatcher runs on (the empty time sorts first).
 func (t *tx) Enqueue(d bot.Delivery) error {
-	now := encTime(time.Now())
-	next := now
-	if !d.NextAttemptAt.IsZero() {
-		next = encTime(d.NextAttemptAt)
+	created := d.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
 	}
+	next := encTime(d.NextAttemptAt)
 	if d.Coalesce != "" {
 		if _, err := t.tx.Exec(`UPDATE outbox SET state = 'superseded'
 			WHERE coalesce_key = ? AND state = 'pending'`, d.Coalesce); err != nil {
@@ -29,7 +31,7 @@ func (t *tx) Enqueue(d bot.Delivery) error {
 		payload = "{}"
 	}
 	if _, err := t.tx.Exec(`INSERT INTO outbox (key, op, incident_id, payload, next_attempt_at, created_at, coalesce_key)
-		VALUES (?,?,?,?,?,?,?)`, d.Key, d.Op, d.IncidentID, payload, next, now, d.Coalesce); err != nil {
+		VALUES (?,?,?,?,?,?,?)`, d.Key, d.Op, d.IncidentID, payload, next, encTime(created), d.Coalesce); err != nil {
 		return fmt.Errorf("enqueue %s: %w", d.Op, err)
 	}
 	return nil
