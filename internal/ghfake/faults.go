@@ -97,45 +97,19 @@ func Slow(d time.Duration) Fault {
 	return Fault{Delay: d}
 }
 
-type faultEntry struct {
-	route string
-	Fault
-	left int
-}
-
 // Fail arms a fault on route (a Route constant, or AnyRoute). Faults fire in
 // the order they were armed, before the authentication check.
 func (s *Server) Fail(route string, f Fault) {
-	left := f.Times
-	if left == 0 {
-		left = 1
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &faultEntry{route: route, Fault: f, left: left})
+	s.faults.Arm(route, f, f.Times)
 }
 
 // ClearFaults removes every armed fault.
 func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
+	s.faults.Clear()
 }
 
 func (s *Server) takeFault(route string) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, fe := range s.faults {
-		if fe.route != route && fe.route != AnyRoute {
-			continue
-		}
-		f := fe.Fault
-		if fe.left > 0 {
-			fe.left--
-			if fe.left == 0 {
-				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-			}
-		}
+	if f, ok := s.faults.Take(route); ok {
 		return &f
 	}
 	return nil

@@ -1,15 +1,13 @@
 package ghfake
 
 import (
-	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
+	"github.com/sitrep-io/sitrep/internal/fakehttp"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,7 +32,7 @@ const (
 	RouteEditIssue     = "PATCH /repos/{owner}/{repo}/issues/{number}"
 	RouteCreateComment = "POST /repos/{owner}/{repo}/issues/{number}/comments"
 	// AnyRoute makes Fail apply to every route.
-	AnyRoute = "*"
+	AnyRoute = fakehttp.AnyRoute
 )
 
 // DefaultToken is the token every new Server accepts, as user DefaultLogin.
@@ -68,8 +66,8 @@ type Server struct {
 	issues    []*Issue
 	pulls     []*PullRequest
 	commentID int64
-	calls     []Call
-	faults    []*faultEntry
+	faults    fakehttp.Faults[Fault]
+	fakehttp.Recorder
 }
 
 // tree maps a path to a file in one commit. Trees are never modified once
@@ -82,15 +80,8 @@ type blob struct {
 }
 
 // Call is one request the fake received.
-type Call struct {
-	Route  string // matched pattern such as RouteCreateIssue, or "" if none matched
-	Method string
-	Path   string
-	Query  url.Values
-	Header http.Header
-	Body   []byte
-	Status int // status the fake answered
-}
+// Call is one request the fake received.
+type Call = fakehttp.Call
 
 // New starts a fake GitHub serving owner/repo, closed when the test ends.
 func New(t testing.TB, owner, repo string) *Server {
@@ -144,43 +135,14 @@ func (s *Server) SetNow(now func() time.Time) {
 // DefaultBranch returns the repository's default branch, "main".
 func (s *Server) DefaultBranch() string { return s.defaultBranch }
 
-// Calls returns a copy of every request received so far, in order.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Call, len(s.calls))
-	copy(out, s.calls)
-	return out
-}
-
-// CallsTo returns the recorded requests whose matched route is route.
-func (s *Server) CallsTo(route string) []Call {
-	var out []Call
-	for _, c := range s.Calls() {
-		if c.Route == route {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 func (s *Server) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
 	route := pattern
 	if pattern == "/" {
 		route = ""
 	}
-	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		rec := &statusRecorder{ResponseWriter: w}
-		s.serve(rec, r, route, h)
-		s.mu.Lock()
-		s.calls = append(s.calls, Call{
-			Route: route, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
-			Header: r.Header.Clone(), Body: body, Status: rec.status,
-		})
-		s.mu.Unlock()
-	})
+	mux.HandleFunc(pattern, s.Recorder.Wrap(route, func(w http.ResponseWriter, r *http.Request) {
+		s.serve(w, r, route, h)
+	}))
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, route string, h http.HandlerFunc) {
@@ -207,8 +169,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, route string, h h
 }
 
 func (s *Server) rateHeaders(w http.ResponseWriter) {
+	used := len(s.Calls()) + 1
 	s.mu.Lock()
-	used := len(s.calls) + 1
 	reset := s.resetAt.Unix()
 	s.mu.Unlock()
 	h := w.Header()
@@ -257,25 +219,6 @@ func (s *Server) login(r *http.Request) (string, bool) {
 	defer s.mu.Unlock()
 	login, ok := s.tokens[token]
 	return login, ok
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
 }
 
 func errorBody(message, doc string) map[string]any {

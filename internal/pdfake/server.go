@@ -1,12 +1,10 @@
 package pdfake
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
+	"github.com/sitrep-io/sitrep/internal/fakehttp"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -21,7 +19,7 @@ const (
 	RouteUpdateIncident  = "PUT /incidents/{id}"
 	RouteCreateNote      = "POST /incidents/{id}/notes"
 	// AnyRoute makes Fail apply to every route.
-	AnyRoute = "*"
+	AnyRoute = fakehttp.AnyRoute
 )
 
 // DefaultToken is the API key every new Server accepts.
@@ -49,20 +47,13 @@ type Server struct {
 	incidents map[string]*incident
 	incSeq    int
 	noteSeq   int
-	calls     []Call
-	faults    []*faultEntry
+	faults    fakehttp.Faults[Fault]
+	fakehttp.Recorder
 }
 
 // Call is one request the fake received.
-type Call struct {
-	Route  string // matched pattern such as RouteCreateNote, or "" if none matched
-	Method string
-	Path   string
-	Query  url.Values
-	Header http.Header
-	Body   []byte
-	Status int // status the fake answered
-}
+// Call is one request the fake received.
+type Call = fakehttp.Call
 
 // New starts a fake PagerDuty server that is closed when the test ends.
 func New(t testing.TB) *Server {
@@ -123,43 +114,14 @@ func (s *Server) RequireKnownFrom() {
 	s.strict = true
 }
 
-// Calls returns a copy of every request received so far, in order.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Call, len(s.calls))
-	copy(out, s.calls)
-	return out
-}
-
-// CallsTo returns the recorded requests whose matched route is route.
-func (s *Server) CallsTo(route string) []Call {
-	var out []Call
-	for _, c := range s.Calls() {
-		if c.Route == route {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 func (s *Server) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
 	route := pattern
 	if pattern == "/" {
 		route = ""
 	}
-	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		rec := &statusRecorder{ResponseWriter: w}
-		s.serve(rec, r, route, h)
-		s.mu.Lock()
-		s.calls = append(s.calls, Call{
-			Route: route, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
-			Header: r.Header.Clone(), Body: body, Status: rec.status,
-		})
-		s.mu.Unlock()
-	})
+	mux.HandleFunc(pattern, s.Recorder.Wrap(route, func(w http.ResponseWriter, r *http.Request) {
+		s.serve(w, r, route, h)
+	}))
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, route string, h http.HandlerFunc) {
@@ -203,25 +165,6 @@ func (s *Server) authorized(r *http.Request) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.tokens[h[len(prefix):]]
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
 }
 
 // apiError is PagerDuty's documented error body.
