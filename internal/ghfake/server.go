@@ -52,6 +52,7 @@ type Server struct {
 	t             testing.TB
 	ts            *httptest.Server
 	done          chan struct{}
+	closeOnce     sync.Once
 	owner, repo   string
 	defaultBranch string
 
@@ -85,7 +86,9 @@ type Call = fakehttp.Call
 
 // New starts a fake GitHub serving owner/repo, closed when the test ends.
 func New(t testing.TB, owner, repo string) *Server {
-	t.Helper()
+	if t != nil {
+		t.Helper()
+	}
 	s := &Server{
 		t: t, done: make(chan struct{}), owner: owner, repo: repo, defaultBranch: "main",
 		now: time.Now, tokens: map[string]string{DefaultToken: DefaultLogin},
@@ -105,10 +108,9 @@ func New(t testing.TB, owner, repo string) *Server {
 	}
 	s.handle(mux, "/", func(w http.ResponseWriter, r *http.Request) { notFound(w) })
 	s.ts = httptest.NewServer(mux)
-	t.Cleanup(func() {
-		close(s.done)
-		s.ts.Close()
-	})
+	if t != nil {
+		t.Cleanup(s.Close)
+	}
 	return s
 }
 
@@ -287,4 +289,13 @@ func decodeBody(r *http.Request, v any) error {
 
 func badJSON(w http.ResponseWriter) {
 	writeJSON(w, http.StatusBadRequest, errorBody("Problems parsing JSON", docsRoot))
+}
+
+// Close stops the server; safe to call more than once. With a nil
+// testing.TB (outside tests, e.g. the demo) the caller must call it.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.ts.Close()
+	})
 }

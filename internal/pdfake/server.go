@@ -34,9 +34,10 @@ const (
 
 // Server is a fake PagerDuty REST API v2. Create it with New.
 type Server struct {
-	t    testing.TB
-	ts   *httptest.Server
-	done chan struct{}
+	t         testing.TB
+	ts        *httptest.Server
+	done      chan struct{}
+	closeOnce sync.Once
 
 	mu        sync.Mutex
 	now       func() time.Time
@@ -57,7 +58,9 @@ type Call = fakehttp.Call
 
 // New starts a fake PagerDuty server that is closed when the test ends.
 func New(t testing.TB) *Server {
-	t.Helper()
+	if t != nil {
+		t.Helper()
+	}
 	s := &Server{
 		t:         t,
 		done:      make(chan struct{}),
@@ -77,10 +80,9 @@ func New(t testing.TB) *Server {
 		writeError(w, http.StatusNotFound, 2100, "Not Found")
 	})
 	s.ts = httptest.NewServer(mux)
-	t.Cleanup(func() {
-		close(s.done)
-		s.ts.Close()
-	})
+	if t != nil {
+		t.Cleanup(s.Close)
+	}
 	return s
 }
 
@@ -191,4 +193,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// Close stops the server; safe to call more than once. With a nil
+// testing.TB (outside tests, e.g. the demo) the caller must call it.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.ts.Close()
+	})
 }
