@@ -103,7 +103,10 @@ func (s *Service) ingest(tx Tx, a Alert, out *AlertOutcome) error {
 		return fmt.Errorf("record alert on %s: %w", inc.Key(), err)
 	}
 	out.Incident, out.Recorded = inc, ok
-	return nil
+	if !ok {
+		return nil
+	}
+	return s.alertRecorded(tx, inc)
 }
 
 func (s *Service) openFromAlert(tx Tx, a Alert, at, now time.Time, out *AlertOutcome) error {
@@ -130,7 +133,7 @@ func (s *Service) openFromAlert(tx Tx, a Alert, at, now time.Time, out *AlertOut
 		return err
 	}
 	out.Incident, out.Opened, out.Recorded = inc, true, true
-	return s.enqueueOpening(tx, inc, nil)
+	return s.openAlertIncident(tx, inc)
 }
 
 func alertEvent(a Alert, kind EventKind, verb string, at, now time.Time) Event {

@@ -14,6 +14,9 @@ const (
 	ActionSetSeverity = "set-severity"
 	ActionPostUpdate  = "post-update"
 	ActionResolve     = "resolve"
+	// ActionRunMenu offers the runbooks (matching ones first); registered
+	// by the runbooks package.
+	ActionRunMenu = "run-menu"
 )
 
 // Card is the incident card: the facts people need at a glance, and the
@@ -47,9 +50,13 @@ func Card(inc Incident) Message {
 			Action{ID: ActionTakeCommand, Label: "I'm the commander", Value: id},
 			Action{ID: ActionSetSeverity, Label: "Severity", Value: id},
 			Action{ID: ActionPostUpdate, Label: "Post update", Value: id},
+			Action{ID: ActionRunMenu, Label: "Run runbook", Value: id},
 			Action{ID: ActionResolve, Label: "Resolve", Value: id, Style: "danger",
 				Confirm: fmt.Sprintf("Resolve %s? This tells the broadcast channel it is over.", inc.Key())},
 		)
+	}
+	if inc.Status == StatusResolved {
+		actions = append(actions, Action{ID: ActionDraftPostmortem, Label: "Draft postmortem", Value: id, Style: "primary"})
 	}
 	title := fmt.Sprintf("%s %s: %s", inc.Key(), inc.Severity, inc.Title)
 	return Message{

@@ -64,6 +64,7 @@ func (s *Service) ChatHandlers(chat Chat) map[string]DeliveryHandler {
 		OpPost:          h.post,
 		OpAnnounce:      h.announce,
 		OpPin:           h.pin,
+		OpArchive:       h.archive, // archive.go
 	}
 }
 

@@ -138,6 +138,7 @@ func (i *Incident) transition(to Status, at time.Time) (reopened bool, err error
 	reopened = to.Before(i.Status)
 	i.Status = to
 	if !StatusTriggered.Before(to) {
+		i.ResolvedAt = time.Time{} // a re-open to triggered is not resolved either
 		return reopened, nil
 	}
 	if i.AcknowledgedAt.IsZero() {

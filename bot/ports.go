@@ -19,6 +19,9 @@ type Store interface {
 	Timeline(ctx context.Context, incidentID int64) ([]Event, error)
 
 	DeliveryStore
+	RunbookStore
+	PostmortemStore // postmortem.go: follow-ups, impact anchors, export records
+	AlertStore      // alert_store.go: triage, alert summaries
 }
 
 // IncidentFilter selects incidents. The zero value selects open incidents.
@@ -44,6 +47,11 @@ type Tx interface {
 	AppendEvent(ev *Event) (bool, error)
 	// Enqueue adds an outbox entry.
 	Enqueue(d Delivery) error
+
+	RunbookTx
+	ChatEventTx // chat_events.go: delivery dedup, pinned-message updates
+	PostmortemTx
+	AlertTx // alert_store.go: webhook delivery dedup, triage, alert summaries
 }
 
 // DeliveryStore is the outbox side of the store, used by the Dispatcher.

@@ -29,6 +29,7 @@ type Service struct {
 	commands []Command
 	actions  map[string]ActionHandler
 	hooks    []EventHook
+	alerts   alerting // triage, alert summaries, pager (triage.go); zero: off
 }
 
 // EventHook is told, inside the transaction that recorded it, about every

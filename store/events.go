@@ -38,7 +38,7 @@ func (t *tx) AppendEvent(ev *bot.Event) (bool, error) {
 // Timeline returns an incident's events in the order they happened (ties in
 // the order they were recorded).
 func (db *DB) Timeline(ctx context.Context, incidentID int64) ([]bot.Event, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT id, incident_id, occurred_at, recorded_at, kind, actor, text, data, source_url, dedup_key
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+eventColumns+`
 		FROM events WHERE incident_id = ? ORDER BY occurred_at, id`, incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("read timeline of %s: %w", bot.IncidentKey(incidentID), err)
@@ -46,22 +46,34 @@ func (db *DB) Timeline(ctx context.Context, incidentID int64) ([]bot.Event, erro
 	defer rows.Close()
 	var out []bot.Event
 	for rows.Next() {
-		var ev bot.Event
-		var occurred, recorded, kind, data string
-		if err := rows.Scan(&ev.ID, &ev.IncidentID, &occurred, &recorded, &kind, &ev.Actor, &ev.Text, &data, &ev.SourceURL, &ev.DedupKey); err != nil {
+		ev, err := scanEvent(rows)
+		if err != nil {
 			return nil, fmt.Errorf("read timeline of %s: %w", bot.IncidentKey(incidentID), err)
-		}
-		ev.Kind = bot.EventKind(kind)
-		if ev.OccurredAt, err = decTime(occurred); err != nil {
-			return nil, err
-		}
-		if ev.RecordedAt, err = decTime(recorded); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal([]byte(data), &ev.Data); err != nil {
-			return nil, fmt.Errorf("decode event %d data: %w", ev.ID, err)
 		}
 		out = append(out, ev)
 	}
 	return out, rows.Err()
+}
+
+const eventColumns = `id, incident_id, occurred_at, recorded_at, kind, actor, text, data, source_url, dedup_key`
+
+// scanEvent reads one row of eventColumns.
+func scanEvent(row scanner) (bot.Event, error) {
+	var ev bot.Event
+	var occurred, recorded, kind, data string
+	if err := row.Scan(&ev.ID, &ev.IncidentID, &occurred, &recorded, &kind, &ev.Actor, &ev.Text, &data, &ev.SourceURL, &ev.DedupKey); err != nil {
+		return bot.Event{}, err
+	}
+	ev.Kind = bot.EventKind(kind)
+	var err error
+	if ev.OccurredAt, err = decTime(occurred); err != nil {
+		return bot.Event{}, err
+	}
+	if ev.RecordedAt, err = decTime(recorded); err != nil {
+		return bot.Event{}, err
+	}
+	if err := json.Unmarshal([]byte(data), &ev.Data); err != nil {
+		return bot.Event{}, fmt.Errorf("decode event %d data: %w", ev.ID, err)
+	}
+	return ev, nil
 }

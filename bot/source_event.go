@@ -1,0 +1,221 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// KindSourceEvent records what a monitoring source reports about its own
+// incident (PagerDuty's acknowledged, escalated, annotated...).
+const KindSourceEvent EventKind = "source_event"
+
+// webhookRetention is how long webhook delivery ids are remembered: longer
+// than PagerDuty's 48 hours of retries.
+const webhookRetention = 72 * time.Hour
+
+// SourceEffect is what a source event does to the incident's status.
+type SourceEffect int
+
+const (
+	EffectNone        SourceEffect = iota // recorded only
+	EffectAcknowledge                     // triggered → investigating
+	EffectResolve                         // → resolved
+	EffectReopen                          // resolved → triggered
+)
+
+// SourceEvent is one event a monitoring source reports about an incident it
+// tracks, already verified and translated by the edge.
+type SourceEvent struct {
+	Source string
+	// DeliveryID is the source's id of the delivery (PagerDuty's
+	// X-Webhook-Id); a delivery received before changes nothing.
+	DeliveryID string
+	// Trigger, when set, is an alert that opens the incident (or attaches
+	// to the open one), exactly as IngestAlert.
+	Trigger *Alert
+	// DedupKey names the source's incident (the Alert.DedupKey it opened).
+	DedupKey string
+	// EventID identifies the event at the source; it is recorded once.
+	EventID    string
+	Type       string // the source's event type, e.g. "incident.escalated"
+	Text       string // what to show on the timeline
+	Agent      string // who caused it at the source, when known
+	OccurredAt time.Time
+	URL        string
+	Effect     SourceEffect
+}
+
+// SourceOutcome says what a source event did.
+type SourceOutcome struct {
+	AlertOutcome
+	Duplicate bool // the delivery had been received before
+}
+
+// RecordSourceEvent records a source's event on the incident opened for its
+// dedup key (the newest one, open or resolved) with the source's time, and
+// applies its effect: acknowledge, resolve or re-open, as actor
+// "alert:<source>". An event for an incident sitrep never opened is
+// ignored (Ignored says so). Redeliveries change nothing.
+func (s *Service) RecordSourceEvent(ctx context.Context, ev SourceEvent) (SourceOutcome, error) {
+	if ev.Source == "" {
+		return SourceOutcome{}, FieldErrorf("source", "a source event needs a source")
+	}
+	if ev.Trigger != nil {
+		a := *ev.Trigger
+		if err := validateAlert(&a); err != nil {
+			return SourceOutcome{}, err
+		}
+		ev.Trigger = &a
+	} else if ev.DedupKey == "" {
+		return SourceOutcome{}, FieldErrorf("dedup_key", "a source event must name the source's incident")
+	}
+	var out SourceOutcome
+	var err error
+	for range 2 { // a conflict: another writer opened the incident first; attach to it
+		out = SourceOutcome{}
+		err = s.update(ctx, func(tx Tx) error { return s.recordSource(tx, ev, &out) })
+		if ErrorCode(err) != ECONFLICT {
+			break
+		}
+	}
+	return out, err
+}
+
+func (s *Service) recordSource(tx Tx, ev SourceEvent, out *SourceOutcome) error {
+	now := s.now()
+	if ev.DeliveryID != "" {
+		first, err := tx.MarkChatEvent(ev.Source, ev.DeliveryID, now, now.Add(-webhookRetention))
+		if err != nil {
+			return err
+		}
+		if !first {
+			out.Duplicate, out.Ignored = true, "delivery received before"
+			return nil
+		}
+	}
+	if ev.Trigger != nil {
+		return s.ingest(tx, *ev.Trigger, &out.AlertOutcome)
+	}
+	inc, err := tx.LatestIncidentByDedupKey(ev.Source, ev.DedupKey)
+	if ErrorCode(err) == ENOTFOUND {
+		out.Ignored = fmt.Sprintf("no incident was opened for %s %s", ev.Source, ev.DedupKey)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	out.Incident = inc
+	rec := sourceTimelineEvent(ev, inc.ID, now)
+	ok, err := tx.AppendEvent(&rec)
+	if err != nil || !ok {
+		return err
+	}
+	out.Recorded = true
+	if err := s.applySourceEffect(tx, &inc, ev, now); err != nil {
+		return err
+	}
+	out.Incident = inc
+	return nil
+}
+
+func sourceTimelineEvent(ev SourceEvent, incidentID int64, now time.Time) Event {
+	at := ev.OccurredAt
+	if at.IsZero() {
+		at = now
+	}
+	data := map[string]any{"source": ev.Source, "event_type": ev.Type, "dedup_key": ev.DedupKey}
+	if ev.Agent != "" {
+		data["agent"] = ev.Agent
+	}
+	dedup := ""
+	if ev.EventID != "" {
+		dedup = "source:" + ev.EventID
+		data["event_id"] = ev.EventID
+	}
+	text := ev.Text
+	if text == "" {
+		text = fmt.Sprintf("%s: %s", ev.Source, ev.Type)
+	}
+	return Event{IncidentID: incidentID, Kind: KindSourceEvent, Actor: AlertActor(ev.Source), OccurredAt: at, RecordedAt: now,
+		Text: text, Data: data, SourceURL: ev.URL, DedupKey: dedup}
+}
+
+// applySourceEffect moves the incident where the source event means it.
+// Moves that are already made (the echo of sitrep's own write-back) do
+// nothing.
+func (s *Service) applySourceEffect(tx Tx, inc *Incident, ev SourceEvent, now time.Time) error {
+	actor := AlertActor(ev.Source)
+	by := ""
+	if ev.Agent != "" {
+		by = " by " + ev.Agent
+	}
+	switch ev.Effect {
+	case EffectAcknowledge:
+		if inc.Status != StatusTriggered {
+			return nil
+		}
+		return s.statusFromSource(tx, inc, now, actor, StatusInvestigating, KindAcknowledged, "acknowledged in "+ev.Source+by)
+	case EffectResolve:
+		if !inc.Open() {
+			return nil
+		}
+		if t, err := tx.AlertTriage(inc.ID); err == nil && t.State == TriagePending {
+			closed, err := s.closeTriage(tx, *inc, t, TriageClosed, actor, "resolved in "+ev.Source+by)
+			*inc = closed
+			return err
+		}
+		return s.statusFromSource(tx, inc, now, actor, StatusResolved, KindStatusChanged, "resolved in "+ev.Source+by)
+	case EffectReopen:
+		if inc.Open() {
+			return nil
+		}
+		if _, err := tx.OpenIncidentByDedupKey(ev.Source, ev.DedupKey); err == nil {
+			return nil // a newer incident holds the key
+		}
+		return s.statusFromSource(tx, inc, now, actor, StatusTriggered, KindStatusChanged, "re-opened in "+ev.Source+by)
+	}
+	return nil
+}
+
+// statusFromSource applies a status move a source reported. An incident
+// without a channel (waiting in triage, or declined) moves quietly and its
+// triage message is redrawn; any other says so in its channel.
+func (s *Service) statusFromSource(tx Tx, inc *Incident, now time.Time, actor string, to Status, kind EventKind, msg string) error {
+	t, err := tx.AlertTriage(inc.ID)
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return err
+	}
+	quiet := err == nil && t.State != TriageAccepted && inc.ChannelID == ""
+	if !quiet {
+		if err := s.applyStatus(tx, inc, now, actor, to, msg, kind); err != nil {
+			return err
+		}
+	} else {
+		from := inc.Status
+		if _, err := inc.transition(to, now); err != nil {
+			return err
+		}
+		ev := Event{Kind: kind, Actor: actor, Text: fmt.Sprintf("status %s → %s: %s", from, to, msg),
+			Data: map[string]any{"from": string(from), "to": string(to), "message": msg}}
+		if err := appendAll(tx, inc.ID, now, ev); err != nil {
+			return err
+		}
+		if to == StatusTriggered && t.State != TriagePending { // re-opened: back to triage
+			t.State, t.DecidedBy, t.Reason, t.DecidedAt = TriagePending, "", "", time.Time{}
+			if err := tx.SaveAlertTriage(t); err != nil {
+				return err
+			}
+		}
+		if err := s.refreshTriage(tx, inc.ID, time.Time{}); err != nil {
+			return err
+		}
+	}
+	inc.UpdatedAt = now
+	return tx.UpdateIncident(*inc)
+}
+
+// isAlertActor reports whether actor is an alert source rather than a
+// person ("alert:pagerduty").
+func isAlertActor(actor string) bool { return strings.HasPrefix(actor, "alert:") }

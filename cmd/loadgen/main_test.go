@@ -1,0 +1,41 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestSmallStorm runs the tool end to end with a small count: a smoke test
+// of its wiring and checks, not a measurement.
+func TestSmallStorm(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-n", "200", "-groups", "10", "-c", "8", "-dups", "50"}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"10 incidents (want 10), 200 alert events (want 200)", "result: OK", "baseline", "ratio:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestLoopbackOnly(t *testing.T) {
+	for target, ok := range map[string]bool{
+		"http://127.0.0.1:8080": true, "http://localhost:8080": true, "http://[::1]:8080": true, "http://127.9.9.9": true,
+		"http://10.0.0.1:8080": false, "http://192.168.1.2": false, "http://example.com": false, "https://127.0.0.1": false,
+	} {
+		if err := loopbackOnly(target); (err == nil) != ok {
+			t.Errorf("%s: err %v, want allowed=%v", target, err, ok)
+		}
+	}
+}
+
+func TestFlagsBounded(t *testing.T) {
+	for _, args := range [][]string{{"-n", "1000000"}, {"-n", "10", "-groups", "20"}, {"-c", "0"}} {
+		if _, err := parseFlags(args); err == nil {
+			t.Errorf("%v: want an error", args)
+		}
+	}
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/console"
+	"github.com/sitrep-io/sitrep/handlers"
+	"github.com/sitrep-io/sitrep/store"
+)
+
+// startTarget returns the base URL to load and, when it can read it, the
+// target's database. Without -target it starts sitrep's webhook handlers,
+// service and outbox dispatcher (chat: the console, discarded) on
+// 127.0.0.1 with a fresh database, as `sitrep serve` wires them.
+func startTarget(ctx context.Context, o options) (string, *store.DB, func(), error) {
+	if o.target != "" {
+		if err := loopbackOnly(o.target); err != nil {
+			return "", nil, nil, err
+		}
+		if o.db == "" {
+			return o.target, nil, func() {}, nil
+		}
+		db, err := store.Open(ctx, o.db)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		return o.target, db, func() { db.Close() }, nil
+	}
+	dir, err := os.MkdirTemp("", "sitrep-loadgen-")
+	if err != nil {
+		return "", nil, nil, err
+	}
+	db, err := store.Open(ctx, filepath.Join(dir, "sitrep.db"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, nil, err
+	}
+	url, stopServer, err := serveInProcess(db, o)
+	if err != nil {
+		db.Close()
+		os.RemoveAll(dir)
+		return "", nil, nil, err
+	}
+	return url, db, func() {
+		stopServer()
+		db.Close()
+		os.RemoveAll(dir)
+	}, nil
+}
+
+func serveInProcess(db *store.DB, o options) (string, func(), error) {
+	log := slog.New(slog.DiscardHandler)
+	chat := console.NewChat(io.Discard, nil)
+	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: "incidents"})
+	svc.EnableAlerting(bot.AlertingConfig{})
+	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Logger: log, OnFailure: svc.RecordDeliveryFailure})
+	disp.Handle(svc.ChatHandlers(chat))
+	disp.Handle(svc.AlertHandlers(chat))
+	svc.OnCommit(disp.Wake)
+	routes := handlers.Routes{DB: db, Log: log, AlertWebhook: &handlers.AlertWebhook{Alerts: svc, Token: o.token, Log: log},
+		Extra: map[string]http.Handler{
+			"/webhooks/pagerduty": &handlers.PagerDutyWebhook{Events: svc, Secrets: []string{o.secret}, Log: log,
+				Severity: handlers.DefaultPagerDutySeverity()},
+			"/webhooks/alertmanager": &handlers.AlertmanagerWebhook{Alerts: svc, Token: o.token, Log: log},
+		}}
+	return listen(routes.Handler(), func(ctx context.Context) { _ = disp.Run(ctx) })
+}
+
+// listen serves h on 127.0.0.1 (and runs bg beside it) until the returned
+// stop is called.
+func listen(h http.Handler, bg func(ctx context.Context)) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintln(os.Stderr, "loadgen: server:", err)
+		}
+	})
+	if bg != nil {
+		wg.Go(func() { bg(ctx) })
+	}
+	return "http://" + ln.Addr().String(), func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		_ = srv.Shutdown(sctx)
+		cancel()
+		wg.Wait()
+	}, nil
+}
+
+// verify checks the storm's result in the target's database: one incident
+// per group and every accepted alert recorded exactly once.
+func verify(ctx context.Context, out io.Writer, db *store.DB, o options, accepted, sent int) error {
+	incs, err := db.Incidents(ctx, bot.IncidentFilter{All: true})
+	if err != nil {
+		return err
+	}
+	fired := 0
+	for _, inc := range incs {
+		c, err := db.AlertCounts(ctx, inc.ID)
+		if err != nil {
+			return err
+		}
+		fired += c.Fired
+	}
+	deliveries, err := db.Deliveries(ctx)
+	if err != nil {
+		return err
+	}
+	states := map[bot.DeliveryState]int{}
+	for _, d := range deliveries {
+		states[d.State]++
+	}
+	fmt.Fprintf(out, "result: %d incidents (want %d), %d alert events (want %d), %d of %d requests accepted; outbox %d entries %v\n",
+		len(incs), o.groups, fired, o.n, accepted, sent, len(deliveries), states)
+	if len(incs) != o.groups || fired != o.n || accepted != sent {
+		return errors.New("storm result is wrong: incidents or alerts lost or doubled")
+	}
+	fmt.Fprintln(out, "result: OK — exactly one incident per group, every alert once, none lost or doubled")
+	return nil
+}

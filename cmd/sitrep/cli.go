@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/store"
+)
+
+// openStore opens the configured database, applying migrations.
+func openStore(ctx context.Context, cfg Config) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", cfg.DB, err)
+	}
+	return db, nil
+}
+
+// recentlyResolved is how far back `sitrep incidents` shows resolved ones.
+const recentlyResolved = 7 * 24 * time.Hour
+
+func listIncidents(ctx context.Context, cfg Config, out io.Writer, all bool) error {
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	f := bot.IncidentFilter{ResolvedSince: time.Now().Add(-recentlyResolved), All: all}
+	incs, err := db.Incidents(ctx, f)
+	if err != nil {
+		return err
+	}
+	if len(incs) == 0 {
+		fmt.Fprintln(out, "No incidents.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSEV\tSTATUS\tTITLE\tCHANNEL\tOPENED (UTC)")
+	for _, inc := range incs {
+		channel := "-"
+		if inc.ChannelName != "" {
+			channel = "#" + inc.ChannelName
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", inc.Key(), inc.Severity, inc.Status, inc.Title, channel,
+			inc.DeclaredAt.UTC().Format("2006-01-02 15:04"))
+	}
+	return tw.Flush()
+}
+
+func printTimeline(ctx context.Context, cfg Config, out io.Writer, args []string) error {
+	if len(args) != 1 {
+		return &usageError{msg: "usage: sitrep timeline INC-<n>"}
+	}
+	id, err := bot.ParseIncidentKey(args[0])
+	if err != nil {
+		return &usageError{msg: bot.ErrorMessage(err)}
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	inc, err := db.Incident(ctx, id)
+	if err != nil {
+		return fmt.Errorf("%s", bot.ErrorMessage(err))
+	}
+	events, err := db.Timeline(ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, bot.FormatTimeline(inc, events))
+	return nil
+}
+
+func migrate(ctx context.Context, cfg Config, out io.Writer) error {
+	db, err := openStore(ctx, cfg) // Open applies pending migrations
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s is at schema version %d\n", cfg.DB, v)
+	return nil
+}
+
+// probeHealth asks the server listening on the configured address whether
+// it is ready; a distroless image has no curl for its health check.
+func probeHealth(ctx context.Context, cfg Config, out io.Writer) error {
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	url := "http://" + net.JoinHostPort(host, port) + "/readyz"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("health: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("health: %s answered %d", url, resp.StatusCode)
+	}
+	fmt.Fprintln(out, "ready")
+	return nil
+}

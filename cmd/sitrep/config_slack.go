@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// SlackConfig connects sitrep to a Slack workspace. With no bot token the
+// console is the chat.
+type SlackConfig struct {
+	BotToken      string
+	SigningSecret string
+	AppToken      string // set: Socket Mode (no public URL needed)
+	APIURL        string // ends in "/"
+}
+
+// Enabled reports whether Slack is configured.
+func (c SlackConfig) Enabled() bool { return c.BotToken != "" }
+
+// SocketMode reports whether to connect over Socket Mode instead of HTTP.
+func (c SlackConfig) SocketMode() bool { return c.AppToken != "" }
+
+func slackSettings() []setting {
+	return []setting{
+		{Key: "slack.bot_token", Env: "SLACK_BOT_TOKEN", Secret: true, Help: "bot token (`xoxb-…`); unset: the console is the chat",
+			apply: func(c *Config, v string) error {
+				if v != "" && !strings.HasPrefix(v, "xoxb-") {
+					return fmt.Errorf("a bot token starts with xoxb- (OAuth & Permissions → Bot User OAuth Token)")
+				}
+				c.Slack.BotToken = v
+				return nil
+			}},
+		{Key: "slack.signing_secret", Env: "SLACK_SIGNING_SECRET", Secret: true, Help: "signing secret (Basic Information → App Credentials); required in HTTP mode",
+			apply: func(c *Config, v string) error { c.Slack.SigningSecret = v; return nil }},
+		{Key: "slack.app_token", Env: "SLACK_APP_TOKEN", Secret: true, Help: "app-level token (`xapp-…`, scope `connections:write`); set: Socket Mode",
+			apply: func(c *Config, v string) error {
+				if v != "" && !strings.HasPrefix(v, "xapp-") {
+					return fmt.Errorf("an app-level token starts with xapp- (Basic Information → App-Level Tokens)")
+				}
+				c.Slack.AppToken = v
+				return nil
+			}},
+		{Key: "slack.api_url", Env: "SLACK_API_URL", Default: "https://slack.com/api/", Help: "Slack Web API base URL (tests and proxies point it elsewhere)",
+			apply: func(c *Config, v string) error {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return fmt.Errorf("%q is not an http(s) URL", v)
+				}
+				if !strings.HasSuffix(v, "/") {
+					v += "/" // slack-go silently drops the last path segment otherwise
+				}
+				c.Slack.APIURL = v
+				return nil
+			}},
+	}
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/runbooks"
+)
+
+// defaultRunbooksDir is runbooks.dir's default: when it is missing sitrep
+// starts without runbooks; a configured directory that is missing is an
+// error.
+const defaultRunbooksDir = "./runbooks"
+
+// wireRunbooks loads the runbooks, registers their commands, buttons and
+// outbox handlers, and marks runs a dead process left running as
+// interrupted. Call it before the dispatcher runs. The returned stop waits
+// for runs in flight (up to the shutdown timeout) and then cuts them off.
+func wireRunbooks(ctx context.Context, cfg Config, svc *bot.Service, disp *bot.Dispatcher, chat bot.Chat, dir bot.Directory, log *slog.Logger) (stop func(), err error) {
+	cat, err := loadRunbooks(cfg.Runbooks.Dir, log)
+	if err != nil {
+		return nil, err
+	}
+	workDir, err := filepath.Abs(cfg.Runbooks.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("runbooks directory %s: %w", cfg.Runbooks.Dir, err)
+	}
+	runs := runbooks.NewRuns(svc, runbooks.RunsConfig{Catalog: cat, Directory: dir, Logger: log,
+		DefaultExpiry: cfg.Runbooks.ApprovalExpires, Executor: runbooks.NewExecutors(runbooks.Options{WorkDir: workDir})})
+	runs.Register(svc)
+	disp.Handle(runs.Handlers(chat))
+	n, err := runs.Recover(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("recover runbook runs: %w", err)
+	}
+	if n > 0 {
+		log.Warn("runbook runs were running when sitrep stopped; marked interrupted, not re-run", "count", n)
+	}
+	log.Info("runbooks loaded", "dir", workDir, "count", len(cat.List()))
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := runs.Shutdown(sctx); err != nil {
+			log.Warn("runbook runs were cut off at shutdown and marked interrupted", "err", err)
+		}
+	}, nil
+}
+
+// loadRunbooks loads the catalog; every problem in the files is reported
+// with file:line.
+func loadRunbooks(dir string, log *slog.Logger) (*runbooks.Catalog, error) {
+	cat, err := runbooks.Load(dir)
+	if errors.Is(err, fs.ErrNotExist) && dir == defaultRunbooksDir {
+		log.Warn("no runbooks directory; runbooks are off", "dir", dir)
+		return runbooks.NewCatalog("", nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("runbooks in %s (check them with `sitrep runbooks validate`):\n%w", dir, err)
+	}
+	return cat, nil
+}

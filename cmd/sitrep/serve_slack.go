@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/console"
+	"github.com/sitrep-io/sitrep/handlers"
+	"github.com/sitrep-io/sitrep/slackchat"
+	"github.com/slack-go/slack"
+)
+
+// chatDirectory is a chat that can also look people up: the console, or
+// Slack.
+type chatDirectory interface {
+	bot.Chat
+	bot.Directory
+}
+
+// slackEdge is sitrep's connection to Slack, when Slack is configured: the
+// adapter that speaks (through the outbox) and the edge that listens (HTTP
+// endpoints or Socket Mode).
+type slackEdge struct {
+	cfg  SlackConfig
+	pin  string
+	chat *slackchat.Client
+	app  *handlers.Slack
+	log  *slog.Logger
+}
+
+// newChat returns the chat: Slack's adapter when a bot token is configured
+// (with the edge to wire), the console otherwise (edge nil).
+func newChat(cfg Config, e env, log *slog.Logger) (chatDirectory, *slackEdge) {
+	if !cfg.Slack.Enabled() {
+		return console.NewChat(e.stdout, nil), nil
+	}
+	chat := slackchat.New(slackchat.Options{Token: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, Logger: log})
+	return chat, &slackEdge{cfg: cfg.Slack, pin: cfg.SlackEvents.PinReaction, chat: chat, log: log}
+}
+
+// wire registers the outbox handler that reads pinned messages and, in HTTP
+// mode, mounts POST /slack/commands, /slack/interactions and /slack/events.
+// Without Slack (s nil) it does nothing.
+func (s *slackEdge) wire(svc *bot.Service, disp *bot.Dispatcher, routes *handlers.Routes) {
+	if s == nil {
+		return
+	}
+	var fetcher bot.MessageFetcher = handlers.SlackMessages{API: s.chat.API()}
+	if f, ok := any(s.chat).(bot.MessageFetcher); ok { // the adapter's own, paced, when it has one
+		fetcher = f
+	}
+	disp.Handle(svc.PinnedHandlers(fetcher))
+	s.app = &handlers.Slack{Service: svc, API: s.chat.API(), SigningSecret: s.cfg.SigningSecret, PinReaction: s.pin, Log: s.log}
+	if s.cfg.SocketMode() {
+		return
+	}
+	if routes.Extra == nil {
+		routes.Extra = map[string]http.Handler{}
+	}
+	for pattern, h := range s.app.Routes() {
+		routes.Extra[pattern] = h
+	}
+}
+
+// run keeps the Socket Mode connection until ctx ends; in HTTP mode, and
+// without Slack, it returns at once.
+func (s *slackEdge) run(ctx context.Context) {
+	if s == nil || s.app == nil || !s.cfg.SocketMode() {
+		return
+	}
+	api := slack.New(s.cfg.BotToken, slack.OptionAppLevelToken(s.cfg.AppToken), slack.OptionAPIURL(s.cfg.APIURL))
+	s.log.Info("connecting to Slack over Socket Mode")
+	if err := s.app.RunSocket(ctx, handlers.NewSocketClient(api, s.log)); err != nil {
+		s.log.Error("Slack Socket Mode stopped: commands, buttons and events are not received", "err", err)
+	}
+}
+
+// wait lets the work started after acknowledgements (modals, refusals)
+// finish at shutdown.
+func (s *slackEdge) wait() {
+	if s != nil && s.app != nil {
+		s.app.Wait()
+	}
+}
+
+// name is the chat's name for the start-up log line.
+func (s *slackEdge) name() string {
+	switch {
+	case s == nil:
+		return "console"
+	case s.cfg.SocketMode():
+		return "slack (socket mode)"
+	}
+	return "slack (http)"
+}

@@ -1,0 +1,104 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/sitrep-io/sitrep/bot"
+	"github.com/slack-go/slack"
+)
+
+// serveCommands serves POST /slack/commands: a signed /incident slash
+// command, answered with an ephemeral reply within Slack's 3 seconds (the
+// command itself is one database transaction; what it says in channels goes
+// through the outbox).
+func (s *Slack) serveCommands(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	if isSSLCheck(body) {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if !s.verifiedBody(w, r, body) {
+		return
+	}
+	cmd, err := slack.SlashCommandParse(r)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "malformed slash command"})
+		return
+	}
+	ackBody, work := s.command(r.Context(), cmd)
+	s.ack(w, r, ackBody, work)
+}
+
+// command applies a slash command (from HTTP or Socket Mode) and returns
+// its acknowledgement and the work to do after it. It never fails: every
+// error becomes an ephemeral answer, as Slack shows a 500 as a failure.
+func (s *Slack) command(ctx context.Context, cmd slack.SlashCommand) (any, afterAck) {
+	text := strings.TrimSpace(cmd.Text)
+	if form, ok := declareFormRequest(text); ok {
+		form.Channel = cmd.ChannelID
+		return nil, func(ctx context.Context) { s.openDeclareModal(ctx, cmd.TriggerID, cmd.UserID, form) }
+	}
+	reply, err := s.Service.Execute(ctx, bot.Invocation{Actor: cmd.UserID, ChannelID: cmd.ChannelID, Text: text})
+	if err != nil {
+		return ephemeral(s.userMessage(err, "command")), nil
+	}
+	msg := ephemeral(reply.Text)
+	if reply.Public {
+		msg.ResponseType = slack.ResponseTypeInChannel
+	}
+	return msg, nil
+}
+
+// declareForm is what "/incident declare" without a title already said,
+// to preset in the modal.
+type declareForm struct {
+	Private  bool
+	Severity bot.Severity
+	Channel  string // where the command was typed, told the outcome
+}
+
+// declareFormRequest reports whether text is "declare" with flags but no
+// title, which opens the declare modal. A bad flag is left to the command
+// grammar, which answers with the usage line.
+func declareFormRequest(text string) (declareForm, bool) {
+	words := strings.Fields(text)
+	if len(words) == 0 || !strings.EqualFold(words[0], "declare") {
+		return declareForm{}, false
+	}
+	var f declareForm
+	for _, w := range words[1:] {
+		lw := strings.ToLower(w)
+		switch {
+		case lw == "--private":
+			f.Private = true
+		case strings.HasPrefix(lw, "--sev"):
+			sev, err := bot.ParseSeverity(strings.TrimPrefix(strings.TrimPrefix(lw, "--sev"), "="))
+			if err != nil {
+				return declareForm{}, false
+			}
+			f.Severity = sev
+		default:
+			return declareForm{}, false // a title: declare directly
+		}
+	}
+	return f, true
+}
+
+// openDeclareModal opens the declare form with the command's trigger id
+// (valid for 3 seconds, once). When Slack refuses, the person is told to
+// declare with a title instead.
+func (s *Slack) openDeclareModal(ctx context.Context, triggerID, user string, f declareForm) {
+	if s.API == nil {
+		return
+	}
+	if _, err := s.API.OpenViewContext(ctx, triggerID, declareModal(f)); err != nil {
+		s.log().Warn("could not open the declare form", "err", err)
+		s.tellUser(ctx, f.Channel, user, fmt.Sprintf("Could not open the declare form (%v). Use /incident declare <title> instead.", err))
+	}
+}

@@ -1,0 +1,209 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sitrep-io/sitrep/bot"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+)
+
+// DefaultPinReaction is the reaction that puts a message on the timeline.
+const DefaultPinReaction = "pushpin"
+
+// serveEvents serves POST /slack/events: the url_verification handshake and
+// event_callback deliveries. Each delivery is applied in one transaction
+// that also marks its event_id, so Slack's retries (X-Slack-Retry-Num) and
+// duplicate deliveries change nothing the second time. A failure to apply
+// answers 500, and Slack's retry tries again.
+func (s *Slack) serveEvents(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok || !s.verifiedBody(w, r, body) {
+		return
+	}
+	var outer struct {
+		Type      string `json:"type"`
+		Challenge string `json:"challenge"`
+	}
+	if err := json.Unmarshal(body, &outer); err != nil {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "malformed event JSON"})
+		return
+	}
+	if outer.Type == slackevents.URLVerification {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(outer.Challenge))
+		return
+	}
+	ev, err := slackevents.ParseEvent(body, slackevents.OptionNoVerifyToken())
+	if err != nil {
+		// An event type slack-go does not know: acknowledge it, or Slack
+		// retries it and counts the failures against the app.
+		s.log().Debug("ignored a Slack event", "err", err, "retry", r.Header.Get("X-Slack-Retry-Num"))
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if err := s.event(r.Context(), ev); err != nil {
+		s.log().Error("Slack event failed; Slack will retry it", "err", err)
+		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error"})
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// event applies one Events API delivery (from HTTP or Socket Mode). It only
+// touches the database; an error means nothing was applied.
+func (s *Slack) event(ctx context.Context, ev slackevents.EventsAPIEvent) error {
+	switch ev.Type {
+	case slackevents.AppRateLimited:
+		if rl, ok := ev.Data.(*slackevents.EventsAPIAppRateLimited); ok {
+			s.log().Warn("Slack is dropping events for this app (app_rate_limited)", "minute", rl.MinuteRateLimited)
+		}
+		return nil
+	case slackevents.CallbackEvent:
+	default:
+		return nil
+	}
+	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
+	if !ok {
+		return nil
+	}
+	ref := bot.ChatEventRef{Source: "slack", ID: cb.EventID}
+	var err error
+	switch inner := ev.InnerEvent.Data.(type) {
+	case *slackevents.ReactionAddedEvent:
+		err = s.reactionAdded(ctx, ref, inner)
+	case *slackevents.MessageEvent:
+		err = s.messageEvent(ctx, ref, inner)
+	case *slackevents.MemberJoinedChannelEvent:
+		if !isSelf(cb, inner.User) {
+			_, err = s.Service.RecordResponderJoined(ctx, ref, inner.Channel, inner.User, slackTime(inner.EventTimestamp))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("slack event %s (%s): %w", cb.EventID, ev.InnerEvent.Type, err)
+	}
+	return nil
+}
+
+func (s *Slack) reactionAdded(ctx context.Context, ref bot.ChatEventRef, ev *slackevents.ReactionAddedEvent) error {
+	want := strings.Trim(s.PinReaction, ":")
+	if want == "" {
+		want = DefaultPinReaction
+	}
+	if ev.Reaction != want || ev.Item.Type != "message" {
+		return nil
+	}
+	_, err := s.Service.PinMessage(ctx, bot.PinRequest{Event: ref, ChannelID: ev.Item.Channel, MessageTS: ev.Item.Timestamp,
+		PostedAt: slackTime(ev.Item.Timestamp), Author: ev.ItemUser, PinnedBy: ev.User})
+	return err
+}
+
+// messageEvent follows edits and deletions of pinned messages; new messages
+// are not recorded (only pinned ones are).
+func (s *Slack) messageEvent(ctx context.Context, ref bot.ChatEventRef, ev *slackevents.MessageEvent) error {
+	var err error
+	switch ev.SubType {
+	case "message_changed":
+		if ev.Message != nil {
+			_, err = s.Service.EditPinnedMessage(ctx, ref, ev.Channel, ev.Message.Timestamp, ev.Message.Text, slackTime(ev.TimeStamp))
+		}
+	case "message_deleted":
+		_, err = s.Service.DeletePinnedMessage(ctx, ref, ev.Channel, ev.DeletedTimeStamp, slackTime(ev.TimeStamp))
+	}
+	return err
+}
+
+// isSelf reports whether user is the bot the event was delivered to (its
+// own joins are not responders joining).
+func isSelf(cb *slackevents.EventsAPICallbackEvent, user string) bool {
+	for _, a := range cb.Authorizations {
+		if a.IsBot && a.UserID == user {
+			return true
+		}
+	}
+	return false
+}
+
+// slackTime converts a Slack message timestamp ("1700000000.000100",
+// seconds and microseconds) to a time; a malformed one gives the zero time.
+func slackTime(ts string) time.Time {
+	secs, frac, _ := strings.Cut(ts, ".")
+	s, err := strconv.ParseInt(secs, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	var micros int64
+	if frac != "" {
+		frac = (frac + "000000")[:6]
+		if micros, err = strconv.ParseInt(frac, 10, 64); err != nil {
+			return time.Time{}
+		}
+	}
+	return time.Unix(s, micros*1000).UTC()
+}
+
+// SlackMessages reads messages through the Web API: bot.MessageFetcher for
+// pinned messages. Use the Slack chat adapter instead when it implements
+// bot.MessageFetcher itself.
+type SlackMessages struct{ API *slack.Client }
+
+var _ bot.MessageFetcher = SlackMessages{}
+
+// FetchMessage reads one top-level message with conversations.history. It
+// returns ENOTFOUND when the message is gone, and a *bot.TemporaryError for
+// rate limits, 5xx answers and network failures.
+func (m SlackMessages) FetchMessage(ctx context.Context, channelID, ts string) (bot.ChatMessage, error) {
+	resp, err := m.API.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+		ChannelID: channelID, Latest: ts, Oldest: ts, Inclusive: true, Limit: 1})
+	if err != nil {
+		return bot.ChatMessage{}, slackReadError(err)
+	}
+	for _, msg := range resp.Messages {
+		if msg.Timestamp == ts {
+			author := msg.User
+			if author == "" {
+				author = msg.BotID
+			}
+			return bot.ChatMessage{Author: author, Text: msg.Text}, nil
+		}
+	}
+	return bot.ChatMessage{}, bot.Errorf(bot.ENOTFOUND, "message %s not found in %s", ts, channelID)
+}
+
+// slackReadError classifies a Web API error for the outbox: a
+// *bot.TemporaryError when retrying can help, ENOTFOUND for a channel or
+// message that is gone, the error itself otherwise.
+func slackReadError(err error) error {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return bot.Temporary(err, rl.RetryAfter)
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) && (sc.Code == http.StatusTooManyRequests || sc.Code >= 500) {
+		return bot.Temporary(err, 0)
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		switch se.Err {
+		case "channel_not_found", "message_not_found", "thread_not_found":
+			return bot.Errorf(bot.ENOTFOUND, "Slack: %s", se.Err)
+		case "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout":
+			return bot.Temporary(err, 0)
+		}
+		return err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+		return bot.Temporary(err, 0)
+	}
+	return err
+}

@@ -1,0 +1,101 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// NewSocketClient returns a Socket Mode client over api, which must carry
+// the app-level token (slack.OptionAppLevelToken), logging through log.
+func NewSocketClient(api *slack.Client, log *slog.Logger) *socketmode.Client {
+	return socketmode.New(api, socketmode.OptionLog(slog.NewLogLogger(log.Handler(), slog.LevelDebug)))
+}
+
+// RunSocket receives Slack's traffic over Socket Mode until ctx ends: slash
+// commands, interactions and events go through the same functions as over
+// HTTP. Every envelope is acknowledged once it is applied, except an event
+// that failed to apply: left unacknowledged, Slack redelivers it (with
+// retry_attempt), and the event_id mark makes any redelivery of an applied
+// one a no-op. It returns an error when the connection cannot be kept (a
+// bad token, Slack unreachable on reconnect).
+func (s *Slack) RunSocket(ctx context.Context, client *socketmode.Client) error {
+	runErr := make(chan error, 1)
+	go func() { runErr <- client.RunContext(ctx) }()
+	for {
+		select {
+		case <-ctx.Done():
+			<-runErr
+			return nil
+		case err := <-runErr:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("slack socket mode: %w", err)
+		case evt := <-client.Events:
+			s.socketEvent(ctx, client, evt)
+		}
+	}
+}
+
+func (s *Slack) socketEvent(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
+	var body any
+	var work afterAck
+	switch evt.Type {
+	case socketmode.EventTypeSlashCommand:
+		cmd, ok := evt.Data.(slack.SlashCommand)
+		if !ok {
+			return
+		}
+		body, work = s.command(ctx, cmd)
+	case socketmode.EventTypeInteractive:
+		ic, ok := evt.Data.(slack.InteractionCallback)
+		if !ok {
+			return
+		}
+		body, work = s.interaction(ctx, ic)
+	case socketmode.EventTypeEventsAPI:
+		ev, ok := evt.Data.(slackevents.EventsAPIEvent)
+		if !ok {
+			return
+		}
+		if err := s.event(ctx, ev); err != nil {
+			s.log().Error("Slack event failed; leaving it unacknowledged so Slack retries", "err", err)
+			return
+		}
+	case socketmode.EventTypeInvalidAuth:
+		s.log().Error("Slack refused the app-level token (SLACK_APP_TOKEN)")
+		return
+	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage:
+		s.log().Warn("Slack socket mode trouble", "type", evt.Type, "data", fmt.Sprint(evt.Data))
+		return
+	case socketmode.EventTypeConnected:
+		s.log().Info("connected to Slack over Socket Mode")
+		return
+	default:
+		return
+	}
+	s.socketAck(client, evt.Request, body)
+	s.later(ctx, work)
+}
+
+// socketAck acknowledges an envelope, with body as its payload when there
+// is one (a slash command's reply, a modal's errors).
+func (s *Slack) socketAck(client *socketmode.Client, req *socketmode.Request, body any) {
+	if req == nil {
+		return
+	}
+	var err error
+	if body == nil {
+		err = client.Ack(*req)
+	} else {
+		err = client.Ack(*req, body)
+	}
+	if err != nil {
+		s.log().Warn("could not acknowledge a Slack envelope", "envelope", req.EnvelopeID, "err", err)
+	}
+}

@@ -1,0 +1,170 @@
+package runbooks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/sitrep-io/sitrep/bot"
+)
+
+// Handlers returns the outbox handlers of runbook runs, which reach the
+// chat through chat. Register them on the Dispatcher.
+func (r *Runs) Handlers(chat bot.Chat) map[string]bot.DeliveryHandler {
+	h := &cardHandlers{runs: r, chat: chat}
+	return map[string]bot.DeliveryHandler{
+		OpExecute:     r.execute,
+		OpExpire:      r.expire,
+		OpPostCard:    h.post,
+		OpRefreshCard: h.refresh,
+		OpNotify:      h.notify,
+	}
+}
+
+// expire is the OpExpire handler, scheduled at a request's expiry: it
+// expires the run if nobody decided it, so the card stops offering buttons.
+func (r *Runs) expire(ctx context.Context, d bot.Delivery) (any, error) {
+	p, err := decodePayload(d)
+	if err != nil {
+		return nil, err
+	}
+	run, err := r.store.RunbookRun(ctx, p.Run)
+	if err != nil {
+		return nil, err
+	}
+	if wait := run.ExpiresAt.Sub(r.svc.Now()); run.State == bot.RunRequested && wait > 0 {
+		return nil, bot.Temporary(errors.New("not expired yet"), wait) // clocks disagree
+	}
+	return nil, r.svc.Update(ctx, func(tx bot.Tx) error {
+		cur, err := tx.RunbookRun(p.Run)
+		if err != nil {
+			return err
+		}
+		_, err = r.expireIfDue(tx, &cur)
+		return err
+	})
+}
+
+type cardHandlers struct {
+	runs *Runs
+	chat bot.Chat
+}
+
+// errNoChannel is permanent: without the incident's channel there is
+// nowhere to post.
+var errNoChannel = errors.New("the incident has no chat channel")
+
+func decodePayload(d bot.Delivery) (runPayload, error) {
+	var p runPayload
+	if err := json.Unmarshal(d.Payload, &p); err != nil {
+		return p, fmt.Errorf("decode %s: %w", d.Op, err)
+	}
+	return p, nil
+}
+
+// load returns the run of a delivery and its incident's channel.
+func (h *cardHandlers) load(ctx context.Context, d bot.Delivery) (bot.RunbookRun, string, error) {
+	p, err := decodePayload(d)
+	if err != nil {
+		return bot.RunbookRun{}, "", err
+	}
+	run, err := h.runs.store.RunbookRun(ctx, p.Run)
+	if err != nil {
+		return run, "", err
+	}
+	inc, err := h.runs.store.Incident(ctx, run.IncidentID)
+	if err != nil {
+		return run, "", err
+	}
+	if inc.ChannelID == "" {
+		return run, "", errNoChannel
+	}
+	return run, inc.ChannelID, nil
+}
+
+// post posts the approval card once and remembers where it is.
+func (h *cardHandlers) post(ctx context.Context, d bot.Delivery) (any, error) {
+	run, channel, err := h.load(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if run.CardTS != "" { // posted by an attempt whose completion was not recorded
+		return bot.MessageRef{ChannelID: run.CardChannel, TS: run.CardTS}, nil
+	}
+	msg := ApprovalCard(run)
+	msg.Tag = deliveryTag(d)
+	ref, err := h.postOnce(ctx, d, channel, msg)
+	if err != nil {
+		return nil, fmt.Errorf("post card of %s: %w", run.Key(), err)
+	}
+	err = h.runs.store.Update(ctx, func(tx bot.Tx) error {
+		cur, err := tx.RunbookRun(run.ID)
+		if err != nil {
+			return err
+		}
+		cur.CardChannel, cur.CardTS = ref.ChannelID, ref.TS
+		_, err = tx.UpdateRunbookRun(cur, cur.State)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record card of %s: %w", run.Key(), err)
+	}
+	return ref, nil
+}
+
+// refresh redraws the card with the run as it is now.
+func (h *cardHandlers) refresh(ctx context.Context, d bot.Delivery) (any, error) {
+	p, err := decodePayload(d)
+	if err != nil {
+		return nil, err
+	}
+	run, err := h.runs.store.RunbookRun(ctx, p.Run)
+	if err != nil {
+		return nil, err
+	}
+	if run.CardTS == "" {
+		return nil, bot.Temporary(errors.New("the runbook card is not posted yet"), 0)
+	}
+	ref := bot.MessageRef{ChannelID: run.CardChannel, TS: run.CardTS}
+	if err := h.chat.Update(ctx, ref, ApprovalCard(run)); err != nil {
+		return nil, fmt.Errorf("update card of %s: %w", run.Key(), err)
+	}
+	return nil, nil
+}
+
+// notify posts a line about a run in the incident channel.
+func (h *cardHandlers) notify(ctx context.Context, d bot.Delivery) (any, error) {
+	p, err := decodePayload(d)
+	if err != nil {
+		return nil, err
+	}
+	_, channel, err := h.load(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := h.postOnce(ctx, d, channel, bot.Message{Text: p.Text, Tag: deliveryTag(d)})
+	if err != nil {
+		return nil, fmt.Errorf("post about %s: %w", bot.RunKey(p.Run), err)
+	}
+	return ref, nil
+}
+
+// postOnce posts msg unless an earlier attempt of d, in flight when the
+// process died, already did (and the chat can tell).
+func (h *cardHandlers) postOnce(ctx context.Context, d bot.Delivery, channel string, msg bot.Message) (bot.MessageRef, error) {
+	if finder, ok := h.chat.(bot.MessageFinder); ok && d.Uncertain {
+		ref, found, err := finder.FindTagged(ctx, channel, msg.Tag)
+		if err != nil {
+			return bot.MessageRef{}, err
+		}
+		if found {
+			return ref, nil
+		}
+	}
+	return h.chat.Post(ctx, channel, msg)
+}
+
+// deliveryTag identifies the outbox entry a message comes from, in the
+// core's format, so adapters find runbook messages like any other.
+func deliveryTag(d bot.Delivery) string { return fmt.Sprintf("sitrep-delivery-%d", d.ID) }

@@ -1,0 +1,114 @@
+// Package slackchat is sitrep's Slack adapter: it implements bot.Chat,
+// bot.MessageFinder, bot.MessageFetcher and bot.Directory over the Slack Web API with
+// github.com/slack-go/slack. Messages are rendered as Block Kit, calls are
+// paced to Slack's rate limits, and Slack's errors are mapped to the domain's
+// (temporary ones as *bot.TemporaryError, so the outbox retries them).
+package slackchat
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/sitrep-io/sitrep/bot"
+	"github.com/slack-go/slack"
+)
+
+var (
+	_ bot.Chat           = (*Client)(nil)
+	_ bot.MessageFinder  = (*Client)(nil)
+	_ bot.Directory      = (*Client)(nil)
+	_ bot.MessageFetcher = (*Client)(nil)
+)
+
+// DefaultAPIURL is Slack's Web API base.
+const DefaultAPIURL = "https://slack.com/api/"
+
+// Options configures a Client; zero values take the defaults.
+type Options struct {
+	Token      string       // bot token, xoxb-…
+	APIURL     string       // Web API base, ending in "/" (default DefaultAPIURL)
+	HTTPClient *http.Client // default: a client with a 30 s timeout
+	Now        func() time.Time
+	// Sleep waits d or until ctx ends (default: a timer). Tests pass one
+	// that moves a fake clock.
+	Sleep  func(ctx context.Context, d time.Duration) error
+	Logger *slog.Logger
+	// CacheTTL is how long directory lookups are kept (default 10 min).
+	CacheTTL time.Duration
+	// HistoryWindow is how many recent channel messages FindTagged reads
+	// (default 200).
+	HistoryWindow int
+}
+
+// Client is the Slack adapter. It is safe for concurrent use.
+type Client struct {
+	api    *slack.Client
+	opt    Options
+	pace   *pacer
+	mu     sync.Mutex
+	users  map[string]cached[bot.ChatUser] // by id
+	emails map[string]cached[string]       // email -> user id
+	groups map[string]cached[[]string]     // group id -> members
+}
+
+// New returns a Client for opt.Token.
+func New(opt Options) *Client {
+	if opt.APIURL == "" {
+		opt.APIURL = DefaultAPIURL
+	}
+	if opt.APIURL[len(opt.APIURL)-1] != '/' {
+		opt.APIURL += "/" // slack-go drops the last path segment otherwise
+	}
+	if opt.HTTPClient == nil {
+		opt.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Sleep == nil {
+		opt.Sleep = sleepCtx
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.CacheTTL <= 0 {
+		opt.CacheTTL = 10 * time.Minute
+	}
+	if opt.HistoryWindow <= 0 {
+		opt.HistoryWindow = 200
+	}
+	api := slack.New(opt.Token, slack.OptionAPIURL(opt.APIURL), slack.OptionHTTPClient(opt.HTTPClient))
+	return &Client{api: api, opt: opt, pace: newPacer(opt.Now, opt.Sleep),
+		users: map[string]cached[bot.ChatUser]{}, emails: map[string]cached[string]{}, groups: map[string]cached[[]string]{}}
+}
+
+// API is the underlying slack-go client, for the inbound side (views.open,
+// chat.postEphemeral) that shares the token and base URL.
+func (c *Client) API() *slack.Client { return c.api }
+
+// call paces one Web API call of method against the method's tier and maps
+// its error.
+func (c *Client) call(ctx context.Context, method string, fn func() error) error {
+	r, ok := methodRates[method]
+	if !ok {
+		r = tier3
+	}
+	return c.callAs(ctx, method, method, r, fn)
+}
+
+// callAs paces one call of method under key at r and maps its error. A 429
+// holds every later call under key back for Slack's Retry-After.
+func (c *Client) callAs(ctx context.Context, key, method string, r rate, fn func() error) error {
+	if err := c.pace.wait(ctx, key, r); err != nil {
+		return err
+	}
+	mapped := mapError(method, fn())
+	if temp, after := bot.IsTemporary(mapped); temp && after > 0 {
+		c.pace.block(key, after)
+		c.opt.Logger.Warn("slack rate limit", "method", method, "key", key, "retry_after", after)
+	}
+	return mapped
+}

@@ -1,0 +1,92 @@
+package slackchat_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sitrep-io/sitrep/internal/slackfake"
+	"github.com/sitrep-io/sitrep/slackchat"
+)
+
+// start lies ahead of the wall clock: the store stamps a new outbox entry's
+// first attempt with the wall clock, so a fake clock behind it would find
+// nothing due.
+var start = time.Date(2100, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// fakeClock is moved by hand, and by the client's waits: sleeping until
+// now+d moves it there at once.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	slept  time.Duration
+	sleeps int
+}
+
+func newClock() *fakeClock { return &fakeClock{now: start} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// Sleep is slackchat.Options.Sleep on the fake clock: it returns at once,
+// having moved the clock on by d.
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	c.slept += d
+	c.sleeps++
+	return nil
+}
+
+func (c *fakeClock) Slept() (time.Duration, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.slept, c.sleeps
+}
+
+// newClient is the real adapter talking to srv, on clock.
+func newClient(t *testing.T, srv *slackfake.Server, clock *fakeClock) *slackchat.Client {
+	t.Helper()
+	return slackchat.New(slackchat.Options{
+		Token: slackfake.BotToken, APIURL: srv.URL(), HTTPClient: srv.Client(),
+		Now: clock.Now, Sleep: clock.Sleep,
+	})
+}
+
+// stampingTransport records the fake clock's time of every request, by
+// Slack method.
+type stampingTransport struct {
+	base  http.RoundTripper
+	clock *fakeClock
+	mu    sync.Mutex
+	at    map[string][]time.Time
+}
+
+func (s *stampingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	method := r.URL.Path[len("/api/"):]
+	s.mu.Lock()
+	s.at[method] = append(s.at[method], s.clock.Now())
+	s.mu.Unlock()
+	return s.base.RoundTrip(r)
+}
+
+func (s *stampingTransport) times(method string) []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.at[method]...)
+}

@@ -1,0 +1,136 @@
+package slackchat_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/internal/slackfake"
+	"github.com/sitrep-io/sitrep/slackchat"
+)
+
+// stampedClient is a client whose requests are stamped with the fake time.
+func stampedClient(t *testing.T, srv *slackfake.Server, clock *fakeClock) (*slackchat.Client, *stampingTransport) {
+	t.Helper()
+	st := &stampingTransport{base: srv.Client().Transport, clock: clock, at: map[string][]time.Time{}}
+	c := slackchat.New(slackchat.Options{Token: slackfake.BotToken, APIURL: srv.URL(),
+		HTTPClient: &http.Client{Transport: st}, Now: clock.Now, Sleep: clock.Sleep})
+	return c, st
+}
+
+// TestPacePostsPerChannel: 100 posts to one channel go out at about one a
+// second (after a small burst), measured on the fake clock; another channel
+// is not held up by the first.
+func TestPacePostsPerChannel(t *testing.T) {
+	srv := slackfake.New(t)
+	clock := newClock()
+	c, st := stampedClient(t, srv, clock)
+	busy := srv.AddChannel(slackfake.Channel{Name: "inc-1-busy"})
+	quiet := srv.AddChannel(slackfake.Channel{Name: "inc-2-quiet"})
+	for i := range 100 {
+		if _, err := c.Post(t.Context(), busy, bot.Message{Text: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := st.times("chat.postMessage")
+	if len(at) != 100 {
+		t.Fatalf("%d posts, want 100", len(at))
+	}
+	span := at[99].Sub(at[0])
+	if span < 97*time.Second || span > 100*time.Second {
+		t.Errorf("100 posts took %s of fake time, want about 98s (one a second after a burst of 2)", span)
+	}
+	for i := range at {
+		j := i
+		for j < len(at) && at[j].Sub(at[i]) < 10*time.Second {
+			j++
+		}
+		if n := j - i; n > 12 {
+			t.Fatalf("%d posts within 10s from post %d, want at most 12", n, i)
+		}
+	}
+	before := clock.Now()
+	if _, err := c.Post(t.Context(), quiet, bot.Message{Text: "other channel"}); err != nil {
+		t.Fatal(err)
+	}
+	if waited := clock.Now().Sub(before); waited != 0 {
+		t.Errorf("a post to another channel waited %s, want no wait", waited)
+	}
+	t.Logf("100 posts to one channel spread over %s of fake time", span)
+}
+
+// TestPaceMethodTier: conversations.create (Tier 2) is held to about 20 a
+// minute.
+func TestPaceMethodTier(t *testing.T) {
+	srv := slackfake.New(t)
+	clock := newClock()
+	c, st := stampedClient(t, srv, clock)
+	for i := range 30 {
+		if _, err := c.CreateChannel(t.Context(), bot.ChannelSpec{Name: fmt.Sprintf("inc-%d", i+1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := st.times("conversations.create")
+	for i := range at {
+		j := i
+		for j < len(at) && at[j].Sub(at[i]) < time.Minute {
+			j++
+		}
+		if n := j - i; n > 23 {
+			t.Fatalf("%d conversations.create within a minute, want at most 23 (20/min plus a burst of 3)", n)
+		}
+	}
+}
+
+// TestPaceGivesUpBeforeDeadline: when the wait for a slot would outlast the
+// attempt's deadline, the call is not made and the error is temporary with
+// the wait as Retry-After, so the outbox retries it later.
+func TestPaceGivesUpBeforeDeadline(t *testing.T) {
+	srv := slackfake.New(t)
+	c := newClient(t, srv, newClock())
+	ch := srv.AddChannel(slackfake.Channel{Name: "inc-1-x"})
+	// Slack asks for a minute's pause; the attempt has 5 seconds.
+	srv.FailNext("chat.postMessage", slackfake.RateLimited(60))
+	if _, err := c.Post(t.Context(), ch, bot.Message{Text: "limited"}); err == nil {
+		t.Fatal("want the 429")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	_, err := c.Post(ctx, ch, bot.Message{Text: "x"})
+	temp, after := bot.IsTemporary(err)
+	if !temp || after < 55*time.Second || after > 60*time.Second {
+		t.Fatalf("%v (retry after %s), want a temporary error asking for about 60s", err, after)
+	}
+	if n := len(srv.CallsTo("chat.postMessage")); n != 1 {
+		t.Errorf("%d calls reached Slack, want 1 (the held-back one must not)", n)
+	}
+	// A wait that a canceled context cuts short is temporary too.
+	canceled, cancel2 := context.WithCancel(t.Context())
+	cancel2()
+	_, err = c.Post(canceled, ch, bot.Message{Text: "y"})
+	if temp, _ := bot.IsTemporary(err); !temp || !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled wait: %v, want temporary wrapping context.Canceled", err)
+	}
+}
+
+// BenchmarkPacedPosts measures the adapter's overhead per post (pacing
+// bookkeeping plus a real slack-go call to the fake), with pacing waits on
+// a fake clock.
+func BenchmarkPacedPosts(b *testing.B) {
+	srv := slackfake.New(b)
+	clock := newClock()
+	c := slackchat.New(slackchat.Options{Token: slackfake.BotToken, APIURL: srv.URL(), HTTPClient: srv.Client(),
+		Now: clock.Now, Sleep: clock.Sleep})
+	ch := srv.AddChannel(slackfake.Channel{Name: "inc-1-bench"})
+	for b.Loop() {
+		if _, err := c.Post(b.Context(), ch, bot.Message{Text: "x"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	slept, _ := clock.Slept()
+	b.ReportMetric(slept.Seconds()/float64(b.N), "fake-s/post")
+}

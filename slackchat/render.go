@@ -1,0 +1,155 @@
+package slackchat
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sitrep-io/sitrep/bot"
+	"github.com/slack-go/slack"
+)
+
+// Block ids. The actions block must have one: slack-go only fills
+// InteractionCallback.ActionCallback.BlockActions when block_id is present.
+const (
+	BlockTitle   = "sitrep-title"
+	BlockText    = "sitrep-text"
+	BlockFields  = "sitrep-fields" // followed by "-<n>" for each section of fields
+	BlockActions = "sitrep-actions"
+)
+
+// Message metadata marking the bot's deliveries, so FindTagged can find them.
+const (
+	MetadataEventType = "sitrep_delivery"
+	metadataTagKey    = "tag"
+)
+
+// Slack's Block Kit limits.
+const (
+	maxHeader        = 150
+	maxSectionText   = 3000
+	maxField         = 2000
+	maxFieldsPerSect = 10
+	maxButtonText    = 75
+	maxActions       = 25
+	maxConfirmText   = 300
+	maxConfirmButton = 30
+)
+
+// severityOptions are the choices of the set-severity select.
+var severityOptions = []bot.Severity{bot.SEV1, bot.SEV2, bot.SEV3, bot.SEV4}
+
+// Blocks renders msg as Block Kit: Title as a header, Text as a section when
+// there is no Title (with a Title, Text is the whole message in plain text
+// and serves only as the notification fallback), Fields as sections of at
+// most ten fields, and Actions as one actions block (block_id
+// BlockActions). Buttons carry the neutral action id as action_id and
+// Action.Value as value; set-severity renders as a select (see
+// SeverityOptionValue).
+func Blocks(msg bot.Message) []slack.Block {
+	var blocks []slack.Block
+	if msg.Title != "" {
+		blocks = append(blocks, slack.NewHeaderBlock(plain(truncate(msg.Title, maxHeader)), slack.HeaderBlockOptionBlockID(BlockTitle)))
+	} else if msg.Text != "" {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(msg.Text, maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(BlockText)))
+	}
+	for i := 0; i < len(msg.Fields); i += maxFieldsPerSect {
+		var fields []*slack.TextBlockObject
+		for _, f := range msg.Fields[i:min(i+maxFieldsPerSect, len(msg.Fields))] {
+			fields = append(fields, mrkdwn(truncate(fmt.Sprintf("*%s*\n%s", f.Label, f.Value), maxField)))
+		}
+		id := fmt.Sprintf("%s-%d", BlockFields, i/maxFieldsPerSect)
+		blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil, slack.SectionBlockOptionBlockID(id)))
+	}
+	if len(msg.Actions) > 0 {
+		var elems []slack.BlockElement
+		for _, a := range msg.Actions[:min(len(msg.Actions), maxActions)] {
+			elems = append(elems, element(a))
+		}
+		blocks = append(blocks, slack.NewActionBlock(BlockActions, elems...))
+	}
+	return blocks
+}
+
+// element renders one action: a button, or the severity select.
+func element(a bot.Action) slack.BlockElement {
+	if a.ID == bot.ActionSetSeverity {
+		var opts []*slack.OptionBlockObject
+		for _, sev := range severityOptions {
+			opts = append(opts, slack.NewOptionBlockObject(SeverityOptionValue(a.Value, sev), plain(sev.String()), nil))
+		}
+		return slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain(truncate(a.Label, maxButtonText)), a.ID, opts...)
+	}
+	b := slack.NewButtonBlockElement(a.ID, a.Value, plain(truncate(a.Label, maxButtonText)))
+	switch a.Style {
+	case "primary":
+		b = b.WithStyle(slack.StylePrimary)
+	case "danger":
+		b = b.WithStyle(slack.StyleDanger)
+	}
+	if a.Confirm != "" {
+		b = b.WithConfirm(slack.NewConfirmationBlockObject(plain("Are you sure?"), plain(truncate(a.Confirm, maxConfirmText)), plain(truncate(a.Label, maxConfirmButton)), plain("Cancel")))
+	}
+	return b
+}
+
+// SeverityOptionValue is the value of one option of the set-severity select:
+// the action's value (the incident id) and the severity, "3:SEV2". A static
+// select carries no value of its own, so the incident travels in the option.
+func SeverityOptionValue(value string, sev bot.Severity) string {
+	return value + ":" + sev.String()
+}
+
+// ParseAction maps a Slack block action to a neutral action: actionID is the
+// block action's action_id, value its value (buttons) and selected the value
+// of its selected option (selects; "" for buttons). For set-severity it
+// splits the option value "3:SEV2" into Value "3" and Input["severity"]
+// "SEV2". The caller fills in Actor and ChannelID.
+func ParseAction(actionID, value, selected string) bot.ActionInvocation {
+	a := bot.ActionInvocation{ActionID: actionID, Value: value}
+	if actionID == bot.ActionSetSeverity && selected != "" {
+		if i := strings.LastIndexByte(selected, ':'); i >= 0 {
+			a.Value = selected[:i]
+			a.Input = map[string]string{"severity": selected[i+1:]}
+		} else {
+			a.Input = map[string]string{"severity": selected}
+		}
+	}
+	return a
+}
+
+// msgOptions are the chat.postMessage / chat.update options for msg: the
+// blocks, the plain-text fallback and, when msg.Tag is set, the metadata
+// FindTagged looks for.
+func msgOptions(msg bot.Message) []slack.MsgOption {
+	fallback := msg.Text
+	if fallback == "" {
+		fallback = msg.Title
+	}
+	opts := []slack.MsgOption{slack.MsgOptionText(fallback, false)}
+	if blocks := Blocks(msg); len(blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+	}
+	if msg.Tag != "" {
+		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{
+			EventType: MetadataEventType, EventPayload: map[string]any{metadataTagKey: msg.Tag},
+		}))
+	}
+	return opts
+}
+
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+// truncate shortens s to at most n runes, marking the cut.
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

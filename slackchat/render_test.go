@@ -1,0 +1,129 @@
+package slackchat_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/slackchat"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func cardIncident() bot.Incident {
+	at := time.Date(2020, 10, 8, 0, 6, 0, 0, time.UTC)
+	return bot.Incident{ID: 3, Title: "Platform API returning 500", Severity: bot.SEV1, Status: bot.StatusTriggered,
+		Commander: "U1", Source: "webhook", DedupKey: "platform-api-500", DetectedAt: at, DeclaredAt: at.Add(time.Minute)}
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (run with -update to create): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run go test ./slackchat -update and review the diff):\n%s", name, got)
+	}
+}
+
+func blocksJSON(t *testing.T, msg bot.Message) []byte {
+	t.Helper()
+	raw, err := json.MarshalIndent(slackchat.Blocks(msg), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(raw, '\n')
+}
+
+// goldenCard is a card-like message built here rather than by bot.Card, so
+// the golden file pins the rendering, not the card's current contents.
+func goldenCard() bot.Message {
+	return bot.Message{
+		Title: "INC-3 SEV1: Platform API returning 500",
+		Text:  "INC-3 SEV1: Platform API returning 500 (triggered)",
+		Fields: []bot.Field{
+			{Label: "Severity", Value: "SEV1"}, {Label: "Status", Value: "triggered"},
+			{Label: "Commander", Value: "<@U1>"}, {Label: "Detected", Value: "2020-10-08 00:06:00 UTC"},
+		},
+		Actions: []bot.Action{
+			{ID: bot.ActionAcknowledge, Label: "Acknowledge", Value: "3", Style: "primary"},
+			{ID: bot.ActionSetSeverity, Label: "Severity", Value: "3"},
+			{ID: bot.ActionPostUpdate, Label: "Post update", Value: "3"},
+			{ID: bot.ActionResolve, Label: "Resolve", Value: "3", Style: "danger", Confirm: "Resolve INC-3?"},
+		},
+	}
+}
+
+func TestBlocksGolden(t *testing.T) {
+	golden(t, "card.json", blocksJSON(t, goldenCard()))
+}
+
+func TestBlocks(t *testing.T) {
+	t.Run("TextOnly", func(t *testing.T) {
+		got := string(blocksJSON(t, bot.Message{Text: "status investigating → identified"}))
+		if !strings.Contains(got, `"block_id": "sitrep-text"`) || !strings.Contains(got, "investigating → identified") {
+			t.Errorf("a text-only message should be one section with its text:\n%s", got)
+		}
+	})
+	t.Run("FieldsSplitByTen", func(t *testing.T) {
+		var fields []bot.Field
+		for i := range 23 {
+			fields = append(fields, bot.Field{Label: "L", Value: string(rune('a' + i))})
+		}
+		blocks := slackchat.Blocks(bot.Message{Title: "t", Fields: fields})
+		if len(blocks) != 4 { // header + 10 + 10 + 3
+			t.Fatalf("got %d blocks, want a header and 3 field sections", len(blocks))
+		}
+		raw, _ := json.Marshal(blocks[3])
+		if n := strings.Count(string(raw), `"type":"mrkdwn"`); n != 3 {
+			t.Errorf("last section has %d fields, want 3: %s", n, raw)
+		}
+	})
+	t.Run("LongTitleTruncated", func(t *testing.T) {
+		raw, _ := json.Marshal(slackchat.Blocks(bot.Message{Title: strings.Repeat("x", 400)}))
+		if strings.Contains(string(raw), strings.Repeat("x", 151)) {
+			t.Errorf("header over Slack's 150 characters: %s", raw)
+		}
+	})
+	t.Run("ActionsHaveBlockID", func(t *testing.T) {
+		got := string(blocksJSON(t, bot.Message{Text: "x", Actions: []bot.Action{{ID: "snooze-reminder", Label: "Snooze", Value: "7"}}}))
+		for _, want := range []string{`"block_id": "sitrep-actions"`, `"action_id": "snooze-reminder"`, `"value": "7"`} {
+			if !strings.Contains(got, want) {
+				t.Errorf("missing %s in\n%s", want, got)
+			}
+		}
+	})
+}
+
+func TestParseAction(t *testing.T) {
+	for _, tc := range []struct {
+		name                      string
+		actionID, value, selected string
+		wantValue, wantSeverity   string
+	}{
+		{"Button", "resolve", "3", "", "3", ""},
+		{"SeveritySelect", "set-severity", "", slackchat.SeverityOptionValue("3", bot.SEV2), "3", "SEV2"},
+		{"SeverityWithoutIncident", "set-severity", "", "SEV1", "", "SEV1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := slackchat.ParseAction(tc.actionID, tc.value, tc.selected)
+			if a.ActionID != tc.actionID || a.Value != tc.wantValue || a.Input["severity"] != tc.wantSeverity {
+				t.Errorf("got %+v, want value %q severity %q", a, tc.wantValue, tc.wantSeverity)
+			}
+		})
+	}
+}
