@@ -273,17 +273,22 @@ func FormatEvent(ev Event) string {
 	return fmt.Sprintf("%s  %-22s %-17s %s", ev.OccurredAt.UTC().Format(time.DateTime), ev.Actor, ev.Kind, PlainText(oneLine(ev.Text)))
 }
 
-var mentionMarkup = regexp.MustCompile(`<([@#])([^>|]+)(?:\|([^>]*))?>`)
+var mentionMarkup = regexp.MustCompile(`<([@#]|!subteam\^)([^>|]+)(?:\|([^>]*))?>`)
 
-// PlainText turns chat mention markup ("<@U1>", "<@U1|ana>", "<#C1>") into
-// plain "@U1", "@ana" and "#C1", for terminals and files.
+// PlainText turns chat mention markup ("<@U1>", "<@U1|ana>", "<#C1>",
+// "<!subteam^S1>") into plain "@U1", "@ana", "#C1" and "@S1", for terminals
+// and files.
 func PlainText(s string) string {
 	return mentionMarkup.ReplaceAllStringFunc(s, func(m string) string {
 		parts := mentionMarkup.FindStringSubmatch(m)
-		if parts[3] != "" {
-			return parts[1] + parts[3]
+		sigil := parts[1]
+		if sigil != "#" {
+			sigil = "@"
 		}
-		return parts[1] + parts[2]
+		if parts[3] != "" {
+			return sigil + strings.TrimPrefix(parts[3], "@")
+		}
+		return sigil + parts[2]
 	})
 }
 

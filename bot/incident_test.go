@@ -272,3 +272,18 @@ func TestNewDelivery(t *testing.T) {
 		t.Error("NewDelivery with an unencodable payload succeeded")
 	}
 }
+
+func TestPlainText(t *testing.T) {
+	cases := map[string]string{
+		"<@U1> and <@U2|ana>":          "@U1 and @ana",
+		"see <#C1> or <#C2|incidents>": "see #C1 or #incidents",
+		"by <!subteam^S1>":             "by @S1",
+		"by <!subteam^S1|@sre-oncall>": "by @sre-oncall",
+		"plain <text> & a < b":         "plain <text> & a < b",
+	}
+	for in, want := range cases {
+		if got := bot.PlainText(in); got != want {
+			t.Errorf("PlainText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
