@@ -144,7 +144,10 @@ func (s *Service) coreCommands() []Command {
 					return Reply{}, s.UsageError("note", "a note needs text")
 				}
 				inc, err := s.AddNote(ctx, inv.Actor, inc.ID, args)
-				return Reply{Text: "Noted on the timeline of " + inc.Key(), Incident: inc}, err
+				if err != nil {
+					return Reply{}, err
+				}
+				return Reply{Text: "Noted on the timeline of " + inc.Key(), Incident: inc}, nil
 			}},
 		{Name: "update", Syntax: "<text>", Help: "post a status update (mirrored to the broadcast channel)",
 			Run: func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
