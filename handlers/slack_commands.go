@@ -44,15 +44,35 @@ func (s *Slack) command(ctx context.Context, cmd slack.SlashCommand) (any, after
 		form.Channel = cmd.ChannelID
 		return nil, func(ctx context.Context) { s.openDeclareModal(ctx, cmd.TriggerID, cmd.UserID, form) }
 	}
-	reply, err := s.Service.Execute(ctx, bot.Invocation{Actor: cmd.UserID, ChannelID: cmd.ChannelID, Text: text})
+	inv, err := slashInvocation(cmd.UserID, cmd.ChannelID, text)
+	if err != nil {
+		return ephemeral(s.userMessage(err, "command")), nil
+	}
+	reply, err := s.Service.Execute(ctx, inv)
 	if err != nil {
 		return ephemeral(s.userMessage(err, "command")), nil
 	}
 	msg := ephemeral(reply.Text)
+	msg.Blocks = replyBlocks(reply)
 	if reply.Public {
 		msg.ResponseType = slack.ResponseTypeInChannel
 	}
 	return msg, nil
+}
+
+// slashInvocation is the command typed in channel; "INC-<n>" before the
+// command picks the incident, as in the console (needed where the channel
+// is no incident's, such as the triage channel: /incident INC-3 accept).
+func slashInvocation(user, channel, text string) (bot.Invocation, error) {
+	inv := bot.Invocation{Actor: user, ChannelID: channel, Text: text}
+	if word, rest, _ := strings.Cut(text, " "); strings.HasPrefix(strings.ToUpper(word), "INC-") {
+		id, err := bot.ParseIncidentKey(word)
+		if err != nil {
+			return inv, err
+		}
+		inv.IncidentID, inv.Text = id, strings.TrimSpace(rest)
+	}
+	return inv, nil
 }
 
 // declareForm is what "/incident declare" without a title already said,

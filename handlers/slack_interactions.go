@@ -2,13 +2,16 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/runbooks"
 	"github.com/sitrep-io/sitrep/slackchat"
 	"github.com/slack-go/slack"
 )
@@ -20,8 +23,10 @@ import (
 // Modal callback ids (callback_id) and the ids of their inputs
 // (block_id / action_id).
 const (
-	CallbackPostUpdate = "sitrep.post_update" // private_metadata: the incident id
-	CallbackDeclare    = "sitrep.declare"     // private_metadata: the channel typed in
+	CallbackPostUpdate    = "sitrep.post_update"    // private_metadata: the incident id
+	CallbackDeclare       = "sitrep.declare"        // private_metadata: the channel typed in
+	CallbackRunRunbook    = "sitrep.run_runbook"    // private_metadata: a formOrigin (JSON)
+	CallbackTriageDecline = "sitrep.triage_decline" // private_metadata: a formOrigin (JSON)
 
 	inputValue       = "value" // the action_id of every input
 	blockUpdateText  = "text"
@@ -29,7 +34,47 @@ const (
 	blockSeverity    = "severity"
 	blockDescription = "description"
 	blockPrivate     = "private"
+	blockReason      = "reason"
+	blockParamPrefix = "param-" // + the runbook parameter's name
 )
+
+// RunbookCatalog finds a runbook by name (*runbooks.Catalog does), so that
+// a runbook button can ask for the runbook's parameters first.
+type RunbookCatalog interface {
+	Get(name string) (*runbooks.Runbook, bool)
+}
+
+// formOrigin is the private_metadata of a modal a button opened: the
+// button's value, and the channel it was clicked in, where the clicker is
+// told the outcome.
+type formOrigin struct {
+	Value   string `json:"value"`
+	Channel string `json:"channel"`
+}
+
+func (o formOrigin) encode() string {
+	raw, _ := json.Marshal(o) // two strings: cannot fail
+	return string(raw)
+}
+
+// decodeOrigin reads a modal's private_metadata; Slack returns it as it
+// was sent, so a malformed one only comes from a modal of another version,
+// and gives an empty origin (the action then refuses the missing value).
+func decodeOrigin(meta string) formOrigin {
+	var o formOrigin
+	_ = json.Unmarshal([]byte(meta), &o)
+	return o
+}
+
+// answeredInPlace are the actions whose outcome shows on the very message
+// that was clicked (the incident card, the triage message, redrawn through
+// the outbox): their reply, the incident's status line, is not repeated to
+// the clicker. Every other action's reply is shown to the clicker alone.
+var answeredInPlace = map[string]bool{
+	bot.ActionAcknowledge: true, bot.ActionTakeCommand: true, bot.ActionSetSeverity: true,
+	bot.ActionResolve: true, bot.ActionPostUpdate: true,
+	bot.ActionTriageAccept: true, bot.ActionTriageDecline: true,
+}
 
 // serveInteractions serves POST /slack/interactions: a signed button click
 // or modal submission.
@@ -60,23 +105,28 @@ func (s *Slack) interaction(ctx context.Context, ic slack.InteractionCallback) (
 }
 
 // blockActions applies the clicks (a database transaction each) and returns
-// what to do after the acknowledgement: open a modal, or tell the person why
-// a click was refused.
+// what to do after the acknowledgement: open the form an action needs
+// first, show the clicker the reply (a menu of buttons, a confirmation), or
+// tell them why a click was refused.
 func (s *Slack) blockActions(ctx context.Context, ic slack.InteractionCallback) afterAck {
 	channel := ic.Channel.ID
 	if channel == "" {
 		channel = ic.Container.ChannelID
 	}
+	user := ic.User.ID
 	var refusals []string
 	var work []afterAck
 	for _, a := range ic.ActionCallback.BlockActions {
-		if a.ActionID == bot.ActionPostUpdate {
-			work = append(work, s.updateModalOpener(ic.TriggerID, ic.User.ID, channel, a.Value))
-			continue
-		}
-		inv, err := s.actionInvocation(ctx, ic.User.ID, channel, a)
+		inv, err := s.actionInvocation(ctx, user, channel, a)
 		if err == nil {
-			_, err = s.Service.HandleAction(ctx, inv)
+			if form := s.formFirst(ic.TriggerID, inv); form != nil {
+				work = append(work, form)
+				continue
+			}
+			var reply bot.Reply
+			if reply, err = s.Service.HandleAction(ctx, inv); err == nil && !answeredInPlace[inv.ActionID] {
+				work = append(work, s.replier(channel, user, reply))
+			}
 		}
 		if err != nil {
 			refusals = append(refusals, s.userMessage(err, "action "+a.ActionID))
@@ -84,12 +134,91 @@ func (s *Slack) blockActions(ctx context.Context, ic slack.InteractionCallback) 
 	}
 	if len(refusals) > 0 {
 		text := strings.Join(refusals, "\n")
-		work = append(work, func(ctx context.Context) { s.tellUser(ctx, channel, ic.User.ID, text) })
+		work = append(work, func(ctx context.Context) { s.tellUser(ctx, channel, user, text) })
 	}
 	return func(ctx context.Context) {
 		for _, w := range work {
 			w(ctx)
 		}
+	}
+}
+
+// formFirst returns the work that opens the form an action asks for before
+// it is applied (nil when it needs none): the status update's text, the
+// reason of a triage decline, a runbook's parameters.
+func (s *Slack) formFirst(triggerID string, inv bot.ActionInvocation) afterAck {
+	origin := formOrigin{Value: inv.Value, Channel: inv.ChannelID}
+	switch inv.ActionID {
+	case bot.ActionPostUpdate:
+		return s.modalOpener(triggerID, inv.Actor, inv.ChannelID, updateModal(inv.Value),
+			"the update form", "/incident update <text>")
+	case bot.ActionTriageDecline:
+		id, err := bot.ActionIncident(inv)
+		if err != nil {
+			return nil // refused by the action itself
+		}
+		return s.modalOpener(triggerID, inv.Actor, inv.ChannelID, declineModal(bot.IncidentKey(id), origin),
+			"the decline form", fmt.Sprintf("/incident %s decline <reason>", bot.IncidentKey(id)))
+	case runbooks.ActionRunRunbook:
+		rb := s.runbookWithParams(inv.Value)
+		if rb == nil {
+			return nil // nothing to ask: requested at once
+		}
+		return s.modalOpener(triggerID, inv.Actor, inv.ChannelID, runbookModal(rb, origin),
+			"the runbook form", "/incident run "+runbooks.Syntax(rb))
+	}
+	return nil
+}
+
+// runbookWithParams is the runbook a run button ("<incident id>:<name>")
+// names, when it has parameters to ask for; nil otherwise, and without a
+// catalog (the action then applies the parameters' defaults).
+func (s *Slack) runbookWithParams(value string) *runbooks.Runbook {
+	_, name, ok := strings.Cut(value, ":")
+	if !ok || s.Runbooks == nil {
+		return nil
+	}
+	rb, found := s.Runbooks.Get(name)
+	if !found || len(rb.Params) == 0 {
+		return nil
+	}
+	return rb
+}
+
+// replyBlocks renders a reply's message with slackchat, as the bot's
+// posts are, when it carries buttons (a runbook menu); nil otherwise: the
+// reply's text says it all, and blocks would hide the lines a message
+// keeps only in its fallback text.
+func replyBlocks(reply bot.Reply) []slack.Block {
+	if reply.Message == nil || len(reply.Message.Actions) == 0 {
+		return nil
+	}
+	return slackchat.Blocks(*reply.Message)
+}
+
+// replier returns the work that shows reply to user alone in channel: its
+// text, with its buttons when it has some.
+func (s *Slack) replier(channel, user string, reply bot.Reply) afterAck {
+	blocks := replyBlocks(reply)
+	if reply.Text == "" && blocks == nil {
+		return nil
+	}
+	return func(ctx context.Context) { s.showUser(ctx, channel, user, reply.Text, blocks) }
+}
+
+// showUser sends text (with blocks, the notification fallback) to user as
+// an ephemeral message in channel. Like tellUser it runs after an
+// acknowledgement and only logs a failure.
+func (s *Slack) showUser(ctx context.Context, channel, user, text string, blocks []slack.Block) {
+	if s.API == nil || channel == "" || user == "" {
+		return
+	}
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	if len(blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+	}
+	if _, err := s.API.PostEphemeralContext(ctx, channel, user, opts...); err != nil {
+		s.log().Warn("could not send an ephemeral message", "channel", channel, "user", user, "err", err)
 	}
 }
 
@@ -124,8 +253,114 @@ func (s *Slack) viewSubmission(ctx context.Context, ic slack.InteractionCallback
 		return nil, nil
 	case CallbackDeclare:
 		return s.submitDeclare(ctx, ic)
+	case CallbackTriageDecline:
+		return s.submitDecline(ctx, ic)
+	case CallbackRunRunbook:
+		return s.submitRunbook(ctx, ic)
 	}
 	return nil, nil
+}
+
+// submitDecline declines a triaged alert with the reason the form gave
+// (empty: the domain's default reason). The triage message is redrawn to
+// show it; a refusal (someone decided first) goes back into the form.
+func (s *Slack) submitDecline(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
+	origin := decodeOrigin(ic.View.PrivateMetadata)
+	inv := bot.ActionInvocation{Actor: ic.User.ID, ChannelID: origin.Channel, ActionID: bot.ActionTriageDecline,
+		Value: origin.Value, Input: map[string]string{"reason": stateValue(ic.View.State, blockReason)}}
+	if _, err := s.Service.HandleAction(ctx, inv); err != nil {
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockReason: s.userMessage(err, "triage decline")}), nil
+	}
+	return nil, nil
+}
+
+// submitRunbook requests the run with the parameters the form gave, as
+// "/incident run" does: every value is checked against its parameter's
+// pattern, and each one at fault is named under its field. An empty field
+// takes the parameter's default. The requester is told the outcome; the
+// approval card is posted in the incident channel through the outbox.
+func (s *Slack) submitRunbook(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
+	origin := decodeOrigin(ic.View.PrivateMetadata)
+	values := paramValues(ic.View.State)
+	rb := s.runbookWithParams(origin.Value)
+	if rb != nil {
+		if errs := paramFieldErrors(rb, values); len(errs) > 0 {
+			return slack.NewErrorsViewSubmissionResponse(errs), nil
+		}
+	}
+	inv := bot.ActionInvocation{Actor: ic.User.ID, ChannelID: origin.Channel, ActionID: runbooks.ActionRunRunbook,
+		Value: origin.Value, Input: values}
+	reply, err := s.Service.HandleAction(ctx, inv)
+	if err != nil {
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{runErrorBlock(rb, ic.View.State, err): s.userMessage(err, "runbook run")}), nil
+	}
+	return nil, s.replier(origin.Channel, ic.User.ID, reply)
+}
+
+// paramValues are the non-empty parameter fields of a runbook form, by
+// parameter name.
+func paramValues(st *slack.ViewState) map[string]string {
+	values := map[string]string{}
+	if st == nil {
+		return values
+	}
+	for block := range st.Values {
+		name, ok := strings.CutPrefix(block, blockParamPrefix)
+		if v := stateValue(st, block); ok && v != "" {
+			values[name] = v
+		}
+	}
+	return values
+}
+
+// paramFieldErrors checks values as the run request will (runbooks'
+// Bind) and returns, by field, what is wrong with each parameter at fault.
+func paramFieldErrors(rb *runbooks.Runbook, values map[string]string) map[string]string {
+	_, err := rb.Bind(values)
+	if err == nil {
+		return nil
+	}
+	errs := []error{err}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = joined.Unwrap()
+	}
+	out := map[string]string{}
+	for _, e := range errs {
+		var pe *runbooks.ParamError
+		if !errors.As(e, &pe) || rb.Param(pe.Param) == nil {
+			continue // not a field of the form: the run request reports it
+		}
+		msg := pe.Msg
+		if pe.Pattern != "" {
+			msg += " " + pe.Pattern
+		}
+		out[blockParamPrefix+pe.Param] = msg
+	}
+	return out
+}
+
+// runErrorBlock is the field a refused run request is shown under: the
+// parameter it names, else the form's first one.
+func runErrorBlock(rb *runbooks.Runbook, st *slack.ViewState, err error) string {
+	var fields []string
+	if rb != nil {
+		for _, p := range rb.Params {
+			fields = append(fields, blockParamPrefix+p.Name)
+		}
+	} else if st != nil { // a form opened before a restart without runbooks
+		for block := range st.Values {
+			fields = append(fields, block)
+		}
+		slices.Sort(fields)
+	}
+	var be *bot.Error
+	if errors.As(err, &be) && be.Field != "" && slices.Contains(fields, blockParamPrefix+be.Field) {
+		return blockParamPrefix + be.Field
+	}
+	if len(fields) == 0 {
+		return blockParamPrefix
+	}
+	return fields[0]
 }
 
 func (s *Slack) submitDeclare(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
@@ -166,16 +401,17 @@ func stateValue(st *slack.ViewState, block string) string {
 	return strings.TrimSpace(a.Value)
 }
 
-// updateModalOpener returns the work that opens the status update form for
-// the incident a "Post update" button names.
-func (s *Slack) updateModalOpener(triggerID, user, channel, incident string) afterAck {
+// modalOpener returns the work that opens view with the click's trigger id
+// (valid for 3 seconds, once). When Slack refuses, the clicker is told to
+// use the command instead.
+func (s *Slack) modalOpener(triggerID, user, channel string, view slack.ModalViewRequest, what, command string) afterAck {
 	return func(ctx context.Context) {
 		if s.API == nil {
 			return
 		}
-		if _, err := s.API.OpenViewContext(ctx, triggerID, updateModal(incident)); err != nil {
-			s.log().Warn("could not open the status update form", "err", err)
-			s.tellUser(ctx, channel, user, fmt.Sprintf("Could not open the update form (%v). Use /incident update <text> instead.", err))
+		if _, err := s.API.OpenViewContext(ctx, triggerID, view); err != nil {
+			s.log().Warn("could not open "+what, "err", err)
+			s.tellUser(ctx, channel, user, fmt.Sprintf("Could not open %s (%v). Use %s instead.", what, err, command))
 		}
 	}
 }
@@ -229,4 +465,58 @@ func declareModal(f declareForm) slack.ModalViewRequest {
 			sevBlock, descBlock, privateBlock,
 		}},
 	}
+}
+
+// declineModal asks why a triaged alert is declined.
+func declineModal(key string, origin formOrigin) slack.ModalViewRequest {
+	input := slack.NewPlainTextInputBlockElement(plain("A known flapping check; tracked in OPS-123"), inputValue)
+	input.Multiline = true
+	reason := slack.NewInputBlock(blockReason, plain("Why is it not an incident?"),
+		plain("Recorded on its timeline and shown on the triage message. Empty: \"not worth an incident\"."), input)
+	reason.Optional = true
+	return slack.ModalViewRequest{
+		Type: slack.VTModal, CallbackID: CallbackTriageDecline, PrivateMetadata: origin.encode(),
+		Title: plain("Decline " + key), Submit: plain("Decline"), Close: plain("Cancel"),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType,
+				key+" is resolved without a channel, marked declined.", false, false), nil, nil),
+			reason,
+		}},
+	}
+}
+
+// runbookModal asks for a runbook's parameters: one field each, preset
+// with its default, its pattern in the hint.
+func runbookModal(rb *runbooks.Runbook, origin formOrigin) slack.ModalViewRequest {
+	gate, submit := "It runs at once: no approval needed.", "Run"
+	if rb.NeedsApproval() {
+		gate, submit = "Nothing runs before it is approved: the approval card shows every step exactly as it will run.", "Request run"
+	}
+	blocks := []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType,
+		fmt.Sprintf("*%s*: %s\n%s", rb.Name, rb.Title, gate), false, false), nil, nil)}
+	for _, p := range rb.Params {
+		blocks = append(blocks, paramInput(p))
+	}
+	return slack.ModalViewRequest{
+		Type: slack.VTModal, CallbackID: CallbackRunRunbook, PrivateMetadata: origin.encode(),
+		Title: plain("Run a runbook"), Submit: plain(submit), Close: plain("Cancel"),
+		Blocks: slack.Blocks{BlockSet: blocks},
+	}
+}
+
+// paramInput is the field of one runbook parameter. A required one must be
+// filled; an optional one left empty takes its default.
+func paramInput(p *runbooks.Param) *slack.InputBlock {
+	input := slack.NewPlainTextInputBlockElement(nil, inputValue)
+	input.InitialValue = p.Default
+	hint := "One word matching " + p.Pattern + "."
+	if p.Description != "" {
+		hint = p.Description + " " + hint
+	}
+	if p.Default != "" {
+		hint += " Default: " + p.Default + "."
+	}
+	block := slack.NewInputBlock(blockParamPrefix+p.Name, plain(p.Name), plain(hint), input)
+	block.Optional = !p.Required
+	return block
 }

@@ -51,6 +51,10 @@ type Slack struct {
 	// PinReaction is the reaction name that puts a message on the timeline
 	// (default "pushpin", without colons).
 	PinReaction string
+	// Runbooks finds runbooks by name, so a runbook button with parameters
+	// opens a form asking for them; nil: the button requests the run at
+	// once, with the parameters' defaults.
+	Runbooks RunbookCatalog
 	// Now is the clock signatures are checked against (time.Now when nil).
 	Now func() time.Time
 	// AfterAckTimeout bounds each piece of work done after an
@@ -191,10 +195,12 @@ func (s *Slack) ack(w http.ResponseWriter, r *http.Request, body any, work after
 	s.later(r.Context(), work)
 }
 
-// ephemeral is a slash-command answer only its author sees.
+// slackMessage is a slash-command answer; ephemeral makes one only its
+// author sees. With Blocks, Text is the notification fallback.
 type slackMessage struct {
-	ResponseType string `json:"response_type"`
-	Text         string `json:"text"`
+	ResponseType string        `json:"response_type"`
+	Text         string        `json:"text"`
+	Blocks       []slack.Block `json:"blocks,omitempty"`
 }
 
 func ephemeral(text string) slackMessage {
@@ -215,10 +221,5 @@ func (s *Slack) userMessage(err error, what string) string {
 // only ever called after an acknowledgement; a failure is logged (the
 // person can retry; nothing was recorded).
 func (s *Slack) tellUser(ctx context.Context, channelID, userID, text string) {
-	if s.API == nil || channelID == "" || userID == "" {
-		return
-	}
-	if _, err := s.API.PostEphemeralContext(ctx, channelID, userID, slack.MsgOptionText(text, false)); err != nil {
-		s.log().Warn("could not send an ephemeral message", "channel", channelID, "user", userID, "err", err)
-	}
+	s.showUser(ctx, channelID, userID, text, nil)
 }

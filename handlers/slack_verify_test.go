@@ -35,7 +35,8 @@ type slackHarness struct {
 	disp *bot.Dispatcher
 	app  *handlers.Slack
 	srv  *httptest.Server
-	// skew moves the dispatcher's clock ahead of the wall clock, so a test
+	// skew moves the service's and the dispatcher's clock ahead of the wall
+	// clock (one clock, so scheduled jobs agree on what is due), so a test
 	// makes a retry due without sleeping.
 	skew *atomic.Int64
 }
@@ -51,12 +52,12 @@ func newSlackHarness(t *testing.T, opts ...slackfake.Option) *slackHarness {
 	fake := slackfake.New(t, opts...)
 	broadcast := fake.AddChannel(slackfake.Channel{Name: "incidents"})
 	fake.AddChannel(slackfake.Channel{ID: "CGENERAL", Name: "general"}) // where people type /incident declare
-	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: broadcast})
+	skew := new(atomic.Int64)
+	clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: broadcast, Now: clock})
 	chat := slackchat.New(slackchat.Options{Token: slackfake.BotToken, APIURL: fake.URL(),
 		Sleep: func(context.Context, time.Duration) error { return nil }}) // no pacing waits in tests
-	skew := new(atomic.Int64)
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
-		Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
+	disp := bot.NewDispatcher(db, bot.DispatcherOptions{BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Now: clock})
 	disp.Handle(svc.ChatHandlers(chat))
 	disp.Handle(svc.PinnedHandlers(handlers.SlackMessages{API: chat.API()}))
 	app := &handlers.Slack{Service: svc, API: chat.API(), SigningSecret: signingSecret, Log: slog.New(slog.DiscardHandler)}

@@ -157,7 +157,9 @@ func (r *Runs) Menu(inc bot.Incident) bot.Message {
 			gate = "needs approval"
 		}
 		lines = append(lines, fmt.Sprintf("%s%s — %s (%s): /incident run %s", mark, rb.Name, rb.Title, gate, Syntax(rb)))
-		fields = append(fields, bot.Field{Label: mark + rb.Name, Value: fmt.Sprintf("%s (%s)\n/incident run %s", rb.Title, gate, Syntax(rb))})
+		// The label is bold in Slack's mrkdwn, which takes no space inside
+		// the asterisks: "*  gated*" would show the asterisks.
+		fields = append(fields, bot.Field{Label: strings.TrimSpace(mark + rb.Name), Value: fmt.Sprintf("%s (%s)\n/incident run %s", rb.Title, gate, Syntax(rb))})
 		if inc.ID != 0 && inc.Open() && len(actions) < maxMenuButtons {
 			actions = append(actions, bot.Action{ID: ActionRunRunbook, Label: "Run " + rb.Name,
 				Value: fmt.Sprintf("%d:%s", inc.ID, rb.Name)})

@@ -42,9 +42,9 @@ var severityOptions = []bot.Severity{bot.SEV1, bot.SEV2, bot.SEV3, bot.SEV4}
 // there is no Title (with a Title, Text is the whole message in plain text
 // and serves only as the notification fallback), Fields as sections of at
 // most ten fields, and Actions as one actions block (block_id
-// BlockActions). Buttons carry the neutral action id as action_id and
-// Action.Value as value; set-severity renders as a select (see
-// SeverityOptionValue).
+// BlockActions). Buttons carry the neutral action id as action_id (with a
+// "#<n>" suffix when the id repeats in the block) and Action.Value as
+// value; set-severity renders as a select (see SeverityOptionValue).
 func Blocks(msg bot.Message) []slack.Block {
 	var blocks []slack.Block
 	if msg.Title != "" {
@@ -62,13 +62,25 @@ func Blocks(msg bot.Message) []slack.Block {
 	}
 	if len(msg.Actions) > 0 {
 		var elems []slack.BlockElement
+		seen := map[string]int{}
 		for _, a := range msg.Actions[:min(len(msg.Actions), maxActions)] {
+			n := seen[a.ID]
+			seen[a.ID]++
+			if n > 0 {
+				a.ID = fmt.Sprintf("%s%s%d", a.ID, actionIDSeparator, n)
+			}
 			elems = append(elems, element(a))
 		}
 		blocks = append(blocks, slack.NewActionBlock(BlockActions, elems...))
 	}
 	return blocks
 }
+
+// actionIDSeparator ends the neutral action id in an action_id that repeats
+// one already in the block ("run-runbook#1"): Block Kit wants the
+// action_ids of a block unique, and a menu has one button per runbook, all
+// with the same neutral action. ParseAction cuts it off.
+const actionIDSeparator = "#"
 
 // element renders one action: a button, or the severity select.
 func element(a bot.Action) slack.BlockElement {
@@ -100,11 +112,13 @@ func SeverityOptionValue(value string, sev bot.Severity) string {
 }
 
 // ParseAction maps a Slack block action to a neutral action: actionID is the
-// block action's action_id, value its value (buttons) and selected the value
-// of its selected option (selects; "" for buttons). For set-severity it
+// block action's action_id (a "#<n>" suffix that Blocks added to keep it
+// unique in its block is cut off), value its value (buttons) and selected
+// the value of its selected option (selects; "" for buttons). For set-severity it
 // splits the option value "3:SEV2" into Value "3" and Input["severity"]
 // "SEV2". The caller fills in Actor and ChannelID.
 func ParseAction(actionID, value, selected string) bot.ActionInvocation {
+	actionID, _, _ = strings.Cut(actionID, actionIDSeparator)
 	a := bot.ActionInvocation{ActionID: actionID, Value: value}
 	if actionID == bot.ActionSetSeverity && selected != "" {
 		if i := strings.LastIndexByte(selected, ':'); i >= 0 {

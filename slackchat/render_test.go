@@ -109,6 +109,40 @@ func TestBlocks(t *testing.T) {
 	})
 }
 
+// TestBlocks_RepeatedActionIDs: a menu has one button per runbook, all
+// with the same neutral action; Block Kit wants the action_ids of a block
+// unique, and ParseAction maps each back to the neutral action.
+func TestBlocks_RepeatedActionIDs(t *testing.T) {
+	msg := bot.Message{Title: "Runbooks", Actions: []bot.Action{
+		{ID: "run-runbook", Label: "Run a", Value: "3:a"},
+		{ID: "run-runbook", Label: "Run b", Value: "3:b"},
+		{ID: "run-runbook", Label: "Run c", Value: "3:c"},
+	}}
+	raw, _ := json.Marshal(slackchat.Blocks(msg))
+	var blocks []struct {
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal(raw, &blocks); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range blocks[len(blocks)-1].Elements {
+		if seen[e.ActionID] {
+			t.Errorf("action_id %q repeats in %s", e.ActionID, raw)
+		}
+		seen[e.ActionID] = true
+		if a := slackchat.ParseAction(e.ActionID, e.Value, ""); a.ActionID != "run-runbook" || a.Value != e.Value {
+			t.Errorf("ParseAction(%q) = %+v", e.ActionID, a)
+		}
+	}
+	if len(seen) != 3 || !seen["run-runbook"] {
+		t.Errorf("action_ids: %v (the first keeps the neutral id)", seen)
+	}
+}
+
 func TestParseAction(t *testing.T) {
 	for _, tc := range []struct {
 		name                      string

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/console"
+	"github.com/sitrep-io/sitrep/runbooks"
 	"github.com/sitrep-io/sitrep/store"
 )
 
@@ -93,7 +94,7 @@ func TestWireRunbooksInterruptsDeadRuns(t *testing.T) {
 	chat := console.NewChat(&out, nil)
 	disp := bot.NewDispatcher(db, bot.DispatcherOptions{})
 	disp.Handle(svc.ChatHandlers(chat))
-	stop, err := wireRunbooks(ctx, cfg, svc, disp, chat, chat, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	_, stop, err := wireRunbooks(ctx, cfg, svc, disp, chat, chat, slog.New(slog.NewTextHandler(io.Discard, nil)), runbooks.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,8 @@ var version = "dev"
 const usage = `sitrep: incident response in chat.
 
 Usage:
+  sitrep demo [--out FILE]  replay the seed outage end to end against local stand-ins
+                            of Slack, PagerDuty and GitHub (no credentials, no network)
   sitrep serve              run the bot (HTTP server, outbox delivery, console chat)
   sitrep incidents [--all]  list incidents: open ones, then those resolved in the last 7 days
   sitrep timeline INC-<n>   print one incident's timeline
@@ -61,6 +63,9 @@ func run(ctx context.Context, args []string, e env) int {
 		return 0
 	}
 	name, rest := args[0], args[1:]
+	if name == "demo" { // its own flags and no configuration: it brings its own world
+		return exitStatus(e, demoCommand(ctx, e, rest))
+	}
 	fs := flag.NewFlagSet("sitrep "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
@@ -100,6 +105,12 @@ func run(ctx context.Context, args []string, e env) int {
 		fmt.Fprintf(e.stderr, "sitrep: unknown command %q\n\n%s", name, usage)
 		return 2
 	}
+	return exitStatus(e, err)
+}
+
+// exitStatus reports err and returns the exit status for it: 0 success, 1
+// failure, 2 bad usage.
+func exitStatus(e env, err error) int {
 	var usageErr *usageError
 	switch {
 	case err == nil:

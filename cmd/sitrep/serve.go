@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +15,7 @@ import (
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/console"
 	"github.com/sitrep-io/sitrep/handlers"
+	"github.com/sitrep-io/sitrep/runbooks"
 )
 
 // consoleBroadcast is the console's broadcast channel when none is set.
@@ -33,14 +36,17 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	}
 	defer db.Close()
 
-	chat, slackEdge := newChat(cfg, e, log) // serve_slack.go: Slack when configured, else the console
+	chat, slackEdge := newChat(cfg, e, log, hooks.chatPacing) // serve_slack.go: Slack when configured, else the console
 	if cfg.BroadcastChannel == "" && slackEdge == nil {
 		cfg.BroadcastChannel = consoleBroadcast
 	}
-	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: cfg.BroadcastChannel, DefaultSeverity: cfg.DefaultSeverity})
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Logger: log, OnFailure: svc.RecordDeliveryFailure})
+	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: cfg.BroadcastChannel, DefaultSeverity: cfg.DefaultSeverity, Now: hooks.now})
+	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Logger: log, OnFailure: svc.RecordDeliveryFailure, Now: hooks.now})
 	disp.Handle(svc.ChatHandlers(chat))
 	svc.OnCommit(disp.Wake)
+	if hooks.onDispatcher != nil {
+		hooks.onDispatcher(disp.Wake)
+	}
 	bot.EnableReminders(svc, disp, cfg.Reminders.Bot()) // status-update reminders, archiving
 
 	routes := handlers.Routes{DB: db, Log: log,
@@ -49,11 +55,12 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	if err := wireAlerts(cfg, svc, disp, chat, chat, log, &routes); err != nil {
 		return err
 	}
-	stopRunbooks, err := wireRunbooks(ctx, cfg, svc, disp, chat, chat, log)
+	catalog, stopRunbooks, err := wireRunbooks(ctx, cfg, svc, disp, chat, chat, log, hooks.runbookOptions())
 	if err != nil {
 		return err
 	}
 	defer stopRunbooks()
+	slackEdge.useRunbooks(catalog)
 	if err := wirePostmortems(cfg, svc, disp, chat, chat, log); err != nil { // serve_postmortem.go
 		return err
 	}
@@ -104,10 +111,48 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	return nil
 }
 
-// serveHooks let tests observe the server.
+// serveHooks let tests and `sitrep demo` observe and steer the server.
+// Their zero values keep production behaviour.
 type serveHooks struct {
 	onListen  func(net.Addr)                 // told the bound address
 	connState func(net.Conn, http.ConnState) // told connection state changes
+	// now replaces the wall clock of the service, the outbox dispatcher
+	// (so scheduled entries fall due on it), reminders, runbook runs and
+	// their executors. Slack signatures are still checked against the wall
+	// clock: their timestamps are transport facts, not incident times.
+	now func() time.Time
+	// onDispatcher is given the dispatcher's Wake, to call after moving
+	// the clock so that newly due entries go out at once.
+	onDispatcher func(wake func())
+	// runbookRoots, when set, replaces the system roots in runbook steps
+	// (tls_check and the TLS of http and http_check).
+	runbookRoots *x509.CertPool
+	// chatPacing replaces the wall clock the Slack adapter paces its calls
+	// to Slack's rate limits with (the demo runs it faster against the
+	// Slack stand-in).
+	chatPacing chatPacing
+}
+
+// chatPacing is a clock for pacing chat calls: zero values are the wall
+// clock.
+type chatPacing struct {
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// runbookOptions are the runbook executors' options: the production
+// defaults unless the hooks set a clock or trusted roots.
+func (h *serveHooks) runbookOptions() runbooks.Options {
+	opts := runbooks.Options{Now: h.now, RootCAs: h.runbookRoots}
+	if h.runbookRoots != nil {
+		opts.HTTPClient = &http.Client{
+			Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: h.runbookRoots, Time: h.now}},
+			// As the default client: never follow a redirect, so headers
+			// carrying secrets stay with the host they were meant for.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	return opts
 }
 
 func newLogger(cfg Config, e env) *slog.Logger {

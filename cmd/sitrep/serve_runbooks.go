@@ -19,30 +19,34 @@ const defaultRunbooksDir = "./runbooks"
 
 // wireRunbooks loads the runbooks, registers their commands, buttons and
 // outbox handlers, and marks runs a dead process left running as
-// interrupted. Call it before the dispatcher runs. The returned stop waits
-// for runs in flight (up to the shutdown timeout) and then cuts them off.
-func wireRunbooks(ctx context.Context, cfg Config, svc *bot.Service, disp *bot.Dispatcher, chat bot.Chat, dir bot.Directory, log *slog.Logger) (stop func(), err error) {
-	cat, err := loadRunbooks(cfg.Runbooks.Dir, log)
+// interrupted. Call it before the dispatcher runs. exec configures the step
+// executors (its zero value: production defaults); its WorkDir is set here.
+// It returns the loaded catalog (the Slack edge builds parameter forms from
+// it) and a stop that waits for runs in flight (up to the shutdown timeout)
+// and then cuts them off.
+func wireRunbooks(ctx context.Context, cfg Config, svc *bot.Service, disp *bot.Dispatcher, chat bot.Chat, dir bot.Directory, log *slog.Logger, exec runbooks.Options) (cat *runbooks.Catalog, stop func(), err error) {
+	cat, err = loadRunbooks(cfg.Runbooks.Dir, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	workDir, err := filepath.Abs(cfg.Runbooks.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("runbooks directory %s: %w", cfg.Runbooks.Dir, err)
+		return nil, nil, fmt.Errorf("runbooks directory %s: %w", cfg.Runbooks.Dir, err)
 	}
+	exec.WorkDir = workDir
 	runs := runbooks.NewRuns(svc, runbooks.RunsConfig{Catalog: cat, Directory: dir, Logger: log,
-		DefaultExpiry: cfg.Runbooks.ApprovalExpires, Executor: runbooks.NewExecutors(runbooks.Options{WorkDir: workDir})})
+		DefaultExpiry: cfg.Runbooks.ApprovalExpires, Executor: runbooks.NewExecutors(exec)})
 	runs.Register(svc)
 	disp.Handle(runs.Handlers(chat))
 	n, err := runs.Recover(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("recover runbook runs: %w", err)
+		return nil, nil, fmt.Errorf("recover runbook runs: %w", err)
 	}
 	if n > 0 {
 		log.Warn("runbook runs were running when sitrep stopped; marked interrupted, not re-run", "count", n)
 	}
 	log.Info("runbooks loaded", "dir", workDir, "count", len(cat.List()))
-	return func() {
+	return cat, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer cancel()
 		if err := runs.Shutdown(sctx); err != nil {

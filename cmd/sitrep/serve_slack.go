@@ -31,12 +31,14 @@ type slackEdge struct {
 }
 
 // newChat returns the chat: Slack's adapter when a bot token is configured
-// (with the edge to wire), the console otherwise (edge nil).
-func newChat(cfg Config, e env, log *slog.Logger) (chatDirectory, *slackEdge) {
+// (with the edge to wire), the console otherwise (edge nil). pacing is the
+// adapter's clock for Slack's rate limits (zero: the wall clock).
+func newChat(cfg Config, e env, log *slog.Logger, pacing chatPacing) (chatDirectory, *slackEdge) {
 	if !cfg.Slack.Enabled() {
 		return console.NewChat(e.stdout, nil), nil
 	}
-	chat := slackchat.New(slackchat.Options{Token: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, Logger: log})
+	chat := slackchat.New(slackchat.Options{Token: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, Logger: log,
+		Now: pacing.now, Sleep: pacing.sleep})
 	return chat, &slackEdge{cfg: cfg.Slack, pin: cfg.SlackEvents.PinReaction, chat: chat, log: log}
 }
 
@@ -94,4 +96,12 @@ func (s *slackEdge) name() string {
 		return "slack (socket mode)"
 	}
 	return "slack (http)"
+}
+
+// useRunbooks lets the Slack edge build a runbook's parameter form when its
+// button is clicked. Without Slack (s nil) it does nothing.
+func (s *slackEdge) useRunbooks(c handlers.RunbookCatalog) {
+	if s != nil && s.app != nil {
+		s.app.Runbooks = c
+	}
 }

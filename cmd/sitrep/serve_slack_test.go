@@ -117,3 +117,40 @@ func TestPinReactionSetting(t *testing.T) {
 		}
 	}
 }
+
+// TestServeSlackRunbookForm checks the wiring: in serve, the Slack edge has
+// the runbook catalog, so a runbook button opens its parameter form.
+func TestServeSlackRunbookForm(t *testing.T) {
+	fake := slackfake.New(t)
+	addr := startServe(t, map[string]string{"SLACK_BOT_TOKEN": slackfake.BotToken, "SLACK_SIGNING_SECRET": "test-secret",
+		"SLACK_API_URL": fake.URL(), "SITREP_RUNBOOKS": "../../runbooks"})
+	cmd := slackfake.SlashCommand{TeamID: slackfake.TeamID, ChannelID: "CGENERAL", UserID: "U1", Command: "/incident",
+		Text: "declare Platform API returning 500", TriggerID: "t"}
+	resp, err := http.DefaultClient.Do(slackfake.SlashCommandRequest("http://"+addr+"/slack/commands", "test-secret", time.Now(), cmd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var channel slackfake.Channel
+	if !fake.WaitUntil(20*time.Second, func() bool {
+		var ok bool
+		channel, ok = fake.Channel("inc-1-platform-api-returning-500")
+		return ok
+	}) {
+		t.Fatal("the incident channel was not created in Slack")
+	}
+	click := slackfake.BlockActions(slackfake.ButtonClick{UserID: "U1", ChannelID: channel.ID, MessageTS: "1700000000.000100",
+		ActionID: "run-runbook", BlockID: "sitrep-actions", Value: "1:pool-scale-up", TriggerID: "trigger-1"}, time.Now())
+	resp, err = http.DefaultClient.Do(slackfake.InteractionRequest("http://"+addr+"/slack/interactions", "test-secret", time.Now(), click))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("click: %d", resp.StatusCode)
+	}
+	calls := fake.WaitFor("views.open", 1, 20*time.Second)
+	if view := calls[0].Param("view"); !strings.Contains(view, "capacity") {
+		t.Errorf("the form does not ask for the runbook's parameters: %s", view)
+	}
+}
