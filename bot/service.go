@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 )
@@ -67,7 +68,8 @@ func (s *Service) Store() Store { return s.store }
 func (s *Service) Enqueued() { s.wake() }
 
 // OnCommit registers f to be called after each committed change that queued
-// deliveries (the Dispatcher's Wake).
+// deliveries (the Dispatcher's Wake); a change that queued none does not
+// call it.
 func (s *Service) OnCommit(f func()) { s.wake = f }
 
 // Now is the service's clock, in UTC.
@@ -97,32 +99,45 @@ func (s *Service) Timeline(ctx context.Context, id int64) ([]Event, error) {
 }
 
 // update runs fn in a write transaction, then the event hooks on what fn
-// appended, and wakes the dispatcher after it commits.
+// appended, and wakes the dispatcher after it commits when fn or a hook
+// queued a delivery. Only then: a wake costs the dispatcher a claim, a write
+// transaction on the store's single writer connection, and in an alert
+// storm most commits (repeat alerts) queue nothing.
 func (s *Service) update(ctx context.Context, fn func(tx Tx) error) error {
+	queued := false
 	err := s.store.Update(ctx, func(tx Tx) error {
 		rec := &recordingTx{Tx: tx}
 		if err := fn(rec); err != nil {
 			return err
 		}
-		return s.runHooks(tx, rec.appended)
+		err := s.runHooks(rec, rec.appended)
+		queued = rec.enqueued > 0
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	s.wake()
+	if queued {
+		s.wake()
+	}
 	return nil
 }
 
 // Update is update for features beside the core: fn's events reach the
-// hooks, and the dispatcher is woken after the commit.
+// hooks, and the dispatcher is woken after the commit when something was
+// queued.
 func (s *Service) Update(ctx context.Context, fn func(tx Tx) error) error { return s.update(ctx, fn) }
 
-func (s *Service) runHooks(tx Tx, events []Event) error {
+// runHooks tells the hooks about events. The incident each hook is given is
+// read through rec, which serves it from what the change read when the
+// change did not write it since (a repeated alert: one read, not two).
+func (s *Service) runHooks(rec *recordingTx, events []Event) error {
 	if len(s.hooks) == 0 {
 		return nil
 	}
+	tx := hookTx{rec}
 	for _, ev := range events {
-		inc, err := tx.Incident(ev.IncidentID)
+		inc, err := rec.Incident(ev.IncidentID)
 		if err != nil {
 			return fmt.Errorf("hooks for %s: %w", ev.Kind, err)
 		}
@@ -135,10 +150,53 @@ func (s *Service) runHooks(tx Tx, events []Event) error {
 	return nil
 }
 
-// recordingTx remembers the events appended through it.
+// recordingTx remembers the events appended through it, for the hooks, and
+// counts the deliveries queued through it, to wake the dispatcher. It also
+// remembers the incidents read through it and not written through it since:
+// only CreateIncident and UpdateIncident write incidents, so that is their
+// stored state in this transaction.
 type recordingTx struct {
 	Tx
 	appended []Event
+	enqueued int
+	read     map[int64]Incident
+}
+
+// remember keeps a copy of an incident read through r.
+func (r *recordingTx) remember(inc Incident, err error) (Incident, error) {
+	if err != nil {
+		return inc, err
+	}
+	if r.read == nil {
+		r.read = map[int64]Incident{}
+	}
+	kept := inc
+	kept.Labels = maps.Clone(inc.Labels) // the caller may change its map
+	r.read[inc.ID] = kept
+	return inc, nil
+}
+
+// Incident serves an incident read before in this transaction, a copy (its
+// labels are the caller's to change), or reads it.
+func (r *recordingTx) Incident(id int64) (Incident, error) {
+	if inc, ok := r.read[id]; ok {
+		inc.Labels = maps.Clone(inc.Labels)
+		return inc, nil
+	}
+	return r.remember(r.Tx.Incident(id))
+}
+
+func (r *recordingTx) OpenIncidentByDedupKey(source, key string) (Incident, error) {
+	return r.remember(r.Tx.OpenIncidentByDedupKey(source, key))
+}
+
+func (r *recordingTx) LatestIncidentByDedupKey(source, key string) (Incident, error) {
+	return r.remember(r.Tx.LatestIncidentByDedupKey(source, key))
+}
+
+func (r *recordingTx) UpdateIncident(inc Incident) error {
+	delete(r.read, inc.ID) // read it again, as stored
+	return r.Tx.UpdateIncident(inc)
 }
 
 func (r *recordingTx) AppendEvent(ev *Event) (bool, error) {
@@ -148,6 +206,21 @@ func (r *recordingTx) AppendEvent(ev *Event) (bool, error) {
 	}
 	return ok, err
 }
+
+func (r *recordingTx) Enqueue(d Delivery) error {
+	err := r.Tx.Enqueue(d)
+	if err == nil {
+		r.enqueued++
+	}
+	return err
+}
+
+// hookTx is what hooks write through: their deliveries are counted, but
+// their own events are not recorded (hooks are not run on what hooks
+// append).
+type hookTx struct{ *recordingTx }
+
+func (h hookTx) AppendEvent(ev *Event) (bool, error) { return h.recordingTx.Tx.AppendEvent(ev) }
 
 // change loads incident id inside a transaction, lets fn change it and record
 // what happened, and saves it.

@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -221,14 +222,81 @@ func TestCommandsRecord(t *testing.T) {
 					t.Errorf("entry %s is %s, want pending", d.Op, d.State)
 				}
 			}
-			if woken != 1 {
-				t.Errorf("OnCommit hook called %d times, want 1", woken)
+			// The dispatcher is woken once after a commit that queued
+			// deliveries, and not at all after one that queued none (a
+			// wake costs it a claim on the single writer connection).
+			if wantWoken := min(len(tt.wantOps), 1); woken != wantWoken {
+				t.Errorf("OnCommit hook called %d times after queueing %d entries, want %d", woken, len(tt.wantOps), wantWoken)
 			}
 			stored := e.incident(res.inc.ID)
 			if !reflect.DeepEqual(noLabels(stored), noLabels(res.inc)) {
 				t.Errorf("returned incident differs from the stored one:\n got %+v\nwant %+v", res.inc, stored)
 			}
 		})
+	}
+}
+
+// TestWakeAfterHookEnqueues: deliveries queued by an event hook, inside
+// the change's transaction, wake the dispatcher too; a failed change wakes
+// nothing.
+func TestWakeAfterHookEnqueues(t *testing.T) {
+	e := newEnv(t, bot.ServiceConfig{})
+	inc := e.opened("x")
+	e.svc.RegisterHook(func(tx bot.Tx, inc bot.Incident, ev bot.Event) error {
+		if ev.Kind != bot.KindNote {
+			return nil
+		}
+		d, err := bot.NewDelivery(fmt.Sprintf("incident:%d", inc.ID), bot.OpPost, inc.ID, nil)
+		if err != nil {
+			return err
+		}
+		return tx.Enqueue(d)
+	})
+	woken := 0
+	e.svc.OnCommit(func() { woken++ })
+	lastID := e.lastDeliveryID()
+	if _, err := e.svc.AddNote(e.ctx(), "U1", inc.ID, "looked at the dashboards"); err != nil {
+		t.Fatal(err)
+	}
+	if got := opNames(t, e.deliveriesAfter(lastID)); len(got) != 1 || woken != 1 {
+		t.Errorf("hook queued %v; OnCommit called %d times, want 1", got, woken)
+	}
+	if _, err := e.svc.AddNote(e.ctx(), "U1", 999, "no such incident"); err == nil {
+		t.Fatal("a note on a missing incident succeeded")
+	}
+	if woken != 1 {
+		t.Errorf("OnCommit called after a failed change (%d calls)", woken)
+	}
+}
+
+// TestHooksSeeStoredIncident: the incident a hook is given is the stored
+// one, whether the change only read it (a repeated alert: served from that
+// read) or changed it (an acknowledgement: read again).
+func TestHooksSeeStoredIncident(t *testing.T) {
+	e := newEnv(t, bot.ServiceConfig{})
+	inc := e.alert(bot.Alert{DedupKey: "k", Firing: true, Labels: map[string]string{"service": "gateway"}}).Incident
+	var seen []bot.Incident
+	e.svc.RegisterHook(func(tx bot.Tx, inc bot.Incident, ev bot.Event) error {
+		seen = append(seen, inc)
+		return nil
+	})
+	e.alert(bot.Alert{DedupKey: "k", Firing: true, EventID: "again"})
+	before := e.incident(inc.ID)
+	e.clock.Advance(time.Minute)
+	if _, err := e.svc.Acknowledge(e.ctx(), "U2", inc.ID); err != nil {
+		t.Fatal(err)
+	}
+	after := e.incident(inc.ID)
+	if len(seen) != 2 {
+		t.Fatalf("hooks ran %d times, want 2", len(seen))
+	}
+	for i, want := range []bot.Incident{before, after} {
+		if !reflect.DeepEqual(noLabels(seen[i]), noLabels(want)) {
+			t.Errorf("hook %d saw\n%+v\nstored\n%+v", i, seen[i], want)
+		}
+	}
+	if seen[1].Status != bot.StatusInvestigating || seen[0].Labels["service"] != "gateway" {
+		t.Errorf("hooks saw %s, %v", seen[1].Status, seen[0].Labels)
 	}
 }
 

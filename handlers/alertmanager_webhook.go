@@ -105,8 +105,14 @@ func (h *AlertmanagerWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 	if n.TruncatedAlerts > 0 {
 		h.Log.Warn("Alertmanager truncated the notification; raise max_alerts to see every alert", "group", n.GroupKey, "truncated", n.TruncatedAlerts)
 	}
-	h.Log.Info("Alertmanager notification received", "group", n.GroupKey, "status", n.Status, "alerts", len(n.Alerts),
-		"incident", resp.Incident, "opened", out.Opened, "recorded", out.Recorded)
+	// Repeats of an open group are logged at debug: in an alert storm a
+	// line per notification floods the log and costs the server time.
+	level := slog.LevelDebug
+	if out.Opened || out.Ignored != "" {
+		level = slog.LevelInfo
+	}
+	h.Log.Log(r.Context(), level, "Alertmanager notification received", "group", n.GroupKey, "status", n.Status, "alerts", len(n.Alerts),
+		"incident", resp.Incident, "opened", out.Opened, "recorded", out.Recorded, "ignored", out.Ignored)
 	writeJSON(w, status, resp)
 }
 

@@ -114,7 +114,13 @@ func (h *PagerDutyWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if out.Incident.ID != 0 {
 		resp.Incident = out.Incident.Key()
 	}
-	h.Log.Info("PagerDuty event received", "event_type", ev.EventType, "event", ev.ID, "pagerduty_incident", se.DedupKey,
+	// Routine repeats are logged at debug: in an alert storm a line per
+	// delivery floods the log and costs the server time for nothing new.
+	level := slog.LevelDebug
+	if out.Opened || effect != bot.EffectNone || out.Ignored != "" {
+		level = slog.LevelInfo
+	}
+	h.Log.Log(r.Context(), level, "PagerDuty event received", "event_type", ev.EventType, "event", ev.ID, "pagerduty_incident", se.DedupKey,
 		"incident", resp.Incident, "opened", out.Opened, "recorded", out.Recorded, "ignored", out.Ignored)
 	writeJSON(w, http.StatusOK, resp)
 }

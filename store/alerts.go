@@ -12,9 +12,16 @@ import (
 // The alerting side of the store (bot.AlertTx, bot.AlertStore): triage
 // records, alert summary messages and the lookups alert sources need.
 
+const (
+	sqlLatestIncidentByDedupKey = `SELECT ` + incidentColumns + ` FROM incidents
+		WHERE source = ? AND dedup_key = ? AND dedup_key <> '' ORDER BY id DESC LIMIT 1`
+	sqlAlertTriage = `SELECT ` + triageColumns + ` FROM alert_triage WHERE incident_id = ?`
+	// The empty-key term selects the partial index outbox_coalesce (outbox.go).
+	sqlPendingCoalesced = `SELECT 1 FROM outbox WHERE coalesce_key = ? AND state = 'pending' AND coalesce_key <> '' LIMIT 1`
+)
+
 func (t *tx) LatestIncidentByDedupKey(source, key string) (bot.Incident, error) {
-	inc, err := scanIncident(t.tx.QueryRow(`SELECT `+incidentColumns+` FROM incidents
-		WHERE source = ? AND dedup_key = ? AND dedup_key <> '' ORDER BY id DESC LIMIT 1`, source, key))
+	inc, err := scanIncident(t.queryRow(sqlLatestIncidentByDedupKey, source, key))
 	return inc, notFound(err, "no incident for %s key %q", source, key)
 }
 
@@ -38,7 +45,7 @@ func scanTriage(row scanner) (bot.Triage, error) {
 }
 
 func (t *tx) AlertTriage(incidentID int64) (bot.Triage, error) {
-	tr, err := scanTriage(t.tx.QueryRow(`SELECT `+triageColumns+` FROM alert_triage WHERE incident_id = ?`, incidentID))
+	tr, err := scanTriage(t.queryRow(sqlAlertTriage, incidentID))
 	return tr, notFound(err, "%s did not go to triage", bot.IncidentKey(incidentID))
 }
 
@@ -66,7 +73,7 @@ func (t *tx) SetAlertSummaryRef(incidentID int64, ref bot.MessageRef) error {
 
 func (t *tx) PendingCoalesced(coalesce string) (bool, error) {
 	var one int
-	err := t.tx.QueryRow(`SELECT 1 FROM outbox WHERE coalesce_key = ? AND state = 'pending' LIMIT 1`, coalesce).Scan(&one)
+	err := t.queryRow(sqlPendingCoalesced, coalesce).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

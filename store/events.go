@@ -20,10 +20,7 @@ func (t *tx) AppendEvent(ev *bot.Event) (bool, error) {
 	// ON CONFLICT DO NOTHING against the partial unique index makes a
 	// redelivered event a no-op rather than an error that would abort the
 	// caller's transaction.
-	res, err := t.tx.Exec(`INSERT INTO events (incident_id, occurred_at, recorded_at, kind, actor, text, data, source_url, dedup_key)
-		VALUES (?,?,?,?,?,?,?,?,?)
-		ON CONFLICT (incident_id, dedup_key) WHERE dedup_key <> '' DO NOTHING`,
-		ev.IncidentID, encTime(ev.OccurredAt), encTime(ev.RecordedAt), string(ev.Kind), ev.Actor, ev.Text,
+	res, err := t.exec(sqlInsertEvent, ev.IncidentID, encTime(ev.OccurredAt), encTime(ev.RecordedAt), string(ev.Kind), ev.Actor, ev.Text,
 		string(raw), ev.SourceURL, ev.DedupKey)
 	if err != nil {
 		return false, fmt.Errorf("insert event: %w", err)
@@ -34,6 +31,10 @@ func (t *tx) AppendEvent(ev *bot.Event) (bool, error) {
 	ev.ID, err = res.LastInsertId()
 	return true, err
 }
+
+const sqlInsertEvent = `INSERT INTO events (incident_id, occurred_at, recorded_at, kind, actor, text, data, source_url, dedup_key)
+	VALUES (?,?,?,?,?,?,?,?,?)
+	ON CONFLICT (incident_id, dedup_key) WHERE dedup_key <> '' DO NOTHING`
 
 // Timeline returns an incident's events in the order they happened (ties in
 // the order they were recorded).

@@ -5,18 +5,26 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
 )
 
-// tx implements bot.Tx over one SQL transaction.
-type tx struct{ tx *sql.Tx }
+// tx implements bot.Tx over one SQL transaction. db, when set, holds the
+// prepared hot statements, and txStmts their handles in this transaction
+// (stmts.go).
+type tx struct {
+	tx      *sql.Tx
+	db      *DB
+	txStmts map[string]*sql.Stmt
+}
 
-const incidentColumns = `id, title, description, severity, status, commander, comms_lead, private,
+const (
+	incidentColumns     = `id, ` + incidentColumnsNoID
+	incidentColumnsNoID = `title, description, severity, status, commander, comms_lead, private,
 	channel_id, channel_name, card_ts, source, dedup_key, source_url, labels,
 	detected_at, declared_at, acknowledged_at, mitigated_at, resolved_at, last_update_at, updated_at`
+)
 
 func scanIncident(row scanner) (bot.Incident, error) {
 	var inc bot.Incident
@@ -31,7 +39,7 @@ func scanIncident(row scanner) (bot.Incident, error) {
 		return bot.Incident{}, err
 	}
 	inc.Severity, inc.Status, inc.Private = bot.Severity(sev), bot.Status(status), private
-	if err := json.Unmarshal([]byte(labels), &inc.Labels); err != nil {
+	if inc.Labels, err = decodeLabels(labels); err != nil { // codec.go
 		return bot.Incident{}, fmt.Errorf("decode labels of %s: %w", inc.Key(), err)
 	}
 	dst := []*time.Time{&inc.DetectedAt, &inc.DeclaredAt, &inc.AcknowledgedAt, &inc.MitigatedAt,
@@ -59,14 +67,25 @@ func incidentArgs(inc bot.Incident) ([]any, error) {
 		encTime(inc.ResolvedAt), encTime(inc.LastUpdateAt), encTime(inc.UpdatedAt)}, nil
 }
 
+const (
+	sqlIncidentByID           = `SELECT ` + incidentColumns + ` FROM incidents WHERE id = ?`
+	sqlOpenIncidentByDedupKey = `SELECT ` + incidentColumns + ` FROM incidents
+		WHERE source = ? AND dedup_key = ? AND status <> 'resolved' AND dedup_key <> ''`
+	sqlInsertIncident = `INSERT INTO incidents (` + incidentColumnsNoID + `)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	sqlUpdateIncident = `UPDATE incidents SET title=?, description=?, severity=?, status=?, commander=?, comms_lead=?,
+		private=?, channel_id=?, channel_name=?, card_ts=?, source=?, dedup_key=?, source_url=?, labels=?,
+		detected_at=?, declared_at=?, acknowledged_at=?, mitigated_at=?, resolved_at=?, last_update_at=?, updated_at=?
+		WHERE id = ?`
+)
+
 func (t *tx) Incident(id int64) (bot.Incident, error) {
-	inc, err := scanIncident(t.tx.QueryRow(`SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+	inc, err := scanIncident(t.queryRow(sqlIncidentByID, id))
 	return inc, notFound(err, "%s does not exist", bot.IncidentKey(id))
 }
 
 func (t *tx) OpenIncidentByDedupKey(source, key string) (bot.Incident, error) {
-	inc, err := scanIncident(t.tx.QueryRow(`SELECT `+incidentColumns+` FROM incidents
-		WHERE source = ? AND dedup_key = ? AND status <> 'resolved' AND dedup_key <> ''`, source, key))
+	inc, err := scanIncident(t.queryRow(sqlOpenIncidentByDedupKey, source, key))
 	return inc, notFound(err, "no open incident for %s key %q", source, key)
 }
 
@@ -75,8 +94,7 @@ func (t *tx) CreateIncident(inc *bot.Incident) error {
 	if err != nil {
 		return err
 	}
-	res, err := t.tx.Exec(`INSERT INTO incidents (`+strings.TrimPrefix(incidentColumns, "id, ")+`)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, args...)
+	res, err := t.exec(sqlInsertIncident, args...)
 	if isUniqueViolation(err) {
 		return bot.Errorf(bot.ECONFLICT, "an incident is already open for %s key %q", inc.Source, inc.DedupKey)
 	}
@@ -92,10 +110,7 @@ func (t *tx) UpdateIncident(inc bot.Incident) error {
 	if err != nil {
 		return err
 	}
-	res, err := t.tx.Exec(`UPDATE incidents SET title=?, description=?, severity=?, status=?, commander=?, comms_lead=?,
-		private=?, channel_id=?, channel_name=?, card_ts=?, source=?, dedup_key=?, source_url=?, labels=?,
-		detected_at=?, declared_at=?, acknowledged_at=?, mitigated_at=?, resolved_at=?, last_update_at=?, updated_at=?
-		WHERE id = ?`, append(args, inc.ID)...)
+	res, err := t.exec(sqlUpdateIncident, append(args, inc.ID)...)
 	if isUniqueViolation(err) {
 		return bot.Errorf(bot.ECONFLICT, "another incident is open for %s key %q: resolve it first", inc.Source, inc.DedupKey)
 	}

@@ -12,6 +12,27 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
+// The "coalesce_key is not empty" terms let SQLite use the partial index
+// outbox_coalesce: it cannot infer them from coalesce_key = ?, and without
+// them it scans every pending entry, once per repeated alert in a storm.
+const (
+	sqlSupersede = `UPDATE outbox SET state = 'superseded'
+		WHERE coalesce_key = ? AND state = 'pending' AND coalesce_key <> ''`
+	sqlEnqueue = `INSERT INTO outbox (key, op, incident_id, payload, next_attempt_at, created_at, coalesce_key)
+		VALUES (?,?,?,?,?,?,?)`
+	sqlDueDeliveries = `SELECT ` + deliveryColumns + ` FROM outbox o
+		WHERE o.state = 'pending' AND o.next_attempt_at <= ?
+		AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.key = o.key AND p.id < o.id AND p.state IN ('pending','sending'))
+		ORDER BY o.next_attempt_at, o.id LIMIT ?`
+	sqlClaimDelivery    = `UPDATE outbox SET state = 'sending' WHERE id = ?`
+	sqlCompleteDelivery = `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, result = ?,
+		last_error = '' WHERE id = ?`
+	sqlRetryDelivery = `UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, last_error = ?
+		WHERE id = ?`
+	sqlFailDelivery = `UPDATE outbox SET state = 'failed', attempts = attempts + 1, delivered_at = ?, last_error = ?
+		WHERE id = ?`
+)
+
 // Enqueue adds an outbox entry. Without a NextAttemptAt it is due at once,
 // whatever clock the dispatcher runs on (the empty time sorts first).
 func (t *tx) Enqueue(d bot.Delivery) error {
@@ -21,8 +42,7 @@ func (t *tx) Enqueue(d bot.Delivery) error {
 	}
 	next := encTime(d.NextAttemptAt)
 	if d.Coalesce != "" {
-		if _, err := t.tx.Exec(`UPDATE outbox SET state = 'superseded'
-			WHERE coalesce_key = ? AND state = 'pending'`, d.Coalesce); err != nil {
+		if _, err := t.exec(sqlSupersede, d.Coalesce); err != nil {
 			return fmt.Errorf("supersede %s: %w", d.Coalesce, err)
 		}
 	}
@@ -30,8 +50,7 @@ func (t *tx) Enqueue(d bot.Delivery) error {
 	if payload == "" {
 		payload = "{}"
 	}
-	if _, err := t.tx.Exec(`INSERT INTO outbox (key, op, incident_id, payload, next_attempt_at, created_at, coalesce_key)
-		VALUES (?,?,?,?,?,?,?)`, d.Key, d.Op, d.IncidentID, payload, next, encTime(created), d.Coalesce); err != nil {
+	if _, err := t.exec(sqlEnqueue, d.Key, d.Op, d.IncidentID, payload, next, encTime(created), d.Coalesce); err != nil {
 		return fmt.Errorf("enqueue %s: %w", d.Op, err)
 	}
 	return nil
@@ -70,10 +89,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, limit int) ([]
 	var out []bot.Delivery
 	err := db.Update(ctx, func(btx bot.Tx) error {
 		t := btx.(*tx)
-		rows, err := t.tx.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM outbox o
-			WHERE o.state = 'pending' AND o.next_attempt_at <= ?
-			AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.key = o.key AND p.id < o.id AND p.state IN ('pending','sending'))
-			ORDER BY o.next_attempt_at, o.id LIMIT ?`, encTime(now), limit)
+		rows, err := t.query(ctx, sqlDueDeliveries, encTime(now), limit)
 		if err != nil {
 			return fmt.Errorf("select due deliveries: %w", err)
 		}
@@ -90,7 +106,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, limit int) ([]
 		}
 		for i := range out {
 			out[i].State = bot.DeliverySending
-			if _, err := t.tx.ExecContext(ctx, `UPDATE outbox SET state = 'sending' WHERE id = ?`, out[i].ID); err != nil {
+			if _, err := t.exec(sqlClaimDelivery, out[i].ID); err != nil {
 				return fmt.Errorf("claim delivery %d: %w", out[i].ID, err)
 			}
 		}
@@ -104,8 +120,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, limit int) ([]
 
 // CompleteDelivery records a delivered entry and its result.
 func (db *DB) CompleteDelivery(ctx context.Context, id int64, result []byte, at time.Time) error {
-	_, err := db.write(ctx, `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, result = ?,
-		last_error = '' WHERE id = ?`, encTime(at), string(result), id)
+	_, err := db.write(ctx, sqlCompleteDelivery, encTime(at), string(result), id)
 	if err != nil {
 		return fmt.Errorf("complete delivery %d: %w", id, err)
 	}
@@ -114,8 +129,7 @@ func (db *DB) CompleteDelivery(ctx context.Context, id int64, result []byte, at 
 
 // RetryDelivery puts an entry back to wait for its next attempt.
 func (db *DB) RetryDelivery(ctx context.Context, id int64, next time.Time, lastErr string) error {
-	_, err := db.write(ctx, `UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, last_error = ?
-		WHERE id = ?`, encTime(next), lastErr, id)
+	_, err := db.write(ctx, sqlRetryDelivery, encTime(next), lastErr, id)
 	if err != nil {
 		return fmt.Errorf("reschedule delivery %d: %w", id, err)
 	}
@@ -124,8 +138,7 @@ func (db *DB) RetryDelivery(ctx context.Context, id int64, next time.Time, lastE
 
 // FailDelivery gives up on an entry, keeping it for inspection.
 func (db *DB) FailDelivery(ctx context.Context, id int64, lastErr string, at time.Time) error {
-	_, err := db.write(ctx, `UPDATE outbox SET state = 'failed', attempts = attempts + 1, delivered_at = ?, last_error = ?
-		WHERE id = ?`, encTime(at), lastErr, id)
+	_, err := db.write(ctx, sqlFailDelivery, encTime(at), lastErr, id)
 	if err != nil {
 		return fmt.Errorf("fail delivery %d: %w", id, err)
 	}

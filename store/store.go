@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
@@ -23,6 +24,15 @@ type DB struct {
 	path   string
 	writer *sql.DB // one connection: writes are serialised here
 	reader *sql.DB
+	stmts  map[string]*sql.Stmt // hotStatements, prepared on writer (stmts.go)
+
+	prunedChatEvents pruneClock // chat_events.go
+
+	// The writer goroutine that runs Update's changes, batched (batch.go).
+	calls      chan *writeCall
+	quit       chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
 }
 
 var _ bot.Store = (*DB)(nil)
@@ -55,6 +65,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if db.stmts, err = prepareHot(ctx, writer); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db.startWriter()
 	return db, nil
 }
 
@@ -79,10 +94,12 @@ func (db *DB) Path() string { return db.path }
 // Close closes the database; a WAL checkpoint leaves the file complete on its
 // own.
 func (db *DB) Close() error {
+	db.stopWriter()
+	stmtErr := closeStmts(db.stmts)
 	if db.writer != nil {
 		_, _ = db.writer.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	}
-	return errors.Join(db.reader.Close(), db.writer.Close())
+	return errors.Join(stmtErr, db.reader.Close(), db.writer.Close())
 }
 
 // Ping checks that the database answers a query.
@@ -94,28 +111,11 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Update runs fn in one IMMEDIATE write transaction.
-func (db *DB) Update(ctx context.Context, fn func(bot.Tx) error) (err error) {
-	sqlTx, err := db.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = sqlTx.Rollback()
-		}
-	}()
-	if err := fn(&tx{tx: sqlTx}); err != nil {
-		return err
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
 // write runs one statement in its own write transaction.
 func (db *DB) write(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s := db.stmts[query]; s != nil {
+		return s.ExecContext(ctx, args...)
+	}
 	return db.writer.ExecContext(ctx, query, args...)
 }
 

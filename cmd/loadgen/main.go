@@ -6,7 +6,13 @@
 // that does one SQLite insert each, so the result is a ratio that survives a
 // noisy machine.
 //
-//	go run ./cmd/loadgen -n 10000 -groups 50 -c 32
+//	go run ./cmd/loadgen -n 10000 -groups 50 -c 32 -rounds 3
+//
+// Each round measures sitrep (on a fresh database) and the baseline one
+// after the other, alternating which goes first, and also reports the CPU
+// time the process spent per request in each. The summary is the median
+// round: on a machine shared with other work the load changes from one
+// second to the next, and one pair of measurements can be off either way.
 //
 // By default it starts sitrep's webhook handlers in process on
 // 127.0.0.1 with a fresh database. -target points it at a running server
@@ -16,13 +22,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -34,6 +44,7 @@ type options struct {
 	target, db             string
 	secret, token          string
 	baseline               bool
+	rounds                 int
 	cpuprofile             string
 }
 
@@ -59,6 +70,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.secret, "secret", "loadgen-secret", "PAGERDUTY_WEBHOOK_SECRET of the target")
 	fs.StringVar(&o.token, "token", "loadgen-token", "SITREP_WEBHOOK_TOKEN of the target")
 	fs.BoolVar(&o.baseline, "baseline", true, "also measure the bare one-insert handler")
+	fs.IntVar(&o.rounds, "rounds", 3, "sitrep+baseline measurements to take; the summary is their median (with -target: 1)")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the sitrep storm to this file")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -72,6 +84,10 @@ func parseFlags(args []string) (options, error) {
 		return o, errors.New("-c must be between 1 and 512")
 	case o.dups < 0 || o.dups > o.n:
 		return o, errors.New("-dups must be between 0 and -n")
+	case o.rounds < 1 || o.rounds > 10:
+		return o, errors.New("-rounds must be between 1 and 10")
+	case o.rounds > 1 && o.target != "":
+		return o, errors.New("-rounds: a running server (-target) is measured once; its database is not fresh again")
 	}
 	return o, nil
 }
@@ -84,44 +100,128 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	reqs := buildRequests(o)
+	fmt.Fprintf(out, "storm: %d webhooks (%d PagerDuty, %d Alertmanager) for %d groups, %d senders, %d redeliveries, %d round(s), GOMAXPROCS %d, load average %s\n",
+		o.n, countPD(reqs), o.n-countPD(reqs), o.groups, o.concurrency, o.dups, o.rounds, runtime.GOMAXPROCS(0), loadAverage())
+	var rounds []roundResult
+	for r := range o.rounds {
+		rr, err := runRound(ctx, out, o, reqs, r)
+		if err != nil {
+			return err
+		}
+		rounds = append(rounds, rr)
+	}
+	if o.baseline {
+		summarize(out, rounds)
+	}
+	return nil
+}
+
+// roundResult is one round's sitrep and baseline measurements.
+type roundResult struct {
+	sitrep, base result
+}
+
+func (r roundResult) ratio() float64 { return r.sitrep.rate() / r.base.rate() }
+
+// runRound measures sitrep and (unless disabled) the baseline once; odd
+// rounds measure the baseline first, so a drift in the machine's load does
+// not always favour the same side.
+func runRound(ctx context.Context, out io.Writer, o options, reqs []request, r int) (roundResult, error) {
+	var rr roundResult
+	steps := []func() error{
+		func() (err error) { rr.sitrep, err = runSitrep(ctx, out, o, reqs, r == 0); return err },
+	}
+	if o.baseline {
+		base := func() (err error) {
+			rr.base, err = measure(func() (result, error) { return runBaseline(ctx, reqs, o.concurrency) })
+			if err != nil {
+				return fmt.Errorf("baseline: %w", err)
+			}
+			fmt.Fprintln(out, rr.base.line("baseline"))
+			return nil
+		}
+		if r%2 == 1 {
+			steps = append([]func() error{base}, steps...)
+		} else {
+			steps = append(steps, base)
+		}
+	}
+	fmt.Fprintf(out, "round %d (load average %s)\n", r+1, loadAverage())
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return rr, err
+		}
+	}
+	if o.baseline {
+		fmt.Fprintf(out, "ratio        %.2f\n", rr.ratio())
+	}
+	return rr, nil
+}
+
+// runSitrep starts (or reaches) sitrep, sends the storm and the
+// redeliveries, checks the database and stops sitrep again, so nothing of
+// it runs beside the baseline.
+func runSitrep(ctx context.Context, out io.Writer, o options, reqs []request, profile bool) (result, error) {
 	target, counts, stop, err := startTarget(ctx, o)
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	defer stop()
-	fmt.Fprintf(out, "storm: %d webhooks (%d PagerDuty, %d Alertmanager) for %d groups, %d senders, target %s\n",
-		o.n, countPD(reqs), o.n-countPD(reqs), o.groups, o.concurrency, target)
-	stopProfile, err := startProfile(o.cpuprofile)
-	if err != nil {
-		return err
+	stopProfile := func() {}
+	if profile {
+		if stopProfile, err = startProfile(o.cpuprofile); err != nil {
+			return result{}, err
+		}
 	}
-	res, err := fire(ctx, target, reqs, o.concurrency)
+	res, err := measure(func() (result, error) { return fire(ctx, target, reqs, o.concurrency) })
 	stopProfile()
 	if err != nil {
-		return err
+		return res, err
 	}
 	fmt.Fprintln(out, res.line("sitrep"))
 	dupRes, err := fire(ctx, target, reqs[:o.dups], o.concurrency)
 	if err != nil {
-		return err
+		return res, err
 	}
 	if o.dups > 0 {
 		fmt.Fprintln(out, dupRes.line("redeliveries"))
 	}
-	var verr error
-	if counts != nil {
-		verr = verify(ctx, out, counts, o, res.accepted+dupRes.accepted, len(reqs)+o.dups)
+	if counts == nil {
+		return res, nil
 	}
-	if o.baseline {
-		base, err := runBaseline(ctx, reqs, o.concurrency)
-		if err != nil {
-			return fmt.Errorf("baseline: %w", err)
-		}
-		fmt.Fprintln(out, base.line("baseline"))
-		fmt.Fprintf(out, "ratio: sitrep/baseline throughput %.2f (goal ≥ 0.50); sitrep p99 %s (goal < 20ms)\n",
-			res.rate()/base.rate(), res.p(0.99).Round(10*time.Microsecond))
+	return res, verify(ctx, out, counts, o, res.accepted+dupRes.accepted, len(reqs)+o.dups)
+}
+
+// summarize reports the median round against the goals.
+func summarize(out io.Writer, rounds []roundResult) {
+	byRatio := slices.Clone(rounds)
+	slices.SortFunc(byRatio, func(a, b roundResult) int { return cmp.Compare(a.ratio(), b.ratio()) })
+	p99s := make([]time.Duration, 0, len(rounds))
+	for _, r := range rounds {
+		p99s = append(p99s, r.sitrep.p(0.99))
 	}
-	return verr
+	slices.Sort(p99s)
+	med := byRatio[len(byRatio)/2]
+	medP99 := p99s[len(p99s)/2]
+	fmt.Fprintf(out, "summary: %d round(s); median ratio sitrep/baseline throughput %.3f (%.0f vs %.0f accepted/s; goal ≥ 0.50: %s); "+
+		"median sitrep p99 %s (worst %s; goal < 20ms: %s); ratios %s\n",
+		len(rounds), med.ratio(), med.sitrep.rate(), med.base.rate(), met(med.ratio() >= 0.5),
+		medP99.Round(10*time.Microsecond), p99s[len(p99s)-1].Round(10*time.Microsecond), met(medP99 < 20*time.Millisecond), ratios(rounds))
+}
+
+func met(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
+
+func ratios(rounds []roundResult) string {
+	s := make([]string, 0, len(rounds))
+	for _, r := range rounds {
+		s = append(s, fmt.Sprintf("%.2f", r.ratio()))
+	}
+	return strings.Join(s, " ")
 }
 
 // startProfile starts a CPU profile into path (none when empty) and returns

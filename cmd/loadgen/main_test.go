@@ -11,10 +11,11 @@ import (
 // of its wiring and checks, not a measurement.
 func TestSmallStorm(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"-n", "200", "-groups", "10", "-c", "8", "-dups", "50"}, &out); err != nil {
+	if err := run(context.Background(), []string{"-n", "200", "-groups", "10", "-c", "8", "-dups", "50", "-rounds", "1"}, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	for _, want := range []string{"10 incidents (want 10), 200 alert events (want 200)", "result: OK", "baseline", "ratio:"} {
+	for _, want := range []string{"10 incidents (want 10), 200 alert events (want 200)", "result: OK", "baseline", "cpu/req",
+		"summary: 1 round(s); median ratio sitrep/baseline throughput"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -33,7 +34,8 @@ func TestLoopbackOnly(t *testing.T) {
 }
 
 func TestFlagsBounded(t *testing.T) {
-	for _, args := range [][]string{{"-n", "1000000"}, {"-n", "10", "-groups", "20"}, {"-c", "0"}} {
+	for _, args := range [][]string{{"-n", "1000000"}, {"-n", "10", "-groups", "20"}, {"-c", "0"}, {"-rounds", "0"}, {"-rounds", "11"},
+		{"-target", "http://127.0.0.1:8080", "-rounds", "2"}} {
 		if _, err := parseFlags(args); err == nil {
 			t.Errorf("%v: want an error", args)
 		}

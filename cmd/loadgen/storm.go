@@ -80,6 +80,7 @@ type result struct {
 	failures       map[int]int // status (0: transport error) → count
 	elapsed        time.Duration
 	latencies      []time.Duration // sorted
+	cpu            time.Duration   // CPU time of this process meanwhile (measure)
 }
 
 func (r result) rate() float64 { return float64(r.accepted) / r.elapsed.Seconds() }
@@ -95,6 +96,9 @@ func (r result) line(name string) string {
 	s := fmt.Sprintf("%-12s sent %6d  accepted %6d  %8.0f accepted/s  p50 %7s  p99 %7s  max %7s  wall %s",
 		name, r.sent, r.accepted, r.rate(), r.p(0.50).Round(10*time.Microsecond), r.p(0.99).Round(10*time.Microsecond),
 		r.latencies[len(r.latencies)-1].Round(10*time.Microsecond), r.elapsed.Round(time.Millisecond))
+	if r.cpu > 0 && r.sent > 0 {
+		s += fmt.Sprintf("  cpu/req %s", (r.cpu / time.Duration(r.sent)).Round(time.Microsecond))
+	}
 	if len(r.failures) > 0 {
 		s += fmt.Sprintf("  failures %v", r.failures)
 	}

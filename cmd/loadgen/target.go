@@ -21,8 +21,9 @@ import (
 
 // startTarget returns the base URL to load and, when it can read it, the
 // target's database. Without -target it starts sitrep's webhook handlers,
-// service and outbox dispatcher (chat: the console, discarded) on
-// 127.0.0.1 with a fresh database, as `sitrep serve` wires them.
+// service, reminders and outbox dispatcher (chat: the console, discarded;
+// no PagerDuty API) on 127.0.0.1 with a fresh database, as `sitrep serve`
+// wires them.
 func startTarget(ctx context.Context, o options) (string, *store.DB, func(), error) {
 	if o.target != "" {
 		if err := loopbackOnly(o.target); err != nil {
@@ -60,7 +61,9 @@ func startTarget(ctx context.Context, o options) (string, *store.DB, func(), err
 }
 
 func serveInProcess(db *store.DB, o options) (string, func(), error) {
-	log := slog.New(slog.DiscardHandler)
+	// Logged as `sitrep serve` logs by default (text, info), into nothing:
+	// what logging costs the server is measured too.
+	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	chat := console.NewChat(io.Discard, nil)
 	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: "incidents"})
 	svc.EnableAlerting(bot.AlertingConfig{})
@@ -68,6 +71,9 @@ func serveInProcess(db *store.DB, o options) (string, func(), error) {
 	disp.Handle(svc.ChatHandlers(chat))
 	disp.Handle(svc.AlertHandlers(chat))
 	svc.OnCommit(disp.Wake)
+	// Reminders are always on in `sitrep serve`; their event hook runs in
+	// every webhook's transaction, so it is part of what is measured.
+	bot.EnableReminders(svc, disp, bot.DefaultReminderConfig())
 	routes := handlers.Routes{DB: db, Log: log, AlertWebhook: &handlers.AlertWebhook{Alerts: svc, Token: o.token, Log: log},
 		Extra: map[string]http.Handler{
 			"/webhooks/pagerduty": &handlers.PagerDutyWebhook{Events: svc, Secrets: []string{o.secret}, Log: log,
