@@ -92,11 +92,12 @@ func nameOr(n namer, id, none string) string {
 	return n.name(id)
 }
 
-// services lists the services the alert labels name.
+// services lists the services the alert labels name (PagerDuty's service
+// included).
 func services(in Input) string {
 	seen := map[string]bool{}
 	add := func(labels map[string]string) {
-		for _, k := range []string{"service", "services", "app", "component"} {
+		for _, k := range []string{"service", "services", "app", "component", "pagerduty.service"} {
 			for _, s := range strings.Split(labels[k], ",") {
 				if s = strings.TrimSpace(s); s != "" {
 					seen[s] = true

@@ -156,7 +156,7 @@ func (db *DB) RecoverDeliveries(ctx context.Context) (int, error) {
 	return int(n), err
 }
 
-// Deliveries lists outbox entries, newest first, optionally only those in
+// Deliveries lists outbox entries, oldest first, optionally only those in
 // the given states. It is for inspection and tests.
 func (db *DB) Deliveries(ctx context.Context, states ...bot.DeliveryState) ([]bot.Delivery, error) {
 	rows, err := db.reader.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM outbox ORDER BY id`)
@@ -181,4 +181,10 @@ func (db *DB) Deliveries(ctx context.Context, states ...bot.DeliveryState) ([]bo
 func isUniqueViolation(err error) bool {
 	var se *sqlite.Error
 	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }

@@ -61,7 +61,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	reader.SetMaxOpenConns(4)
 	db := &DB{path: path, writer: writer, reader: reader}
-	if _, err := db.Migrate(ctx); err != nil {
+	if err := retryBusy(ctx, func() error { _, err := db.Migrate(ctx); return err }); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -151,4 +151,25 @@ func notFound(err error, format string, args ...any) error {
 		return bot.Errorf(bot.ENOTFOUND, format, args...)
 	}
 	return err
+}
+
+// retryBusy runs f again while it fails with SQLITE_BUSY, for about three
+// seconds at most. SQLite does not wait out busy_timeout in every case (a
+// brand-new file switching to WAL while another process opens it, a stale
+// WAL snapshot), so the first writes of Open retry on their own.
+func retryBusy(ctx context.Context, f func() error) error {
+	delay := 5 * time.Millisecond
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		err := f()
+		if !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 200*time.Millisecond)
+	}
 }

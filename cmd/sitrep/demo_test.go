@@ -50,6 +50,7 @@ func TestDemo(t *testing.T) {
 		"| `mitigated_at` | 2020-10-08T04:42:00Z |",
 		"| `resolved_at` | 2020-10-08T04:56:00Z | 2020-10-07 21:56:00 PDT |",
 		"| impact duration | 4h 31m | `impact_started_at` 2020-10-08T00:06:00Z | `impact_ended_at` 2020-10-08T04:37:00Z |",
+		"| Services | Platform API |",
 		"| Owner | Lena Ortiz |",
 		"| Participants | Lena Ortiz (commander), Cam Rivera (comms lead), Dev Patel |",
 	} {
