@@ -150,7 +150,9 @@ func (s *Step) NeedsApproval() bool { return s.Approval != nil }
 type Approval struct {
 	// Approvers are Slack user IDs (U…/W…) or user-group IDs (S…).
 	Approvers []string
-	// TwoPerson requires two distinct approvers (neither the requester).
+	// TwoPerson means the requester may not approve their own request: a
+	// second person (another listed approver or group member) must. The
+	// validator therefore wants at least two approvers or a user group.
 	TwoPerson bool
 	// Expires is how long an approval request stays valid; 0 means the
 	// caller's default.
