@@ -15,12 +15,15 @@ import (
 // incident waits in triage.
 
 // alertRecorded is told about every repeat alert event recorded on an open
-// incident (the first one is reported by the opening itself).
-func (s *Service) alertRecorded(tx Tx, inc Incident) error {
+// incident (the first one is reported by the opening itself). When it
+// queues a summary, it notes it in note, which the caller hands to
+// summaryHints.committed once the transaction has committed.
+func (s *Service) alertRecorded(tx Tx, inc Incident, note *summaryNote) error {
 	if !s.alerts.on {
 		return nil
 	}
-	due := s.windowEnd(s.now())
+	now := s.now()
+	due := s.windowEnd(now)
 	if s.alerts.cfg.TriageChannel != "" || inc.ChannelID == "" { // only then can it be waiting in triage
 		t, err := tx.AlertTriage(inc.ID)
 		switch {
@@ -32,10 +35,17 @@ func (s *Service) alertRecorded(tx Tx, inc Incident) error {
 			return err
 		}
 	}
+	if s.alerts.summaries.pending(inc.ID, now) {
+		return nil // proven pending: see summaryHints
+	}
 	return s.scheduleOnce(tx, summaryCoalesce(inc.ID), func() error {
 		d := mustDelivery(summaryKey(inc.ID), OpAlertSummary, inc.ID, nil)
 		d.Coalesce, d.NextAttemptAt = summaryCoalesce(inc.ID), due
-		return tx.Enqueue(d)
+		if err := tx.Enqueue(d); err != nil {
+			return err
+		}
+		*note = s.alerts.summaries.note(inc.ID, due)
+		return nil
 	})
 }
 
@@ -138,6 +148,9 @@ var errChannelPending = errors.New("the incident channel is not created yet")
 
 func (h *alertHandlers) summary(ctx context.Context, d Delivery) (any, error) {
 	st := h.svc.store
+	if err := h.svc.alerts.summaries.delivering(ctx, st, d.IncidentID); err != nil {
+		return nil, Temporary(fmt.Errorf("wait for alerts being recorded on %s: %w", IncidentKey(d.IncidentID), err), 0)
+	}
 	inc, err := st.Incident(ctx, d.IncidentID)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", IncidentKey(d.IncidentID), err)

@@ -12,32 +12,15 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/internal/testclock"
 	"github.com/sitrep-io/sitrep/store"
 )
 
 // start is where the fake clock begins.
 var start = time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{now: start} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
-}
+// newClock is a clock the test moves by hand, at start.
+func newClock() *testclock.Clock { return testclock.New(start) }
 
 // chatCall is one call a fakeChat received.
 type chatCall struct {
@@ -237,7 +220,7 @@ type env struct {
 	t     *testing.T
 	path  string
 	cfg   bot.ServiceConfig
-	clock *fakeClock
+	clock *testclock.Clock
 	chat  *fakeChat
 	db    *store.DB
 	svc   *bot.Service

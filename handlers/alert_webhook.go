@@ -49,18 +49,9 @@ type alertResponse struct {
 }
 
 func (h *AlertWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !allowMethod(w, r, http.MethodPost) {
-		return
-	}
-	if h.Token == "" {
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "the alert webhook is disabled: set SITREP_WEBHOOK_TOKEN on the server"})
-		return
-	}
-	if !bearerOK(r, h.Token) {
-		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "missing or wrong bearer token: send Authorization: Bearer <SITREP_WEBHOOK_TOKEN>"})
-		return
-	}
-	body, ok := readBody(w, r)
+	body, ok := bearerBody(w, r, h.Token,
+		"the alert webhook is disabled: set SITREP_WEBHOOK_TOKEN on the server",
+		"missing or wrong bearer token: send Authorization: Bearer <SITREP_WEBHOOK_TOKEN>")
 	if !ok {
 		return
 	}
@@ -84,6 +75,25 @@ func (h *AlertWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Log.Info("alert received", "source", alert.Source, "incident", resp.Incident, "opened", out.Opened, "recorded", out.Recorded)
 	writeJSON(w, status, resp)
+}
+
+// bearerBody reads the body of a POST authenticated with the bearer token.
+// Otherwise it answers the request itself and returns false: 405 for
+// another method, 503 with disabled when no token is configured, 401 with
+// wrong for a missing or wrong token, and readBody's errors.
+func bearerBody(w http.ResponseWriter, r *http.Request, token, disabled, wrong string) ([]byte, bool) {
+	if !allowMethod(w, r, http.MethodPost) {
+		return nil, false
+	}
+	if token == "" {
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: disabled})
+		return nil, false
+	}
+	if !bearerOK(r, token) {
+		writeJSON(w, http.StatusUnauthorized, errorBody{Error: wrong})
+		return nil, false
+	}
+	return readBody(w, r)
 }
 
 // bearerOK checks the Authorization header in constant time.

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -30,11 +29,7 @@ type harness struct {
 
 func newHarness(t *testing.T, webhookToken string) *harness {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "sitrep.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t)
 	svc := bot.NewService(db, bot.ServiceConfig{})
 	log := slog.New(slog.DiscardHandler)
 	routes := handlers.Routes{DB: db, Log: log, AlertWebhook: &handlers.AlertWebhook{Alerts: svc, Token: webhookToken, Log: log}}
@@ -45,25 +40,7 @@ func newHarness(t *testing.T, webhookToken string) *harness {
 
 func (h *harness) post(t *testing.T, auth string, body []byte) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/webhooks/alert", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("response is not JSON: %q", raw)
-	}
-	return resp.StatusCode, out
+	return doJSON(t, http.DefaultClient, jsonPost(t, h.srv.URL+"/webhooks/alert", auth, body))
 }
 
 func (h *harness) incidents(t *testing.T) []bot.Incident {

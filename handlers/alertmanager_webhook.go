@@ -69,18 +69,9 @@ type amAlert struct {
 }
 
 func (h *AlertmanagerWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !allowMethod(w, r, http.MethodPost) {
-		return
-	}
-	if h.Token == "" {
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "the Alertmanager webhook is disabled: set SITREP_WEBHOOK_TOKEN on the server"})
-		return
-	}
-	if !bearerOK(r, h.Token) {
-		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "missing or wrong bearer token: set http_config.authorization.credentials to SITREP_WEBHOOK_TOKEN"})
-		return
-	}
-	body, ok := readBody(w, r)
+	body, ok := bearerBody(w, r, h.Token,
+		"the Alertmanager webhook is disabled: set SITREP_WEBHOOK_TOKEN on the server",
+		"missing or wrong bearer token: set http_config.authorization.credentials to SITREP_WEBHOOK_TOKEN")
 	if !ok {
 		return
 	}

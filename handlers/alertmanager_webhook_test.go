@@ -13,15 +13,8 @@ import (
 // am posts body to the Alertmanager webhook with the bearer token auth.
 func (e *alertEnv) am(t *testing.T, auth string, body []byte) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/webhooks/alertmanager", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
+	req := jsonPost(t, e.srv.URL+"/webhooks/alertmanager", auth, body)
 	req.Header.Set("User-Agent", "Alertmanager/0.28.1")
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
 	return e.do(t, req)
 }
 
@@ -56,7 +49,7 @@ func TestAlertmanagerWebhook_FiringRepeatPartialResolve(t *testing.T) {
 		t.Fatalf("resolved (one end already recorded): %d %v", status, out)
 	}
 	evs := e.timeline(t, inc.ID)
-	if fired, resolved := countKind(evs, bot.KindAlertFired), countKind(evs, bot.KindAlertResolved); fired != 2 || resolved != 2 {
+	if fired, resolved := len(eventsOf(evs, bot.KindAlertFired)), len(eventsOf(evs, bot.KindAlertResolved)); fired != 2 || resolved != 2 {
 		t.Fatalf("timeline: %d fired, %d resolved; want 2 and 2", fired, resolved)
 	}
 	if e.only(t).Status != bot.StatusTriggered {

@@ -3,9 +3,7 @@ package handlers_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -37,11 +35,7 @@ type alertEnv struct {
 
 func newAlertEnv(t *testing.T, secrets ...string) *alertEnv {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "sitrep.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t)
 	svc := bot.NewService(db, bot.ServiceConfig{})
 	svc.EnableAlerting(bot.AlertingConfig{})
 	log := slog.New(slog.DiscardHandler)
@@ -59,17 +53,7 @@ func newAlertEnv(t *testing.T, secrets ...string) *alertEnv {
 // do sends r and returns the status and decoded JSON answer.
 func (e *alertEnv) do(t *testing.T, r *http.Request) (int, map[string]any) {
 	t.Helper()
-	resp, err := e.srv.Client().Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("answer is not JSON: %d %q", resp.StatusCode, raw)
-	}
-	return resp.StatusCode, out
+	return doJSON(t, e.srv.Client(), r)
 }
 
 // pd posts body to the PagerDuty webhook signed with secrets.
@@ -121,16 +105,6 @@ func fixture(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return raw
-}
-
-func countKind(evs []bot.Event, kind bot.EventKind) int {
-	n := 0
-	for _, ev := range evs {
-		if ev.Kind == kind {
-			n++
-		}
-	}
-	return n
 }
 
 func TestValidPagerDutySignature_TestVector(t *testing.T) {
@@ -232,7 +206,7 @@ func TestPagerDutyWebhook_Lifecycle(t *testing.T) {
 		t.Fatalf("after resolved: %s", inc.Status)
 	}
 	evs := e.timeline(t, inc.ID)
-	if got := countKind(evs, bot.KindSourceEvent); got != 2 {
+	if got := len(eventsOf(evs, bot.KindSourceEvent)); got != 2 {
 		t.Errorf("source events = %d, want 2 (acknowledged, resolved)", got)
 	}
 	for _, ev := range evs {
@@ -279,7 +253,7 @@ func TestPagerDutyWebhook_EveryEventType(t *testing.T) {
 		}
 	}
 	evs := e.timeline(t, 1)
-	if got := countKind(evs, bot.KindSourceEvent); got != len(steps)-1 {
+	if got := len(eventsOf(evs, bot.KindSourceEvent)); got != len(steps)-1 {
 		t.Errorf("source events = %d, want %d", got, len(steps)-1)
 	}
 	var texts []string
@@ -398,7 +372,7 @@ func TestPagerDutyWebhook_ConcurrentStorm(t *testing.T) {
 		t.Fatalf("got %d incidents, want %d", len(incs), incidents)
 	}
 	for _, inc := range incs {
-		if n := countKind(e.timeline(t, inc.ID), bot.KindAlertFired); n != 1 {
+		if n := len(eventsOf(e.timeline(t, inc.ID), bot.KindAlertFired)); n != 1 {
 			t.Errorf("%s: %d alert events, want 1", inc.Key(), n)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/slackchat"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 )
@@ -167,14 +168,8 @@ func (m SlackMessages) FetchMessage(ctx context.Context, channelID, ts string) (
 	if err != nil {
 		return bot.ChatMessage{}, slackReadError(err)
 	}
-	for _, msg := range resp.Messages {
-		if msg.Timestamp == ts {
-			author := msg.User
-			if author == "" {
-				author = msg.BotID
-			}
-			return bot.ChatMessage{Author: author, Text: msg.Text}, nil
-		}
+	if msg, ok := slackchat.MessageAt(resp.Messages, ts); ok {
+		return msg, nil
 	}
 	return bot.ChatMessage{}, bot.Errorf(bot.ENOTFOUND, "message %s not found in %s", ts, channelID)
 }

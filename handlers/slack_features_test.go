@@ -131,36 +131,19 @@ type button struct {
 // buttonsOf reads the buttons of a message's blocks, as Slack shows them.
 func buttonsOf(t *testing.T, blocks json.RawMessage) []button {
 	t.Helper()
-	var bs []struct {
-		Type     string `json:"type"`
-		BlockID  string `json:"block_id"`
-		Elements []struct {
-			Type     string `json:"type"`
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-			Text     struct {
-				Text string `json:"text"`
-			} `json:"text"`
-		} `json:"elements"`
-	}
-	if len(blocks) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(blocks, &bs); err != nil {
+	bs, err := slackfake.ActionsBlocks(blocks)
+	if err != nil {
 		t.Fatalf("blocks: %v in %s", err, blocks)
 	}
 	var out []button
 	for _, b := range bs {
-		if b.Type != "actions" {
-			continue
-		}
 		ids := map[string]bool{}
 		for _, e := range b.Elements {
 			if ids[e.ActionID] {
 				t.Errorf("action_id %q twice in one block: Block Kit wants them unique", e.ActionID)
 			}
 			ids[e.ActionID] = true
-			out = append(out, button{ActionID: e.ActionID, Value: e.Value, Text: e.Text.Text})
+			out = append(out, button{ActionID: e.ActionID, Value: e.Value, Text: e.Text})
 		}
 	}
 	return out
@@ -207,13 +190,7 @@ func (h *featureHarness) submitForm(user string, view slackfake.View, fields map
 		h.t.Fatalf("submit %s: %d %s", view.CallbackID, status, body)
 	}
 	h.app.Wait()
-	out := map[string]any{}
-	if len(strings.TrimSpace(string(body))) > 0 {
-		if err := json.Unmarshal(body, &out); err != nil {
-			h.t.Fatalf("submission answer is not JSON: %q", body)
-		}
-	}
-	return out
+	return jsonAnswer(h.t, "submission", body)
 }
 
 // fieldErrors is the errors map of a response_action "errors" answer.

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -43,12 +42,7 @@ type slackHarness struct {
 
 func newSlackHarness(t *testing.T, opts ...slackfake.Option) *slackHarness {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "sitrep.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t)
 	fake := slackfake.New(t, opts...)
 	broadcast := fake.AddChannel(slackfake.Channel{Name: "incidents"})
 	fake.AddChannel(slackfake.Channel{ID: "CGENERAL", Name: "general"}) // where people type /incident declare
@@ -89,13 +83,7 @@ func (h *slackHarness) command(user, channel, text string) (int, map[string]any)
 	h.t.Helper()
 	req := slackfake.SlashCommandRequest(h.url("/slack/commands"), signingSecret, time.Now(), slashCommand(user, channel, text))
 	status, _, body := h.do(req)
-	out := map[string]any{}
-	if len(bytes.TrimSpace(body)) > 0 {
-		if err := json.Unmarshal(body, &out); err != nil {
-			h.t.Fatalf("command answer is not JSON: %q", body)
-		}
-	}
-	return status, out
+	return status, jsonAnswer(h.t, "command", body)
 }
 
 func slashCommand(user, channel, text string) slackfake.SlashCommand {

@@ -7,13 +7,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/console"
 	"github.com/sitrep-io/sitrep/internal/pdfake"
+	"github.com/sitrep-io/sitrep/internal/testclock"
 	"github.com/sitrep-io/sitrep/store"
 )
 
@@ -38,28 +38,11 @@ func (d directory) UserByEmail(_ context.Context, email string) (bot.ChatUser, e
 
 func (d directory) GroupMembers(context.Context, string) ([]string, error) { return nil, nil }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // world is sitrep (real store, service, dispatcher, console chat) wired to
 // a fake PagerDuty through the real go-pagerduty client.
 type world struct {
 	t     *testing.T
-	clock *clock
+	clock *testclock.Clock
 	db    *store.DB
 	svc   *bot.Service
 	disp  *bot.Dispatcher
@@ -68,7 +51,7 @@ type world struct {
 
 func newWorld(t *testing.T, dir bot.Directory) *world {
 	t.Helper()
-	w := &world{t: t, clock: &clock{now: time.Now().UTC().Truncate(time.Second)}, pd: pdfake.New(t)}
+	w := &world{t: t, clock: testclock.New(time.Now().UTC().Truncate(time.Second)), pd: pdfake.New(t)}
 	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sitrep.db"))
 	if err != nil {
 		t.Fatal(err)

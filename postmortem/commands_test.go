@@ -15,6 +15,7 @@ import (
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/ghexport"
 	"github.com/sitrep-io/sitrep/internal/ghfake"
+	"github.com/sitrep-io/sitrep/internal/testclock"
 	"github.com/sitrep-io/sitrep/postmortem"
 	"github.com/sitrep-io/sitrep/store"
 )
@@ -99,18 +100,6 @@ func (c *chat) lastUpload() (bot.File, bool) {
 	return c.uploads[len(c.uploads)-1], true
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // env is the service over a real SQLite file with the postmortem feature,
 // a recording chat and, when gh is set, GitHub through go-github.
 type env struct {
@@ -120,7 +109,7 @@ type env struct {
 	pm    *bot.Postmortems
 	disp  *bot.Dispatcher
 	chat  *chat
-	clock *clock
+	clock *testclock.Clock
 	gh    *ghfake.Server
 }
 
@@ -131,7 +120,7 @@ func newEnv(t *testing.T, withGitHub bool, mode string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	e := &env{t: t, db: db, chat: &chat{}, clock: &clock{now: utc("2020-10-08T00:06:00Z")}}
+	e := &env{t: t, db: db, chat: &chat{}, clock: testclock.New(utc("2020-10-08T00:06:00Z"))}
 	e.svc = bot.NewService(db, bot.ServiceConfig{Now: e.clock.Now, DefaultSeverity: bot.SEV1})
 	la := loc(t, "America/Los_Angeles")
 	cfg := bot.PostmortemConfig{Location: la, Directory: e.chat,
@@ -163,9 +152,7 @@ func (e *env) drain() {
 
 // run types a command in the incident's channel at the given time.
 func (e *env) run(at, actor, channel, text string) (bot.Reply, error) {
-	e.clock.mu.Lock()
-	e.clock.now = utc(at)
-	e.clock.mu.Unlock()
+	e.clock.Set(utc(at))
 	return e.svc.Execute(e.t.Context(), bot.Invocation{Actor: actor, ChannelID: channel, Text: text})
 }
 

@@ -18,6 +18,16 @@ func render(t *testing.T, in postmortem.Input) postmortem.Result {
 	return res
 }
 
+// wantInDraft checks that the draft md has every one of wants.
+func wantInDraft(t *testing.T, md string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(md, want) {
+			t.Errorf("draft lacks %q", want)
+		}
+	}
+}
+
 func TestGoldenSeed(t *testing.T) {
 	for _, tc := range []struct{ file, zone string }{
 		{"seed-los-angeles.md", "America/Los_Angeles"},
@@ -27,7 +37,7 @@ func TestGoldenSeed(t *testing.T) {
 			res := render(t, seedInput(loc(t, tc.zone)))
 			golden(t, tc.file, res.Markdown)
 			md := string(res.Markdown)
-			for _, want := range []string{
+			wantInDraft(t, md,
 				"| impact duration | 4h 31m | `impact_started_at` 2020-10-08T00:06:00Z | `impact_ended_at` 2020-10-08T04:37:00Z |",
 				"lower bound: the first alert",
 				"defaults to mitigated_at",
@@ -39,11 +49,7 @@ func TestGoldenSeed(t *testing.T) {
 				"longer than the SEV1 reminder interval of 0h 30m",
 				"⚠ **missing owner**",
 				"[source](https://example.slack.com/archives/C0SEED/p1602124260000200)",
-			} {
-				if !strings.Contains(md, want) {
-					t.Errorf("draft lacks %q", want)
-				}
-			}
+			)
 			for _, raw := range []string{"U0LEAD", "U0DEV", "U0COMMS", "<@"} {
 				if strings.Contains(md, raw) {
 					t.Errorf("draft shows raw id %q", raw)
@@ -60,7 +66,7 @@ func TestSeedPacificTimes(t *testing.T) {
 	md := string(render(t, seedInput(loc(t, "America/Los_Angeles"))).Markdown)
 	// The first row names both dates: the alert is on Oct 8 in UTC and on
 	// Oct 7 in Pacific time.
-	for _, want := range []string{
+	wantInDraft(t, md,
 		"| 2020-10-08 00:06:00 | 2020-10-07 17:06:00 PDT | alert (grafana) | Alert fired: “Platform API returning 500” |",
 		"| 01:50:00 | 18:50:00 PDT | Dev Patel | Runbook requested:", // scale-up and reboots, 18:50 PT
 		"| 02:05:00 | 19:05:00 PDT | Dev Patel | Note: “Starting a full reboot",
@@ -68,11 +74,7 @@ func TestSeedPacificTimes(t *testing.T) {
 		"| 04:37:00 | 21:37:00 PDT | Lena Ortiz | Status identified → monitoring:",
 		"| `impact_ended_at` | 2020-10-08T04:37:00Z | 2020-10-07 21:37:00 PDT |",
 		"- 2020-10-08 00:13 UTC (Oct 7 17:13 PDT), Cam Rivera (SEV1 investigating):",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("draft lacks %q", want)
-		}
-	}
+	)
 }
 
 func TestSeedMetrics(t *testing.T) {
@@ -164,7 +166,7 @@ func TestGoldenMidnightAndDST(t *testing.T) {
 	res := render(t, dstInput(loc(t, "America/Los_Angeles")))
 	golden(t, "midnight-dst.md", res.Markdown)
 	md := string(res.Markdown)
-	for _, want := range []string{
+	wantInDraft(t, md,
 		// First row: both dates.
 		"| 2020-10-31 23:50:00 | 2020-10-31 16:50:00 PDT |",
 		// UTC crosses midnight first: its date is shown, Pacific's is not.
@@ -177,11 +179,7 @@ func TestGoldenMidnightAndDST(t *testing.T) {
 		"| 09:10:00 | 01:10:00 PST |",
 		"| 11:00:00 | 03:00:00 PST |",
 		"| impact duration | 10h 40m |",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("draft lacks %q", want)
-		}
-	}
+	)
 	// The gap between 01:30 PDT and 01:30 PST is an hour, not zero.
 	if got := res.View.Comms.LongestGap; got != time.Hour {
 		t.Errorf("longest gap = %s, want 1h", got)

@@ -39,14 +39,7 @@ steps:
       headers: {Authorization: "Bearer ${env:GATEWAY_TOKEN}"}
       body: 'token=${env:GATEWAY_TOKEN}'
 `, nil)
-	p, err := rb.Bind(map[string]string{"target": strings.TrimPrefix(srv.URL, "http://")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := rb.Render(rb.Steps[0], p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := mustRender(t, rb, rb.Steps[0], map[string]string{"target": strings.TrimPrefix(srv.URL, "http://")})
 	lookup := func(name string) (string, bool) {
 		if name == "GATEWAY_TOKEN" {
 			return secretToken, true

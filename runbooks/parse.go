@@ -457,23 +457,12 @@ func (p *parser) match(n *yaml.Node) Match {
 
 func (p *parser) param(n *yaml.Node) *Param {
 	prm := &Param{Line: n.Line}
-	where := "param"
-	if name := peekName(n); name != "" {
-		where = fmt.Sprintf("param %q", name)
-	}
+	where := itemWhere("param", n)
 	f := p.fields(n, where, "param", []string{"name", "pattern", "required", "default", "description", "allow_leading_dash"}, []string{"name", "pattern"})
 	if f == nil {
 		return nil
 	}
-	if nn := f["name"]; nn != nil {
-		if s, ok := p.str(nn, where, "name"); ok {
-			prm.Name = s
-			where = fmt.Sprintf("param %q", s)
-			if !paramNameRE.MatchString(s) {
-				p.errf(nn, where, "invalid param name (must match %s)", paramNameRE)
-			}
-		}
-	}
+	prm.Name, where = p.itemName(f, where, "param", paramNameRE)
 	prm.Description, _ = p.str(f["description"], where, "description")
 	prm.Required = p.boolean(f["required"], where, "required")
 	prm.AllowLeadingDash = p.boolean(f["allow_leading_dash"], where, "allow_leading_dash")
@@ -513,23 +502,12 @@ func compileAnchored(pattern string) (*regexp.Regexp, error) {
 
 func (p *parser) step(n *yaml.Node, declared map[string]*Param) *Step {
 	st := &Step{Line: n.Line}
-	where := "step"
-	if name := peekName(n); name != "" {
-		where = fmt.Sprintf("step %q", name)
-	}
+	where := itemWhere("step", n)
 	f := p.fields(n, where, "step", []string{"name", "description", "action", "with", "approval", "env"}, []string{"name", "action", "with"})
 	if f == nil {
 		return nil
 	}
-	if nn := f["name"]; nn != nil {
-		if s, ok := p.str(nn, where, "name"); ok {
-			st.Name = s
-			where = fmt.Sprintf("step %q", s)
-			if !stepNameRE.MatchString(s) {
-				p.errf(nn, where, "invalid step name (must match %s)", stepNameRE)
-			}
-		}
-	}
+	st.Name, where = p.itemName(f, where, "step", stepNameRE)
 	st.Description, _ = p.str(f["description"], where, "description")
 	if en := f["env"]; en != nil {
 		nodes, names := p.strList(en, where, "env")
@@ -825,6 +803,34 @@ func checkHostPort(s string) error {
 }
 
 // helpers ------------------------------------------------------------------
+
+// itemWhere is how errors name a param or step (kind) found before its
+// name is parsed: by the name it will have, if it has one.
+func itemWhere(kind string, n *yaml.Node) string {
+	if name := peekName(n); name != "" {
+		return fmt.Sprintf("%s %q", kind, name)
+	}
+	return kind
+}
+
+// itemName parses the "name" field of a param or step (kind), which must
+// match re. It returns the name ("" when absent or not a string) and how
+// the item's later errors name it.
+func (p *parser) itemName(f map[string]*yaml.Node, where, kind string, re *regexp.Regexp) (string, string) {
+	nn := f["name"]
+	if nn == nil {
+		return "", where
+	}
+	s, ok := p.str(nn, where, "name")
+	if !ok {
+		return "", where
+	}
+	where = fmt.Sprintf("%s %q", kind, s)
+	if !re.MatchString(s) {
+		p.errf(nn, where, "invalid %s name (must match %s)", kind, re)
+	}
+	return s, where
+}
 
 // peekName returns the scalar value of a mapping's "name" key, if any, so
 // that errors found before it is parsed can already name the item.

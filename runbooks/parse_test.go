@@ -80,14 +80,7 @@ func TestShippedRunbooksValidate(t *testing.T) {
 		t.Errorf("gateway-cert-reorder/reorder must need two-person approval: %+v", st)
 	}
 	// The shipped placeholder script runs and only prints.
-	p, err := reorder.Bind(map[string]string{"domain": "api.example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := reorder.Render(reorder.Step("reorder"), p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := mustRender(t, reorder, reorder.Step("reorder"), map[string]string{"domain": "api.example.com"})
 	res, err := NewExecutors(Options{}).Execute(context.Background(), rs)
 	if err != nil || !res.Succeeded() || !strings.Contains(res.Output, "would request a new certificate for: api.example.com") ||
 		!strings.Contains(res.Output, "would NOT install it") {

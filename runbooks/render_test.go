@@ -24,6 +24,21 @@ func loadOne(t *testing.T, src string, extra map[string]string) *Runbook {
 	return cat.List()[0]
 }
 
+// mustRender binds values to rb's params and renders step; an error from
+// either fails the test.
+func mustRender(t *testing.T, rb *Runbook, step *Step, values map[string]string) RenderedStep {
+	t.Helper()
+	p, err := rb.Bind(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := rb.Render(step, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
 const bindRunbook = `name: bind
 title: bind
 params:
@@ -243,14 +258,7 @@ func TestInjectionIsInert(t *testing.T) {
 	}
 
 	// /bin/echo prints its single argument verbatim.
-	p, err := rb.Bind(map[string]string{"loose": "$(id) `id` ; ls | cat"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := rb.Render(rb.Step("echo"), p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := mustRender(t, rb, rb.Step("echo"), map[string]string{"loose": "$(id) `id` ; ls | cat"})
 	res, err := ex.Execute(context.Background(), rs)
 	if err != nil || res.Output != "$(id) `id` ; ls | cat\n" {
 		t.Errorf("echo output %q, err %v", res.Output, err)
@@ -277,14 +285,7 @@ steps:
       expect_status: [200, 204]
       timeout: 5s
 `, nil)
-	p, err := rb.Bind(map[string]string{"domain": "api.example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := rb.Render(rb.Steps[0], p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := mustRender(t, rb, rb.Steps[0], map[string]string{"domain": "api.example.com"})
 	h := rs.HTTP
 	if h.Method != "POST" || h.URL != "https://api.example.com/admin/reload" || h.Body != `{"domain": "api.example.com"}` ||
 		h.Timeout != 5*time.Second || len(h.ExpectStatus) != 2 {

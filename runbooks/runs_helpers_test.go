@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/internal/testclock"
 	"github.com/sitrep-io/sitrep/runbooks"
 	"github.com/sitrep-io/sitrep/store"
 )
@@ -20,23 +21,6 @@ import (
 // entry's first attempt with the wall clock, and a fake clock behind it
 // would find nothing due.
 var start = time.Date(2100, 1, 2, 3, 4, 5, 0, time.UTC)
-
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // sent is one message the fake chat posted or updated.
 type sent struct {
@@ -204,7 +188,7 @@ type env struct {
 	t     *testing.T
 	dir   string // the runbooks directory, also the commands' working directory
 	path  string // the database file
-	clock *fakeClock
+	clock *testclock.Clock
 	chat  *fakeChat
 	users *fakeDirectory
 	db    *store.DB
@@ -223,7 +207,7 @@ func newEnv(t *testing.T) *env {
 	for name, body := range testScripts {
 		writeFile(t, filepath.Join(dir, name), body, 0o755)
 	}
-	e := &env{t: t, dir: dir, path: filepath.Join(t.TempDir(), "sitrep.db"), clock: &fakeClock{now: start},
+	e := &env{t: t, dir: dir, path: filepath.Join(t.TempDir(), "sitrep.db"), clock: testclock.New(start),
 		chat: &fakeChat{}, users: &fakeDirectory{groups: map[string][]string{"SONCALL": {"UMEMBER", "UREQ"}}}}
 	e.open()
 	inc, err := e.svc.Declare(t.Context(), bot.DeclareRequest{Actor: "UREQ", Title: "Gateway cert broken"})

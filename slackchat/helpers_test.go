@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/internal/slackfake"
+	"github.com/sitrep-io/sitrep/internal/testclock"
 	"github.com/sitrep-io/sitrep/slackchat"
 )
 
@@ -19,25 +20,14 @@ var start = time.Date(2100, 1, 2, 3, 4, 5, 0, time.UTC)
 // fakeClock is moved by hand, and by the client's waits: sleeping until
 // now+d moves it there at once.
 type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
+	*testclock.Clock
+
+	mu     sync.Mutex // guards slept and sleeps
 	slept  time.Duration
 	sleeps int
 }
 
-func newClock() *fakeClock { return &fakeClock{now: start} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *fakeClock { return &fakeClock{Clock: testclock.New(start)} }
 
 // Sleep is slackchat.Options.Sleep on the fake clock: it returns at once,
 // having moved the clock on by d.
@@ -47,7 +37,7 @@ func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	c.Advance(d)
 	c.slept += d
 	c.sleeps++
 	return nil

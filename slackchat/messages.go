@@ -91,14 +91,24 @@ func (c *Client) FetchMessage(ctx context.Context, channelID, ts string) (bot.Ch
 	if err != nil {
 		return bot.ChatMessage{}, err
 	}
-	for _, m := range hist.Messages {
+	if m, ok := MessageAt(hist.Messages, ts); ok {
+		return m, nil
+	}
+	return bot.ChatMessage{}, bot.Errorf(bot.ENOTFOUND, "message %s is no longer in %s", ts, channelID)
+}
+
+// MessageAt picks the message with timestamp ts out of a history read, its
+// author being the user who wrote it or, for a bot's post, the bot; false
+// when none has that ts.
+func MessageAt(msgs []slack.Message, ts string) (bot.ChatMessage, bool) {
+	for _, m := range msgs {
 		if m.Timestamp == ts {
 			author := m.User
 			if author == "" {
 				author = m.BotID
 			}
-			return bot.ChatMessage{Author: author, Text: m.Text}, nil
+			return bot.ChatMessage{Author: author, Text: m.Text}, true
 		}
 	}
-	return bot.ChatMessage{}, bot.Errorf(bot.ENOTFOUND, "message %s is no longer in %s", ts, channelID)
+	return bot.ChatMessage{}, false
 }

@@ -235,26 +235,15 @@ func (d *demo) findButton(actionID, value string) (slackfake.Message, demoButton
 
 // messageButtons lists the buttons of a message's blocks.
 func messageButtons(blocks json.RawMessage) []demoButton {
-	var bs []struct {
-		Type     string `json:"type"`
-		BlockID  string `json:"block_id"`
-		Elements []struct {
-			Type     string `json:"type"`
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-			Text     struct {
-				Text string `json:"text"`
-			} `json:"text"`
-		} `json:"elements"`
-	}
-	if len(blocks) == 0 || json.Unmarshal(blocks, &bs) != nil {
+	bs, err := slackfake.ActionsBlocks(blocks)
+	if err != nil {
 		return nil
 	}
 	var out []demoButton
 	for _, b := range bs {
 		for _, e := range b.Elements {
-			if b.Type == "actions" && e.Type == "button" {
-				out = append(out, demoButton{ActionID: e.ActionID, BlockID: b.BlockID, Value: e.Value, Label: e.Text.Text})
+			if e.Type == "button" {
+				out = append(out, demoButton{ActionID: e.ActionID, BlockID: b.BlockID, Value: e.Value, Label: e.Text})
 			}
 		}
 	}

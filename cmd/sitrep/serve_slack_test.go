@@ -55,24 +55,30 @@ func TestServeSlackHTTPMode(t *testing.T) {
 	fake := slackfake.New(t)
 	addr := startServe(t, map[string]string{"SLACK_BOT_TOKEN": slackfake.BotToken, "SLACK_SIGNING_SECRET": "test-secret",
 		"SLACK_API_URL": fake.URL(), "SITREP_CONSOLE": "on"})
-	cmd := slackfake.SlashCommand{TeamID: slackfake.TeamID, ChannelID: "CGENERAL", UserID: "U1", Command: "/incident",
-		Text: "declare Checkout failing", TriggerID: "t"}
-	resp, err := http.DefaultClient.Do(slackfake.SlashCommandRequest("http://"+addr+"/slack/commands", "test-secret", time.Now(), cmd))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Declared INC-1") {
-		t.Fatalf("slash command: %d %s", resp.StatusCode, body)
+	if status, body := postSlash(t, addr, "test-secret", "declare Checkout failing"); status != http.StatusOK || !strings.Contains(body, "Declared INC-1") {
+		t.Fatalf("slash command: %d %s", status, body)
 	}
 	if !fake.WaitUntil(20*time.Second, func() bool { _, ok := fake.Channel("inc-1-checkout-failing"); return ok }) {
 		t.Fatal("the incident channel was not created in Slack")
 	}
-	bad := slackfake.SlashCommandRequest("http://"+addr+"/slack/commands", "wrong-secret", time.Now(), cmd)
-	if resp, err := http.DefaultClient.Do(bad); err != nil || resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("a wrongly signed command: %v %v", resp, err)
+	if status, body := postSlash(t, addr, "wrong-secret", "declare Checkout failing"); status != http.StatusUnauthorized {
+		t.Errorf("a wrongly signed command: %d %s", status, body)
 	}
+}
+
+// postSlash sends /incident text from U1 in #general to the server at addr,
+// signed with secret, and returns the status and body of the answer.
+func postSlash(t *testing.T, addr, secret, text string) (int, string) {
+	t.Helper()
+	cmd := slackfake.SlashCommand{TeamID: slackfake.TeamID, ChannelID: "CGENERAL", UserID: "U1", Command: "/incident",
+		Text: text, TriggerID: "t"}
+	resp, err := http.DefaultClient.Do(slackfake.SlashCommandRequest("http://"+addr+"/slack/commands", secret, time.Now(), cmd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
 }
 
 func TestServeSlackSocketMode(t *testing.T) {
@@ -124,13 +130,7 @@ func TestServeSlackRunbookForm(t *testing.T) {
 	fake := slackfake.New(t)
 	addr := startServe(t, map[string]string{"SLACK_BOT_TOKEN": slackfake.BotToken, "SLACK_SIGNING_SECRET": "test-secret",
 		"SLACK_API_URL": fake.URL(), "SITREP_RUNBOOKS": "../../runbooks"})
-	cmd := slackfake.SlashCommand{TeamID: slackfake.TeamID, ChannelID: "CGENERAL", UserID: "U1", Command: "/incident",
-		Text: "declare Platform API returning 500", TriggerID: "t"}
-	resp, err := http.DefaultClient.Do(slackfake.SlashCommandRequest("http://"+addr+"/slack/commands", "test-secret", time.Now(), cmd))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	postSlash(t, addr, "test-secret", "declare Platform API returning 500")
 	var channel slackfake.Channel
 	if !fake.WaitUntil(20*time.Second, func() bool {
 		var ok bool
@@ -141,7 +141,7 @@ func TestServeSlackRunbookForm(t *testing.T) {
 	}
 	click := slackfake.BlockActions(slackfake.ButtonClick{UserID: "U1", ChannelID: channel.ID, MessageTS: "1700000000.000100",
 		ActionID: "run-runbook", BlockID: "sitrep-actions", Value: "1:pool-scale-up", TriggerID: "trigger-1"}, time.Now())
-	resp, err = http.DefaultClient.Do(slackfake.InteractionRequest("http://"+addr+"/slack/interactions", "test-secret", time.Now(), click))
+	resp, err := http.DefaultClient.Do(slackfake.InteractionRequest("http://"+addr+"/slack/interactions", "test-secret", time.Now(), click))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
-// Package fakehttp holds what the wire-level vendor fakes (pdfake, ghfake)
-// share: recording every request with the status it got, and a queue of
-// faults armed per route.
+// Package fakehttp holds what the wire-level vendor fakes (pdfake, ghfake,
+// and for Wait slackfake) share: recording every request with the status it
+// got, a queue of faults armed per route, and waiting out a slow fault.
 package fakehttp
 
 import (
@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"time"
 )
 
 // AnyRoute arms a fault on every route.
@@ -64,6 +65,19 @@ func (r *Recorder) Wrap(route string, h http.HandlerFunc) http.HandlerFunc {
 		})
 		r.mu.Unlock()
 	}
+}
+
+// Handle registers pattern on mux, recorded (see Wrap) under its route:
+// the pattern itself, or "" for the catch-all "/". serve answers with the
+// route, so faults armed for it can fire.
+func (r *Recorder) Handle(mux *http.ServeMux, pattern string, serve func(w http.ResponseWriter, req *http.Request, route string)) {
+	route := pattern
+	if pattern == "/" {
+		route = ""
+	}
+	mux.HandleFunc(pattern, r.Wrap(route, func(w http.ResponseWriter, req *http.Request) {
+		serve(w, req, route)
+	}))
 }
 
 type statusRecorder struct {
@@ -134,4 +148,29 @@ func (q *Faults[F]) Take(route string) (F, bool) {
 	}
 	var zero F
 	return zero, false
+}
+
+// Next is Take for a handler: the next fault armed for route, used up, or
+// nil when there is none.
+func (q *Faults[F]) Next(route string) *F {
+	if f, ok := q.Take(route); ok {
+		return &f
+	}
+	return nil
+}
+
+// Wait waits d before a fake answers r, or less if r is cancelled or done
+// closes (the fake is shutting down); it reports whether the full delay
+// elapsed.
+func Wait(r *http.Request, done <-chan struct{}, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-done:
+		return false
+	}
 }

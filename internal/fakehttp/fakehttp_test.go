@@ -1,11 +1,13 @@
 package fakehttp
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestFaults(t *testing.T) {
@@ -58,5 +60,60 @@ func TestRecorder(t *testing.T) {
 	}
 	if len(rec.CallsTo("/y")) != 0 {
 		t.Error("CallsTo matched another route")
+	}
+}
+
+func TestWait(t *testing.T) {
+	never := make(chan struct{})
+	if !Wait(httptest.NewRequest(http.MethodGet, "/", nil), never, time.Millisecond) {
+		t.Error("Wait: the delay elapsed but Wait says it was cut short")
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if Wait(httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx), never, time.Hour) {
+		t.Error("Wait: the request was cancelled but Wait says the delay elapsed")
+	}
+
+	done := make(chan struct{})
+	close(done)
+	if Wait(httptest.NewRequest(http.MethodGet, "/", nil), done, time.Hour) {
+		t.Error("Wait: the fake closed but Wait says the delay elapsed")
+	}
+}
+
+func TestRecorderHandle(t *testing.T) {
+	var rec Recorder
+	mux := http.NewServeMux()
+	var served []string
+	serve := func(w http.ResponseWriter, _ *http.Request, route string) {
+		served = append(served, route)
+		w.WriteHeader(http.StatusAccepted)
+	}
+	rec.Handle(mux, "/", serve)
+	rec.Handle(mux, "GET /things/{id}", serve)
+	for _, path := range []string{"/things/7", "/elsewhere"} {
+		mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+	}
+	if want := []string{"GET /things/{id}", ""}; strings.Join(served, "|") != strings.Join(want, "|") {
+		t.Errorf("serve saw routes %q, want %q", served, want)
+	}
+	calls := rec.Calls()
+	if len(calls) != 2 || calls[0].Route != "GET /things/{id}" || calls[1].Route != "" || calls[1].Status != http.StatusAccepted {
+		t.Errorf("recorded %+v", calls)
+	}
+}
+
+func TestFaultsNext(t *testing.T) {
+	var q Faults[string]
+	if f := q.Next("a"); f != nil {
+		t.Fatalf("nothing armed, Next = %q", *f)
+	}
+	q.Arm("a", "once", 1)
+	if f := q.Next("a"); f == nil || *f != "once" {
+		t.Fatalf("Next = %v, want once", f)
+	}
+	if f := q.Next("a"); f != nil {
+		t.Fatalf("used up, Next = %q", *f)
 	}
 }

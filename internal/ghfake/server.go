@@ -138,19 +138,15 @@ func (s *Server) SetNow(now func() time.Time) {
 func (s *Server) DefaultBranch() string { return s.defaultBranch }
 
 func (s *Server) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
-	route := pattern
-	if pattern == "/" {
-		route = ""
-	}
-	mux.HandleFunc(pattern, s.Recorder.Wrap(route, func(w http.ResponseWriter, r *http.Request) {
+	s.Recorder.Handle(mux, pattern, func(w http.ResponseWriter, r *http.Request, route string) {
 		s.serve(w, r, route, h)
-	}))
+	})
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, route string, h http.HandlerFunc) {
 	s.rateHeaders(w)
-	if f := s.takeFault(route); f != nil {
-		if f.Delay > 0 && !s.sleep(r, f.Delay) {
+	if f := s.faults.Next(route); f != nil {
+		if f.Delay > 0 && !fakehttp.Wait(r, s.done, f.Delay) {
 			return
 		}
 		if f.Status != 0 {
@@ -183,21 +179,6 @@ func (s *Server) rateHeaders(w http.ResponseWriter) {
 	h.Set("x-ratelimit-resource", "core")
 	h.Set("x-github-media-type", "github.v3; format=json")
 	h.Set("x-github-request-id", fmt.Sprintf("FAKE:%04X", used))
-}
-
-// sleep waits d, or less if the request is cancelled or the server closes;
-// it reports whether the full delay elapsed.
-func (s *Server) sleep(r *http.Request, d time.Duration) bool {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	case <-s.done:
-		return false
-	}
 }
 
 func (s *Server) authorized(r *http.Request) bool {

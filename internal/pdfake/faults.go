@@ -71,13 +71,6 @@ func (s *Server) ClearFaults() {
 	s.faults.Clear()
 }
 
-func (s *Server) takeFault(route string) *Fault {
-	if f, ok := s.faults.Take(route); ok {
-		return &f
-	}
-	return nil
-}
-
 func (f *Fault) write(w http.ResponseWriter) {
 	for k, vs := range f.Header {
 		for _, v := range vs {

@@ -13,32 +13,30 @@ type reference struct {
 	Type    string `json:"type"`
 }
 
-func userRef(id, name string) reference {
-	return reference{HTMLURL: WebBase + "/users/" + id, ID: id, Self: APIBase + "/users/" + id, Summary: name, Type: "user_reference"}
+// ref is the reference to the object id of the collection at path (the
+// same on the web and in the API), of type typ.
+func ref(path, typ, id, name string) reference {
+	return reference{HTMLURL: WebBase + "/" + path + "/" + id, ID: id, Self: APIBase + "/" + path + "/" + id, Summary: name, Type: typ}
 }
 
-func serviceRef(id, name string) reference {
-	return reference{HTMLURL: WebBase + "/services/" + id, ID: id, Self: APIBase + "/services/" + id, Summary: name, Type: "service_reference"}
-}
+func userRef(id, name string) reference { return ref("users", "user_reference", id, name) }
+
+func serviceRef(id, name string) reference { return ref("services", "service_reference", id, name) }
 
 func policyRef(id, name string) reference {
-	return reference{HTMLURL: WebBase + "/escalation_policies/" + id, ID: id, Self: APIBase + "/escalation_policies/" + id, Summary: name, Type: "escalation_policy_reference"}
+	return ref("escalation_policies", "escalation_policy_reference", id, name)
 }
 
-func scheduleRef(id, name string) reference {
-	return reference{HTMLURL: WebBase + "/schedules/" + id, ID: id, Self: APIBase + "/schedules/" + id, Summary: name, Type: "schedule_reference"}
-}
+func scheduleRef(id, name string) reference { return ref("schedules", "schedule_reference", id, name) }
 
-func teamRef(id, name string) reference {
-	return reference{HTMLURL: WebBase + "/teams/" + id, ID: id, Self: APIBase + "/teams/" + id, Summary: name, Type: "team_reference"}
-}
+func teamRef(id, name string) reference { return ref("teams", "team_reference", id, name) }
 
 func priorityRef(id, name string) reference {
 	return reference{HTMLURL: WebBase + "/account/incident_priorities", ID: id, Self: APIBase + "/priorities/" + id, Summary: name, Type: "priority_reference"}
 }
 
 func incidentRef(id, title string) reference {
-	return reference{HTMLURL: WebBase + "/incidents/" + id, ID: id, Self: APIBase + "/incidents/" + id, Summary: title, Type: "incident_reference"}
+	return ref("incidents", "incident_reference", id, title)
 }
 
 // userJSON is the full user object (GET /users/{id}, include[]=users).

@@ -130,22 +130,10 @@ func (s *Server) manageIncidents(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	from, f := s.checkFrom(r)
+	out, f := s.applyUpdates(r, body.Incidents)
 	if f != nil {
 		f.write(w)
 		return
-	}
-	for _, u := range body.Incidents {
-		if f := s.checkUpdate(u); f != nil {
-			f.write(w)
-			return
-		}
-	}
-	out := []incidentJSON{}
-	for _, u := range body.Incidents {
-		inc := s.incidents[u.ID]
-		s.apply(inc, u.Status, from)
-		out = append(out, s.renderIncident(inc))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"incidents": out})
 }
@@ -162,18 +150,34 @@ func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request) {
 	u.ID = r.PathValue("id")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	from, f := s.checkFrom(r)
+	out, f := s.applyUpdates(r, []incidentUpdate{u})
 	if f != nil {
 		f.write(w)
 		return
 	}
-	if f := s.checkUpdate(u); f != nil {
-		f.write(w)
-		return
+	writeJSON(w, http.StatusOK, map[string]any{"incident": out[0]})
+}
+
+// applyUpdates checks the requester and every status change, then applies
+// them all, or none when one fails its check. It returns the updated
+// incidents, rendered. Must be called with s.mu held.
+func (s *Server) applyUpdates(r *http.Request, updates []incidentUpdate) ([]incidentJSON, *failure) {
+	from, f := s.checkFrom(r)
+	if f != nil {
+		return nil, f
 	}
-	inc := s.incidents[u.ID]
-	s.apply(inc, u.Status, from)
-	writeJSON(w, http.StatusOK, map[string]any{"incident": s.renderIncident(inc)})
+	for _, u := range updates {
+		if f := s.checkUpdate(u); f != nil {
+			return nil, f
+		}
+	}
+	out := []incidentJSON{}
+	for _, u := range updates {
+		inc := s.incidents[u.ID]
+		s.apply(inc, u.Status, from)
+		out = append(out, s.renderIncident(inc))
+	}
+	return out, nil
 }
 
 // checkUpdate validates one status change. Must be called with s.mu held.

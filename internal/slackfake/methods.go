@@ -504,28 +504,67 @@ func (s *Server) conversationsReplies(r *request) (map[string]any, *apiError) {
 // content reads text, blocks, attachments and metadata of a chat call.
 func content(r *request) (text string, blocks, attachments, metadata json.RawMessage, e *apiError) {
 	text = r.get("text")
-	if b, ok := r.raw("blocks"); ok {
-		var arr []json.RawMessage
-		if json.Unmarshal(b, &arr) != nil {
-			return "", nil, nil, nil, slackErr("invalid_blocks")
-		}
-		blocks = b
+	if blocks, e = rawJSON(r, "blocks", &[]json.RawMessage{}, "invalid_blocks"); e != nil {
+		return "", nil, nil, nil, e
 	}
-	if a, ok := r.raw("attachments"); ok {
-		var arr []json.RawMessage
-		if json.Unmarshal(a, &arr) != nil {
-			return "", nil, nil, nil, slackErr("invalid_attachments")
-		}
-		attachments = a
+	if attachments, e = rawJSON(r, "attachments", &[]json.RawMessage{}, "invalid_attachments"); e != nil {
+		return "", nil, nil, nil, e
 	}
-	if m, ok := r.raw("metadata"); ok {
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(m, &obj) != nil {
-			return "", nil, nil, nil, slackErr("invalid_metadata_format")
-		}
-		metadata = m
+	if metadata, e = rawJSON(r, "metadata", &map[string]json.RawMessage{}, "invalid_metadata_format"); e != nil {
+		return "", nil, nil, nil, e
 	}
 	return text, blocks, attachments, metadata, nil
+}
+
+// postContent is content of a new message, which must say something in
+// its text, blocks or attachments (no_text).
+func postContent(r *request) (text string, blocks, attachments, metadata json.RawMessage, e *apiError) {
+	text, blocks, attachments, metadata, e = content(r)
+	if e != nil {
+		return "", nil, nil, nil, e
+	}
+	if text == "" && emptyJSONArray(blocks) && emptyJSONArray(attachments) {
+		return "", nil, nil, nil, slackErr("no_text")
+	}
+	return text, blocks, attachments, metadata, nil
+}
+
+// rawJSON reads the JSON parameter name, nil when it is absent; it answers
+// the Slack error code when the value does not decode into shape (a pointer
+// to an array or an object).
+func rawJSON(r *request, name string, shape any, code string) (json.RawMessage, *apiError) {
+	v, ok := r.raw(name)
+	if !ok {
+		return nil, nil
+	}
+	if json.Unmarshal(v, shape) != nil {
+		return nil, slackErr(code)
+	}
+	return v, nil
+}
+
+// liveMessage is the channel of the request and its message whose ts is
+// the parameter tsParam (channel_not_found, message_not_found).
+func (s *Server) liveMessage(r *request, tsParam string) (*channelState, *Message, *apiError) {
+	c, e := s.existing(r)
+	if e != nil {
+		return nil, nil, e
+	}
+	m, e := c.live(r.get(tsParam))
+	if e != nil {
+		return nil, nil, e
+	}
+	return c, m, nil
+}
+
+// live is the message at ts in c, unless there is none or it was deleted
+// (message_not_found).
+func (c *channelState) live(ts string) (*Message, *apiError) {
+	m := c.byTS[ts]
+	if m == nil || m.Deleted {
+		return nil, slackErr("message_not_found")
+	}
+	return m, nil
 }
 
 func emptyJSONArray(b json.RawMessage) bool {
@@ -541,12 +580,9 @@ func (s *Server) chatPostMessage(r *request) (map[string]any, *apiError) {
 	if c.IsArchived {
 		return nil, slackErr("is_archived")
 	}
-	text, blocks, atts, meta, e := content(r)
+	text, blocks, atts, meta, e := postContent(r)
 	if e != nil {
 		return nil, e
-	}
-	if text == "" && emptyJSONArray(blocks) && emptyJSONArray(atts) {
-		return nil, slackErr("no_text")
 	}
 	if len(text) > 40000 {
 		return nil, slackErr("msg_too_long")
@@ -576,13 +612,9 @@ func (s *Server) chatPostMessage(r *request) (map[string]any, *apiError) {
 }
 
 func (s *Server) chatUpdate(r *request) (map[string]any, *apiError) {
-	c, e := s.existing(r)
+	c, m, e := s.liveMessage(r, "ts")
 	if e != nil {
 		return nil, e
-	}
-	m := c.byTS[r.get("ts")]
-	if m == nil || m.Deleted {
-		return nil, slackErr("message_not_found")
 	}
 	if m.User != BotUserID {
 		return nil, slackErr("cant_update_message")
@@ -610,13 +642,9 @@ func (s *Server) chatUpdate(r *request) (map[string]any, *apiError) {
 }
 
 func (s *Server) chatDelete(r *request) (map[string]any, *apiError) {
-	c, e := s.existing(r)
+	c, m, e := s.liveMessage(r, "ts")
 	if e != nil {
 		return nil, e
-	}
-	m := c.byTS[r.get("ts")]
-	if m == nil || m.Deleted {
-		return nil, slackErr("message_not_found")
 	}
 	m.Deleted = true
 	return map[string]any{"channel": c.ID, "ts": m.TS}, nil
@@ -631,12 +659,9 @@ func (s *Server) chatPostEphemeral(r *request) (map[string]any, *apiError) {
 	if user == "" || !s.knownUser(user) {
 		return nil, slackErr("user_not_found")
 	}
-	text, blocks, atts, _, e := content(r)
+	text, blocks, _, _, e := postContent(r)
 	if e != nil {
 		return nil, e
-	}
-	if text == "" && emptyJSONArray(blocks) && emptyJSONArray(atts) {
-		return nil, slackErr("no_text")
 	}
 	ts := s.nextTS()
 	p := cloneValues(r.params)
@@ -648,15 +673,11 @@ func (s *Server) chatPostEphemeral(r *request) (map[string]any, *apiError) {
 }
 
 func (s *Server) chatGetPermalink(r *request) (map[string]any, *apiError) {
-	c, e := s.existing(r)
+	c, m, e := s.liveMessage(r, "message_ts")
 	if e != nil {
 		return nil, e
 	}
-	ts := r.get("message_ts")
-	if m := c.byTS[ts]; m == nil || m.Deleted {
-		return nil, slackErr("message_not_found")
-	}
-	link := fmt.Sprintf("https://%s.slack.com/archives/%s/p%s", TeamDom, c.ID, strings.ReplaceAll(ts, ".", ""))
+	link := fmt.Sprintf("https://%s.slack.com/archives/%s/p%s", TeamDom, c.ID, strings.ReplaceAll(m.TS, ".", ""))
 	return map[string]any{"channel": c.ID, "permalink": link}, nil
 }
 
@@ -669,9 +690,9 @@ func (s *Server) pinsAdd(r *request) (map[string]any, *apiError) {
 	if ts == "" {
 		return nil, slackErr("no_item_specified")
 	}
-	m := c.byTS[ts]
-	if m == nil || m.Deleted {
-		return nil, slackErr("message_not_found")
+	m, e := c.live(ts)
+	if e != nil {
+		return nil, e
 	}
 	if m.Pinned {
 		return nil, slackErr("already_pinned")

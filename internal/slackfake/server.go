@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sitrep-io/sitrep/internal/fakehttp"
 )
 
 // Default credentials and identity of the fake workspace.
@@ -674,22 +676,27 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// faulted applies the fault armed for method, if any, to the call c. It
+// reports whether the fault answered the call (which is then recorded) so
+// that the normal handler must not run.
+func (s *Server) faulted(w http.ResponseWriter, r *http.Request, c *Call, method string) bool {
+	f := s.arrive(method)
+	if f == nil || s.applyFault(w, r, c, f) {
+		return false
+	}
+	s.mu.Lock()
+	s.record(*c)
+	s.mu.Unlock()
+	return true
+}
+
 // applyFault waits out the fault's delay and writes its answer. It returns
 // true when the call must go on to the normal handler.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, c *Call, f *Fault) (proceed bool) {
 	c.Fault = f
-	if f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			c.Canceled = true
-			return false
-		case <-s.closing:
-			c.Canceled = true
-			return false
-		}
+	if f.Delay > 0 && !fakehttp.Wait(r, s.closing, f.Delay) {
+		c.Canceled = true
+		return false
 	}
 	if f.passThrough() {
 		return true
@@ -733,11 +740,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		c.Token = params.Get("token")
 	}
 
-	f := s.arrive(method)
-	if f != nil && !s.applyFault(w, r, &c, f) {
-		s.mu.Lock()
-		s.record(c)
-		s.mu.Unlock()
+	if s.faulted(w, r, &c, method) {
 		return
 	}
 

@@ -28,11 +28,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		Time:   time.Now(),
 	}
 
-	f := s.arrive(MethodUpload)
-	if f != nil && !s.applyFault(w, r, &c, f) {
-		s.mu.Lock()
-		s.record(c)
-		s.mu.Unlock()
+	if s.faulted(w, r, &c, MethodUpload) {
 		return
 	}
 
