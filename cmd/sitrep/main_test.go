@@ -337,3 +337,22 @@ func TestServeGracefulShutdown(t *testing.T) {
 		t.Error("the webhook token appears in the logs")
 	}
 }
+
+func TestIsTerminalNotDevNull(t *testing.T) {
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if isTerminal(null) {
+		t.Error("/dev/null is not a terminal")
+	}
+	file, err := os.CreateTemp(t.TempDir(), "stdin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	if isTerminal(file) {
+		t.Error("a regular file is not a terminal")
+	}
+}
