@@ -5,11 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/sitrep-io/sitrep/bot"
-	"github.com/sitrep-io/sitrep/console"
 )
 
 const postmortemUsage = "usage: sitrep postmortem INC-<n> [--export] [--out FILE]"
@@ -39,13 +39,11 @@ func postmortemCommand(ctx context.Context, cfg Config, e env, args []string) er
 	}
 	defer db.Close()
 	svc := bot.NewService(db, bot.ServiceConfig{DefaultSeverity: cfg.DefaultSeverity})
-	// The console's users are named by their ids. Slack ids are not names:
-	// without the Slack directory here, people stay unnamed rather than
-	// appear as raw ids.
-	var dir bot.Directory
-	if !cfg.Slack.Enabled() {
-		dir = console.NewChat(io.Discard, nil)
-	}
+	// People are named through the same directory serve uses: Slack's (so
+	// ids become display names) when it is configured, else the console's.
+	// The chat is only asked for names here; it posts nothing.
+	quiet := env{getenv: e.getenv, stdin: e.stdin, stdout: io.Discard, stderr: io.Discard}
+	dir, _ := newChat(cfg, quiet, slog.New(slog.DiscardHandler), chatPacing{})
 	p, err := newPostmortems(cfg, svc, dir)
 	if err != nil {
 		return err

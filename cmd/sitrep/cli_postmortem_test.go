@@ -9,6 +9,7 @@ import (
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/internal/ghfake"
+	"github.com/sitrep-io/sitrep/internal/slackfake"
 	"github.com/sitrep-io/sitrep/store"
 )
 
@@ -123,5 +124,44 @@ func TestPostmortemConfig(t *testing.T) {
 	c, err = LoadConfig("", false, envFrom(map[string]string{"GITHUB_TOKEN": "t"}))
 	if err != nil || c.Postmortem.GitHub.Enabled() {
 		t.Errorf("token alone: %v, enabled %v", err, c.Postmortem.GitHub.Enabled())
+	}
+}
+
+// TestPostmortemCommandNamesSlackUsers: with Slack configured, the CLI
+// draft names people through Slack's directory, as serve does, never by id.
+func TestPostmortemCommandNamesSlackUsers(t *testing.T) {
+	ctx := t.Context()
+	dbPath := filepath.Join(t.TempDir(), "sitrep.db")
+	db, err := store.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := bot.NewService(db, bot.ServiceConfig{})
+	inc, err := svc.Declare(ctx, bot.DeclareRequest{Actor: "U0ANA", Title: "Checkout latency"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Resolve(ctx, "U0ANA", inc.ID, "fixed"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	fake := slackfake.New(t)
+	fake.AddUser(slackfake.User{ID: "U0ANA", Name: "ana", RealName: "Ana Lopez", Email: "ana@example.com"})
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"postmortem", "INC-1"}, testEnv(map[string]string{
+		"SITREP_DB": dbPath, "SLACK_BOT_TOKEN": slackfake.BotToken, "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": fake.URL(),
+	}, &out, &errOut))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "| Owner | Ana Lopez |") {
+		t.Errorf("the owner is not named through Slack:\n%s", out.String()[:min(out.Len(), 900)])
+	}
+	if strings.Contains(out.String(), "U0ANA") {
+		t.Error("a raw Slack id appears in the draft")
+	}
+	if len(fake.Messages("")) != 0 || len(fake.CallsTo("chat.postMessage")) != 0 {
+		t.Error("the CLI posted to Slack")
 	}
 }
