@@ -882,3 +882,35 @@ func TestSlackFeatures_SlashCommands(t *testing.T) {
 		}
 	})
 }
+
+// TestSlackFeatures_ApproveAcksWhileSlackIsSlow: deciding who may approve
+// asks Slack for the user group's members; with Slack taking 5 s, the click
+// is still acknowledged within Slack's 3 s and the approval completes after.
+func TestSlackFeatures_ApproveAcksWhileSlackIsSlow(t *testing.T) {
+	h := newFeatureHarness(t)
+	inc := h.declared("U1", "Platform API returning 500")
+	run := h.requestRun("U1", inc, "scale capacity=12")
+	card, _ := h.fake.Message(inc.ChannelID, run.CardTS)
+	approve := buttonNamed(t, buttonsOf(t, card.Blocks), runbooks.ActionApproveRun, fmt.Sprint(run.ID))
+
+	h.fake.SetFault("usergroups.users.list", slackfake.Slow(5*time.Second))
+	p := slackfake.BlockActions(slackfake.ButtonClick{UserID: "UAPPROVER", UserName: "someone", ChannelID: inc.ChannelID,
+		MessageTS: run.CardTS, ActionID: approve.ActionID, BlockID: slackchat.BlockActions, Value: approve.Value}, time.Now())
+	start := time.Now()
+	status, body := h.interact(p)
+	if took := time.Since(start); status != http.StatusOK || took >= 3*time.Second {
+		t.Fatalf("click answered %d after %s (%s); Slack needs the answer within 3 s", status, took, body)
+	}
+	h.app.Wait() // the approval finishes after the acknowledgement
+	h.fake.ClearFault("usergroups.users.list")
+	if eph := h.lastEphemeral(inc.ChannelID, "UAPPROVER"); !strings.Contains(eph.Text, "Approved RUN-1 (scale)") {
+		t.Errorf("approver told: %q", eph.Text)
+	}
+	h.settle()
+	if got := h.runLog(); got != "api-gateway-pool 12\n" {
+		t.Errorf("runs.log = %q", got)
+	}
+	if evs := eventsOf(h.timeline(inc.ID), bot.KindRunbookApproved); len(evs) != 1 || evs[0].Actor != "UAPPROVER" {
+		t.Errorf("approved events: %+v", evs)
+	}
+}

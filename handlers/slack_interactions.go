@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/runbooks"
@@ -123,9 +124,18 @@ func (s *Slack) blockActions(ctx context.Context, ic slack.InteractionCallback) 
 				work = append(work, form)
 				continue
 			}
-			var reply bot.Reply
-			if reply, err = s.Service.HandleAction(ctx, inv); err == nil && !answeredInPlace[inv.ActionID] {
-				work = append(work, s.replier(channel, user, reply))
+			done := s.applyAction(ctx, inv)
+			select {
+			case res := <-done:
+				if err = res.err; err == nil && !answeredInPlace[inv.ActionID] {
+					work = append(work, s.replier(channel, user, res.reply))
+				}
+			case <-time.After(actionBudget):
+				// Still busy (an approval asking Slack who is in a user
+				// group, with Slack slow): acknowledge now, answer the
+				// clicker when it is done.
+				work = append(work, s.lateAnswer(done, channel, user, inv.ActionID))
+				continue
 			}
 		}
 		if err != nil {
@@ -139,6 +149,46 @@ func (s *Slack) blockActions(ctx context.Context, ic slack.InteractionCallback) 
 	return func(ctx context.Context) {
 		for _, w := range work {
 			w(ctx)
+		}
+	}
+}
+
+// actionBudget is how long a click's action may run before the
+// acknowledgement goes out without it: Slack wants the answer within 3 s.
+// Most actions are one database transaction and finish in milliseconds.
+const actionBudget = 2 * time.Second
+
+// actionTimeout bounds an action that finishes after the acknowledgement.
+const actionTimeout = 30 * time.Second
+
+type actionResult struct {
+	reply bot.Reply
+	err   error
+}
+
+// applyAction applies a click in its own goroutine, detached from the
+// request (whose context ends with the acknowledgement).
+func (s *Slack) applyAction(ctx context.Context, inv bot.ActionInvocation) <-chan actionResult {
+	done := make(chan actionResult, 1)
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), actionTimeout)
+	go func() {
+		defer cancel()
+		reply, err := s.Service.HandleAction(actx, inv)
+		done <- actionResult{reply: reply, err: err}
+	}()
+	return done
+}
+
+// lateAnswer is the after-ack work for an action that outlasted the
+// budget: wait for it, then show the clicker its reply or refusal.
+func (s *Slack) lateAnswer(done <-chan actionResult, channel, user, actionID string) afterAck {
+	return func(ctx context.Context) {
+		res := <-done
+		switch {
+		case res.err != nil:
+			s.tellUser(ctx, channel, user, s.userMessage(res.err, "action "+actionID))
+		case !answeredInPlace[actionID]:
+			s.replier(channel, user, res.reply)(ctx)
 		}
 	}
 }
