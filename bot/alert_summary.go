@@ -120,7 +120,7 @@ func (h *alertHandlers) refreshTriage(ctx context.Context, d Delivery) (any, err
 		return ref, nil
 	}
 	msg.Tag = fmt.Sprintf("sitrep-triage-%d", inc.ID)
-	ref, err := h.postOnce(ctx, d, t.ChannelID, msg)
+	ref, err := PostOnce(ctx, h.chat, d, t.ChannelID, msg)
 	if err != nil {
 		return nil, fmt.Errorf("post triage message of %s: %w", inc.Key(), err)
 	}
@@ -177,17 +177,11 @@ func (h *alertHandlers) summary(ctx context.Context, d Delivery) (any, error) {
 		return ref, nil
 	}
 	msg.Tag = fmt.Sprintf("sitrep-alerts-%d", inc.ID)
-	if ref, err = h.postOnce(ctx, d, inc.ChannelID, msg); err != nil {
+	if ref, err = PostOnce(ctx, h.chat, d, inc.ChannelID, msg); err != nil {
 		return nil, fmt.Errorf("post alert summary of %s: %w", inc.Key(), err)
 	}
 	if err := st.Update(ctx, func(tx Tx) error { return tx.SetAlertSummaryRef(inc.ID, ref) }); err != nil {
 		return nil, fmt.Errorf("record alert summary of %s: %w", inc.Key(), err)
 	}
 	return ref, nil
-}
-
-// postOnce posts msg the way the chat handlers do, looking for it first
-// when an earlier attempt may have posted it.
-func (h *alertHandlers) postOnce(ctx context.Context, d Delivery, channel string, msg Message) (MessageRef, error) {
-	return (&chatHandlers{svc: h.svc, chat: h.chat}).postOnce(ctx, d, channel, msg)
 }

@@ -137,12 +137,12 @@ func (h *chatHandlers) postCard(ctx context.Context, d Delivery) (any, error) {
 		return MessageRef{ChannelID: inc.ChannelID, TS: inc.CardTS}, nil
 	}
 	msg := Card(inc)
-	msg.Tag = deliveryTag(d)
-	ref, err := h.postOnce(ctx, d, inc.ChannelID, msg)
+	msg.Tag = DeliveryTag(d)
+	ref, err := PostOnce(ctx, h.chat, d, inc.ChannelID, msg)
 	if err != nil {
 		return nil, fmt.Errorf("post card of %s: %w", inc.Key(), err)
 	}
-	err = h.svc.store.Update(ctx, func(tx Tx) error {
+	err = h.svc.update(ctx, func(tx Tx) error {
 		cur, err := tx.Incident(inc.ID)
 		if err != nil {
 			return err
@@ -158,7 +158,6 @@ func (h *chatHandlers) postCard(ctx context.Context, d Delivery) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("record card of %s: %w", inc.Key(), err)
 	}
-	h.svc.wake()
 	return ref, nil
 }
 
@@ -233,18 +232,20 @@ func (h *chatHandlers) post(ctx context.Context, d Delivery) (any, error) {
 			return nil, nil
 		}
 	}
-	p.Message.Tag = deliveryTag(d)
-	ref, err := h.postOnce(ctx, d, channel, p.Message)
+	p.Message.Tag = DeliveryTag(d)
+	ref, err := PostOnce(ctx, h.chat, d, channel, p.Message)
 	if err != nil {
 		return nil, fmt.Errorf("post to %s: %w", channel, err)
 	}
 	return ref, nil
 }
 
-// postOnce posts msg unless an earlier attempt of d, in flight when the
-// process died, already did (and the chat can tell).
-func (h *chatHandlers) postOnce(ctx context.Context, d Delivery, channel string, msg Message) (MessageRef, error) {
-	if finder, ok := h.chat.(MessageFinder); ok && d.Uncertain {
+// PostOnce posts msg for outbox entry d, unless an earlier attempt of d, in
+// flight when the process died, already did and the chat can tell (it finds
+// its own message by msg.Tag). Every outbox handler that posts goes through
+// it, the core's and the features'.
+func PostOnce(ctx context.Context, chat Chat, d Delivery, channel string, msg Message) (MessageRef, error) {
+	if finder, ok := chat.(MessageFinder); ok && d.Uncertain {
 		ref, found, err := finder.FindTagged(ctx, channel, msg.Tag)
 		if err != nil {
 			return MessageRef{}, err
@@ -253,7 +254,7 @@ func (h *chatHandlers) postOnce(ctx context.Context, d Delivery, channel string,
 			return ref, nil
 		}
 	}
-	return h.chat.Post(ctx, channel, msg)
+	return chat.Post(ctx, channel, msg)
 }
 
 func (h *chatHandlers) announce(ctx context.Context, d Delivery) (any, error) {
@@ -266,13 +267,14 @@ func (h *chatHandlers) announce(ctx context.Context, d Delivery) (any, error) {
 		return nil, err
 	}
 	msg := Announcement(inc)
-	msg.Tag = deliveryTag(d)
-	ref, err := h.postOnce(ctx, d, channel, msg)
+	msg.Tag = DeliveryTag(d)
+	ref, err := PostOnce(ctx, h.chat, d, channel, msg)
 	if err != nil {
 		return nil, fmt.Errorf("announce %s: %w", inc.Key(), err)
 	}
 	return ref, nil
 }
 
-// deliveryTag identifies the outbox entry a message comes from.
-func deliveryTag(d Delivery) string { return fmt.Sprintf("sitrep-delivery-%d", d.ID) }
+// DeliveryTag identifies the outbox entry a message comes from; adapters
+// keep it with the message so PostOnce can find it after a crash.
+func DeliveryTag(d Delivery) string { return fmt.Sprintf("sitrep-delivery-%d", d.ID) }

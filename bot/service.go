@@ -63,10 +63,6 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 // write in the same transactions (runbooks, postmortems).
 func (s *Service) Store() Store { return s.store }
 
-// Enqueued wakes the dispatcher after a commit made without Update (e.g.
-// directly on the store) that queued deliveries.
-func (s *Service) Enqueued() { s.wake() }
-
 // OnCommit registers f to be called after each committed change that queued
 // deliveries (the Dispatcher's Wake); a change that queued none does not
 // call it.

@@ -93,8 +93,8 @@ func (h *cardHandlers) post(ctx context.Context, d bot.Delivery) (any, error) {
 		return bot.MessageRef{ChannelID: run.CardChannel, TS: run.CardTS}, nil
 	}
 	msg := ApprovalCard(run)
-	msg.Tag = deliveryTag(d)
-	ref, err := h.postOnce(ctx, d, channel, msg)
+	msg.Tag = bot.DeliveryTag(d)
+	ref, err := bot.PostOnce(ctx, h.chat, d, channel, msg)
 	if err != nil {
 		return nil, fmt.Errorf("post card of %s: %w", run.Key(), err)
 	}
@@ -143,28 +143,9 @@ func (h *cardHandlers) notify(ctx context.Context, d bot.Delivery) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	ref, err := h.postOnce(ctx, d, channel, bot.Message{Text: p.Text, Tag: deliveryTag(d)})
+	ref, err := bot.PostOnce(ctx, h.chat, d, channel, bot.Message{Text: p.Text, Tag: bot.DeliveryTag(d)})
 	if err != nil {
 		return nil, fmt.Errorf("post about %s: %w", bot.RunKey(p.Run), err)
 	}
 	return ref, nil
 }
-
-// postOnce posts msg unless an earlier attempt of d, in flight when the
-// process died, already did (and the chat can tell).
-func (h *cardHandlers) postOnce(ctx context.Context, d bot.Delivery, channel string, msg bot.Message) (bot.MessageRef, error) {
-	if finder, ok := h.chat.(bot.MessageFinder); ok && d.Uncertain {
-		ref, found, err := finder.FindTagged(ctx, channel, msg.Tag)
-		if err != nil {
-			return bot.MessageRef{}, err
-		}
-		if found {
-			return ref, nil
-		}
-	}
-	return h.chat.Post(ctx, channel, msg)
-}
-
-// deliveryTag identifies the outbox entry a message comes from, in the
-// core's format, so adapters find runbook messages like any other.
-func deliveryTag(d bot.Delivery) string { return fmt.Sprintf("sitrep-delivery-%d", d.ID) }
