@@ -3,17 +3,13 @@ package handlers
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
-	"github.com/sitrep-io/sitrep/slackchat"
-	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 )
 
@@ -150,55 +146,4 @@ func slackTime(ts string) time.Time {
 		}
 	}
 	return time.Unix(s, micros*1000).UTC()
-}
-
-// SlackMessages reads messages through the Web API: bot.MessageFetcher for
-// pinned messages. Use the Slack chat adapter instead when it implements
-// bot.MessageFetcher itself.
-type SlackMessages struct{ API *slack.Client }
-
-var _ bot.MessageFetcher = SlackMessages{}
-
-// FetchMessage reads one top-level message with conversations.history. It
-// returns ENOTFOUND when the message is gone, and a *bot.TemporaryError for
-// rate limits, 5xx answers and network failures.
-func (m SlackMessages) FetchMessage(ctx context.Context, channelID, ts string) (bot.ChatMessage, error) {
-	resp, err := m.API.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
-		ChannelID: channelID, Latest: ts, Oldest: ts, Inclusive: true, Limit: 1})
-	if err != nil {
-		return bot.ChatMessage{}, slackReadError(err)
-	}
-	if msg, ok := slackchat.MessageAt(resp.Messages, ts); ok {
-		return msg, nil
-	}
-	return bot.ChatMessage{}, bot.Errorf(bot.ENOTFOUND, "message %s not found in %s", ts, channelID)
-}
-
-// slackReadError classifies a Web API error for the outbox: a
-// *bot.TemporaryError when retrying can help, ENOTFOUND for a channel or
-// message that is gone, the error itself otherwise.
-func slackReadError(err error) error {
-	var rl *slack.RateLimitedError
-	if errors.As(err, &rl) {
-		return bot.Temporary(err, rl.RetryAfter)
-	}
-	var sc slack.StatusCodeError
-	if errors.As(err, &sc) && (sc.Code == http.StatusTooManyRequests || sc.Code >= 500) {
-		return bot.Temporary(err, 0)
-	}
-	var se slack.SlackErrorResponse
-	if errors.As(err, &se) {
-		switch se.Err {
-		case "channel_not_found", "message_not_found", "thread_not_found":
-			return bot.Errorf(bot.ENOTFOUND, "Slack: %s", se.Err)
-		case "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout":
-			return bot.Temporary(err, 0)
-		}
-		return err
-	}
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
-		return bot.Temporary(err, 0)
-	}
-	return err
 }

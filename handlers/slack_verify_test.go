@@ -53,7 +53,7 @@ func newSlackHarness(t *testing.T, opts ...slackfake.Option) *slackHarness {
 		Sleep: func(context.Context, time.Duration) error { return nil }}) // no pacing waits in tests
 	disp := bot.NewDispatcher(db, bot.DispatcherOptions{BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Now: clock})
 	disp.Handle(svc.ChatHandlers(chat))
-	disp.Handle(svc.PinnedHandlers(handlers.SlackMessages{API: chat.API()}))
+	disp.Handle(svc.PinnedHandlers(chat))
 	app := &handlers.Slack{Service: svc, API: chat.API(), SigningSecret: signingSecret, Log: slog.New(slog.DiscardHandler)}
 	mux := http.NewServeMux()
 	for pattern, h := range app.Routes() {

@@ -49,11 +49,7 @@ func (s *slackEdge) wire(svc *bot.Service, disp *bot.Dispatcher, routes *handler
 	if s == nil {
 		return
 	}
-	var fetcher bot.MessageFetcher = handlers.SlackMessages{API: s.chat.API()}
-	if f, ok := any(s.chat).(bot.MessageFetcher); ok { // the adapter's own, paced, when it has one
-		fetcher = f
-	}
-	disp.Handle(svc.PinnedHandlers(fetcher))
+	disp.Handle(svc.PinnedHandlers(s.chat)) // the adapter reads pinned messages, paced like its other calls
 	s.app = &handlers.Slack{Service: svc, API: s.chat.API(), SigningSecret: s.cfg.SigningSecret, PinReaction: s.pin, Log: s.log}
 	if s.cfg.SocketMode() {
 		return
