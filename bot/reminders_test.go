@@ -230,11 +230,11 @@ func TestReminderSurvivesRestart(t *testing.T) {
 	inc := declareSev(e, "Checkout down", bot.SEV1)
 
 	e.reopen()
-	rem := remindersOn(e, cfg)
+	remindersOn(e, cfg)
 	at(e, 30*time.Minute)
 	wantReminders(t, e, inc, 1, "after a restart")
 	e.reopen()
-	rem = remindersOn(e, cfg)
+	rem := remindersOn(e, cfg)
 	e.drain()
 	wantReminders(t, e, inc, 1, "after a second restart")
 
