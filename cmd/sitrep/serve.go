@@ -16,6 +16,7 @@ import (
 	"github.com/sitrep-io/sitrep/console"
 	"github.com/sitrep-io/sitrep/handlers"
 	"github.com/sitrep-io/sitrep/runbooks"
+	"github.com/sitrep-io/sitrep/store"
 )
 
 // consoleBroadcast is the console's broadcast channel when none is set.
@@ -30,6 +31,11 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 		hooks = &serveHooks{}
 	}
 	log := newLogger(cfg, e)
+	lock, err := store.LockServer(cfg.DB) // before anything takes over a predecessor's work
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -64,8 +70,9 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	if err := wirePostmortems(cfg, svc, disp, chat, chat, log); err != nil { // serve_postmortem.go
 		return err
 	}
-	srv := &http.Server{Handler: routes.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), ConnState: hooks.connState}
+	limits := hooks.httpLimits.orDefaults()
+	routes.BodyTimeout = limits.body
+	srv := newHTTPServer(routes.Handler(), log, limits, hooks.connState)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -111,11 +118,51 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	return nil
 }
 
+// httpLimits bound what one client can hold of the server. Every endpoint
+// answers within seconds (Slack's within 3 s), so a connection that sends
+// its headers or body slowly, or sits idle, is closed instead of kept.
+type httpLimits struct {
+	readHeader time.Duration // headers must arrive within this
+	body       time.Duration // then the body within this (handlers.Routes.BodyTimeout)
+	write      time.Duration // the whole answer must be written within this
+	idle       time.Duration // an idle keep-alive connection is closed after this
+}
+
+func (l httpLimits) orDefaults() httpLimits {
+	def := httpLimits{readHeader: 10 * time.Second, body: handlers.DefaultBodyTimeout, write: 60 * time.Second, idle: 60 * time.Second}
+	if l.readHeader <= 0 {
+		l.readHeader = def.readHeader
+	}
+	if l.body <= 0 {
+		l.body = def.body
+	}
+	if l.write <= 0 {
+		l.write = def.write
+	}
+	if l.idle <= 0 {
+		l.idle = def.idle
+	}
+	return l
+}
+
+// maxHeaderBytes is far above any vendor's headers and far below Go's 1 MiB
+// default.
+const maxHeaderBytes = 64 << 10
+
+// newHTTPServer is the server `sitrep serve` runs, with its limits.
+func newHTTPServer(h http.Handler, log *slog.Logger, l httpLimits, connState func(net.Conn, http.ConnState)) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: l.readHeader, WriteTimeout: l.write, IdleTimeout: l.idle,
+		MaxHeaderBytes: maxHeaderBytes, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), ConnState: connState}
+}
+
 // serveHooks let tests and `sitrep demo` observe and steer the server.
 // Their zero values keep production behaviour.
 type serveHooks struct {
-	onListen  func(net.Addr)                 // told the bound address
-	connState func(net.Conn, http.ConnState) // told connection state changes
+	onListen func(net.Addr) // told the bound address
+	// httpLimits replaces the HTTP server's timeouts (zero fields keep
+	// the defaults).
+	httpLimits httpLimits
+	connState  func(net.Conn, http.ConnState) // told connection state changes
 	// now replaces the wall clock of the service, the outbox dispatcher
 	// (so scheduled entries fall due on it), reminders, runbook runs and
 	// their executors. Slack signatures are still checked against the wall
