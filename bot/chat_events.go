@@ -254,3 +254,25 @@ func (s *Service) fetchPinned(ctx context.Context, f MessageFetcher, d Delivery)
 		return tx.UpdateEventByDedupKey(ev)
 	})
 }
+
+// MarkSignedRequest remembers the signature of a signed chat request
+// (source names the platform) received at at, and reports false, storing
+// nothing, when it was remembered already: the same signature is the same
+// bytes sent again, a replay. Signatures are kept as long as delivery ids,
+// far longer than any platform's signature window, in the store so that
+// every replica sees them.
+func (s *Service) MarkSignedRequest(ctx context.Context, source, signature string, at time.Time) (bool, error) {
+	if signature == "" {
+		return false, Errorf(EINVALID, "the request has no signature")
+	}
+	var fresh bool
+	err := s.update(ctx, func(tx Tx) error {
+		var err error
+		fresh, err = tx.MarkChatEvent(source+"-signature", signature, at, at.Add(-chatEventRetention))
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("remember a signed %s request: %w", source, err)
+	}
+	return fresh, nil
+}

@@ -61,8 +61,15 @@ type Slack struct {
 	// acknowledgement (default 10s).
 	AfterAckTimeout time.Duration
 	Log             *slog.Logger
+	// Workspace finds the workspace whose requests are accepted (HTTP
+	// mode); nil accepts any that is correctly signed.
+	Workspace WorkspaceLearner
+	// Requests remembers accepted signatures so that a replay within the
+	// signature window does nothing (HTTP mode); nil: no replay check.
+	Requests SignedRequests
 
-	bg sync.WaitGroup
+	bg         sync.WaitGroup
+	workspaces workspaceCache
 }
 
 // afterAck is Web API work a request causes, run after its acknowledgement.
@@ -163,11 +170,16 @@ func VerifySlackSignature(header http.Header, body []byte, secret string, now ti
 // verifiedBody verifies the signature of a request whose body was read
 // (readBody: at most 1 MiB) and puts the body back for slack-go's parsers.
 // On failure it has answered 401 {"error":"invalid request"}, with nothing
-// about which check failed, and reports false.
+// about which check failed, and reports false. A signed request of the
+// wrong media type (415), from another workspace (403) or replayed (200,
+// nothing done) is answered too and reported false.
 func (s *Slack) verifiedBody(w http.ResponseWriter, r *http.Request, body []byte) bool {
 	if err := VerifySlackSignature(r.Header, body, s.SigningSecret, s.now()); err != nil {
 		s.log().Warn("rejected a Slack request", "path", r.URL.Path, "reason", err)
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: errInvalidSlackRequest.Error()})
+		return false
+	}
+	if !checkContentType(w, r) || !s.checkWorkspace(w, r, body) || !s.checkReplay(w, r) {
 		return false
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))

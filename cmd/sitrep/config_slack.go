@@ -13,6 +13,10 @@ type SlackConfig struct {
 	SigningSecret string
 	AppToken      string // set: Socket Mode (no public URL needed)
 	APIURL        string // ends in "/"
+	// WorkspaceID is the workspace (T…) or Enterprise Grid organisation
+	// (E…) whose requests are accepted; empty: the bot token's own, from
+	// auth.test.
+	WorkspaceID string
 }
 
 // Enabled reports whether Slack is configured.
@@ -39,6 +43,14 @@ func slackSettings() []setting {
 					return fmt.Errorf("an app-level token starts with xapp- (Basic Information → App-Level Tokens)")
 				}
 				c.Slack.AppToken = v
+				return nil
+			}},
+		{Key: "slack.workspace_id", Env: "SLACK_WORKSPACE_ID", Help: "workspace (`T…`) or Enterprise Grid organisation (`E…`) whose requests are accepted; unset: the bot token's own (auth.test)",
+			apply: func(c *Config, v string) error {
+				if v != "" && !strings.HasPrefix(v, "T") && !strings.HasPrefix(v, "E") {
+					return fmt.Errorf("%q is neither a workspace id (T…) nor an enterprise id (E…)", v)
+				}
+				c.Slack.WorkspaceID = v
 				return nil
 			}},
 		{Key: "slack.api_url", Env: "SLACK_API_URL", Default: "https://slack.com/api/", Help: "Slack Web API base URL (tests and proxies point it elsewhere)",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/console"
@@ -50,7 +51,8 @@ func (s *slackEdge) wire(svc *bot.Service, disp *bot.Dispatcher, routes *handler
 		return
 	}
 	disp.Handle(svc.PinnedHandlers(s.chat)) // the adapter reads pinned messages, paced like its other calls
-	s.app = &handlers.Slack{Service: svc, API: s.chat.API(), SigningSecret: s.cfg.SigningSecret, PinReaction: s.pin, Log: s.log}
+	s.app = &handlers.Slack{Service: svc, API: s.chat.API(), SigningSecret: s.cfg.SigningSecret, PinReaction: s.pin, Log: s.log,
+		Workspace: s.workspace, Requests: svc}
 	if s.cfg.SocketMode() {
 		return
 	}
@@ -62,10 +64,27 @@ func (s *slackEdge) wire(svc *bot.Service, disp *bot.Dispatcher, routes *handler
 	}
 }
 
+// workspace is the workspace whose requests the edge accepts: the
+// configured one, else the bot token's own.
+func (s *slackEdge) workspace(ctx context.Context) (handlers.SlackWorkspace, error) {
+	if id := s.cfg.WorkspaceID; id != "" {
+		if strings.HasPrefix(id, "E") {
+			return handlers.SlackWorkspace{EnterpriseID: id}, nil
+		}
+		return handlers.SlackWorkspace{TeamID: id}, nil
+	}
+	team, enterprise, err := s.chat.Workspace(ctx)
+	return handlers.SlackWorkspace{TeamID: team, EnterpriseID: enterprise}, err
+}
+
 // run keeps the Socket Mode connection until ctx ends; in HTTP mode, and
 // without Slack, it returns at once.
 func (s *slackEdge) run(ctx context.Context) {
-	if s == nil || s.app == nil || !s.cfg.SocketMode() {
+	if s == nil || s.app == nil {
+		return
+	}
+	if !s.cfg.SocketMode() {
+		s.app.LearnWorkspace(ctx) // so that requests do not wait on auth.test
 		return
 	}
 	api := slack.New(s.cfg.BotToken, slack.OptionAppLevelToken(s.cfg.AppToken), slack.OptionAPIURL(s.cfg.APIURL))
