@@ -133,7 +133,7 @@ func TestSlackEvents_MemberJoined(t *testing.T) {
 
 func TestSlackEvents_IgnoredAndMalformed(t *testing.T) {
 	h := newSlackHarness(t)
-	raw := []byte(`{"token":"x","type":"app_rate_limited","team_id":"`+slackfake.TeamID+`","minute_rate_limited":1518467820,"api_app_id":"A1"}`)
+	raw := []byte(`{"token":"x","type":"app_rate_limited","team_id":"` + slackfake.TeamID + `","minute_rate_limited":1518467820,"api_app_id":"A1"}`)
 	if status, _, body := h.event(raw); status != http.StatusOK {
 		t.Errorf("app_rate_limited: %d %s", status, body)
 	}
