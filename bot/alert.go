@@ -32,7 +32,6 @@ type AlertOutcome struct {
 	Opened   bool   // a new incident was opened
 	Recorded bool   // an event was added to the timeline (false: a redelivery)
 	Ignored  string // why nothing was done, when nothing was
-	summary  summaryNote
 }
 
 // IngestAlert opens an incident for a firing alert with a new dedup key, or
@@ -54,9 +53,6 @@ func (s *Service) IngestAlert(ctx context.Context, a Alert) (AlertOutcome, error
 		if ErrorCode(err) != ECONFLICT {
 			break
 		}
-	}
-	if err == nil {
-		s.alerts.summaries.committed(out.summary)
 	}
 	return out, err
 }
@@ -110,7 +106,7 @@ func (s *Service) ingest(tx Tx, a Alert, out *AlertOutcome) error {
 	if !ok {
 		return nil
 	}
-	return s.alertRecorded(tx, inc, &out.summary)
+	return s.alertRecorded(tx, inc)
 }
 
 func (s *Service) openFromAlert(tx Tx, a Alert, at, now time.Time, out *AlertOutcome) error {

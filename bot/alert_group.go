@@ -25,7 +25,6 @@ type GroupOutcome struct {
 	Opened   bool
 	Recorded int    // alert events added to the timeline (0: nothing new)
 	Ignored  string // why nothing was done, when nothing was
-	summary  summaryNote
 }
 
 // IngestAlertGroup records a group notification in one transaction: its
@@ -46,9 +45,6 @@ func (s *Service) IngestAlertGroup(ctx context.Context, g AlertGroup) (GroupOutc
 		if ErrorCode(err) != ECONFLICT {
 			break
 		}
-	}
-	if err == nil {
-		s.alerts.summaries.committed(out.summary)
 	}
 	return out, err
 }
@@ -97,9 +93,6 @@ func (s *Service) ingestGroup(tx Tx, alerts []Alert, out *GroupOutcome) error {
 		out.Opened = out.Opened || ao.Opened
 		if ao.Recorded {
 			out.Recorded++
-		}
-		if ao.summary.incidentID != 0 {
-			out.summary = ao.summary
 		}
 		if ao.Ignored != "" && out.Incident.ID == 0 {
 			out.Ignored = ao.Ignored

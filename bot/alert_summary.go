@@ -15,10 +15,11 @@ import (
 // incident waits in triage.
 
 // alertRecorded is told about every repeat alert event recorded on an open
-// incident (the first one is reported by the opening itself). When it
-// queues a summary, it notes it in note, which the caller hands to
-// summaryHints.committed once the transaction has committed.
-func (s *Service) alertRecorded(tx Tx, inc Incident, note *summaryNote) error {
+// incident (the first one is reported by the opening itself). Whether a
+// summary is already queued is asked of the store, in the transaction,
+// every time: another replica may have delivered it a moment ago, so no
+// memory of this process can answer it.
+func (s *Service) alertRecorded(tx Tx, inc Incident) error {
 	if !s.alerts.on {
 		return nil
 	}
@@ -35,17 +36,10 @@ func (s *Service) alertRecorded(tx Tx, inc Incident, note *summaryNote) error {
 			return err
 		}
 	}
-	if s.alerts.summaries.pending(inc.ID, now) {
-		return nil // proven pending: see summaryHints
-	}
 	return s.scheduleOnce(tx, summaryCoalesce(inc.ID), func() error {
 		d := mustDelivery(summaryKey(inc.ID), OpAlertSummary, inc.ID, nil)
 		d.Coalesce, d.NextAttemptAt = summaryCoalesce(inc.ID), due
-		if err := tx.Enqueue(d); err != nil {
-			return err
-		}
-		*note = s.alerts.summaries.note(inc.ID, due)
-		return nil
+		return tx.Enqueue(d)
 	})
 }
 
@@ -148,9 +142,6 @@ var errChannelPending = errors.New("the incident channel is not created yet")
 
 func (h *alertHandlers) summary(ctx context.Context, d Delivery) (any, error) {
 	st := h.svc.store
-	if err := h.svc.alerts.summaries.delivering(ctx, st, d.IncidentID); err != nil {
-		return nil, Temporary(fmt.Errorf("wait for alerts being recorded on %s: %w", IncidentKey(d.IncidentID), err), 0)
-	}
 	inc, err := st.Incident(ctx, d.IncidentID)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", IncidentKey(d.IncidentID), err)

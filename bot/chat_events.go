@@ -34,8 +34,8 @@ const (
 // ChatEventTx is the store side of chat events inside a transaction.
 type ChatEventTx interface {
 	// MarkChatEvent remembers a chat delivery id at time at and reports false,
-	// storing nothing, when it is already marked (a redelivery). It forgets
-	// marks older than prune.
+	// storing nothing, when it is already marked (a redelivery), whichever
+	// process marked it. It forgets marks older than prune.
 	MarkChatEvent(source, id string, at, prune time.Time) (bool, error)
 	// EventByDedupKey returns the incident's timeline event with that dedup
 	// key, or ENOTFOUND.

@@ -8,9 +8,38 @@ import (
 // Store keeps incidents, their timelines and the outbox. Implementations
 // return *Error with ENOTFOUND for missing things and ECONFLICT for
 // uniqueness violations.
+//
+// The guarantees below hold for any number of handles on one database, in
+// one process or in several (replicas; a process and its restart): the
+// domain relies on nothing that holds only for one writer in one process.
+// internal/storetest checks them on every implementation.
+//
+//   - Atomicity: a change, the timeline events it appends and the outbox
+//     entries it enqueues commit together in one Update, or none of them do.
+//     So a committed state change always has its announcement queued.
+//   - Uniqueness is enforced by the database, also between concurrent
+//     transactions of different processes: one open incident per (source,
+//     dedup key) (CreateIncident), one timeline event per (incident, dedup
+//     key) (AppendEvent), one mark per (source, delivery id)
+//     (ChatEventTx.MarkChatEvent), and a run changes state once per
+//     transition (RunbookTx.UpdateRunbookRun is a compare-and-set on the
+//     committed state: one run per approval, one approval per click).
+//   - Durability and visibility: once Update returns nil, every handle on
+//     the database, in any process, reads the change, and it survives a
+//     restart.
+//   - The outbox: see DeliveryStore.
+//
+// Not guaranteed, so not relied on: that Updates of different processes run
+// one after another (an empty Update waits for nothing but this handle's
+// own work), that a read outside Update sees a change another process is
+// committing, or anything a process remembers in memory about the outbox
+// (another replica may have delivered an entry a moment ago: ask the store).
 type Store interface {
 	// Update runs fn in one write transaction: everything fn does through tx
-	// commits together or not at all. fn must not call vendors.
+	// commits together or not at all. fn must not call vendors and must
+	// have no effect outside tx: an implementation may run it again after a
+	// failed attempt (a conflict, a busy database), discarding what the
+	// earlier attempt did.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 
 	Incident(ctx context.Context, id int64) (Incident, error)
@@ -39,13 +68,18 @@ type Tx interface {
 	// OpenIncidentByDedupKey finds the open incident for a source's key.
 	OpenIncidentByDedupKey(source, key string) (Incident, error)
 	// CreateIncident stores a new incident and sets its ID. It returns
-	// ECONFLICT when an open incident has the same (source, dedup key).
+	// ECONFLICT when an open incident has the same (source, dedup key),
+	// also when that incident was opened by a concurrent transaction of
+	// another process (the database enforces it; callers retry and attach).
 	CreateIncident(inc *Incident) error
 	UpdateIncident(inc Incident) error
 	// AppendEvent stores ev and sets its ID. It reports false, and stores
-	// nothing, when ev.DedupKey is already on the incident's timeline.
+	// nothing, when ev.DedupKey is already on the incident's timeline,
+	// whichever process put it there.
 	AppendEvent(ev *Event) (bool, error)
-	// Enqueue adds an outbox entry.
+	// Enqueue adds an outbox entry. With d.Coalesce set it first supersedes
+	// the pending entries with the same Coalesce value, in the same
+	// transaction.
 	Enqueue(d Delivery) error
 
 	RunbookTx
@@ -55,16 +89,33 @@ type Tx interface {
 }
 
 // DeliveryStore is the outbox side of the store, used by the Dispatcher.
+//
+// Claims are exclusive and keep per-key order across every handle on the
+// database, in any process: an entry is returned by one ClaimDeliveries
+// call only (concurrent claimers, here or in other replicas, get other
+// entries or none), and no entry is claimed while an older entry of its key
+// is pending or sending, so one key (one channel) is delivered in order
+// however many dispatchers claim. An entry is delivered once unless its
+// claimer died mid-delivery; then it comes back Uncertain and the handler
+// checks before repeating (MessageFinder).
+//
+// A claim holds until the claimer completes, retries or fails the entry;
+// there is no lease yet: an entry left sending by a process that died comes
+// back only through RecoverDeliveries.
 type DeliveryStore interface {
 	// ClaimDeliveries marks as sending, and returns, up to limit pending
 	// entries that are due at now and are the oldest unfinished entry of
-	// their key.
+	// their key, exclusively (see above).
 	ClaimDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
 	CompleteDelivery(ctx context.Context, id int64, result []byte, at time.Time) error
 	RetryDelivery(ctx context.Context, id int64, next time.Time, lastErr string) error
 	FailDelivery(ctx context.Context, id int64, lastErr string, at time.Time) error
-	// RecoverDeliveries returns entries left sending by a process that died
-	// to pending, marked Uncertain. It returns how many it recovered.
+	// RecoverDeliveries returns every entry left sending to pending, marked
+	// Uncertain, and returns how many it recovered. It cannot tell an entry
+	// of a dead process from one a live process is delivering, so it is
+	// only for a start while no other process delivers from the database
+	// (one serve process); with live replicas it would make their in-flight
+	// entries deliverable twice.
 	RecoverDeliveries(ctx context.Context) (int, error)
 }
 

@@ -148,7 +148,8 @@ type RunbookTx interface {
 	RunbookRun(id int64) (RunbookRun, error)
 	// UpdateRunbookRun saves r only if the stored run is still in state
 	// from, and reports whether it did: the guard that makes double clicks
-	// and racing approvers change a run once.
+	// and racing approvers change a run once, also when they reach
+	// different processes (it compares against the committed state).
 	UpdateRunbookRun(r RunbookRun, from RunState) (bool, error)
 }
 

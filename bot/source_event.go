@@ -80,9 +80,6 @@ func (s *Service) RecordSourceEvent(ctx context.Context, ev SourceEvent) (Source
 			break
 		}
 	}
-	if err == nil {
-		s.alerts.summaries.committed(out.summary)
-	}
 	return out, err
 }
 

@@ -98,8 +98,6 @@ type alerting struct {
 	on    bool
 	cfg   AlertingConfig
 	pager bool // PagerDuty incidents page their on-call responders
-	// summaries remembers queued alert summaries (alert_summary_hint.go).
-	summaries summaryHints
 }
 
 // EnableAlerting turns on triage, alert summaries and the triage buttons and

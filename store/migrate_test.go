@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/internal/storetest"
 	"github.com/sitrep-io/sitrep/store"
 	_ "modernc.org/sqlite" // the "sqlite" driver, for raw access
 )
@@ -86,8 +87,8 @@ func applied(t *testing.T, path string) []appliedMigration {
 func checkUsable(t *testing.T, db *store.DB) {
 	t.Helper()
 	ctx := t.Context()
-	inc := create(t, db, newIncident("schema check"))[0]
-	appendEvents(t, db, &bot.Event{IncidentID: inc.ID, OccurredAt: t0, RecordedAt: t0, Kind: bot.KindNote, Actor: "U1", Text: "ok"})
+	inc := storetest.Create(t, db, storetest.NewIncident("schema check"))[0]
+	storetest.AppendEvents(t, db, &bot.Event{IncidentID: inc.ID, OccurredAt: t0, RecordedAt: t0, Kind: bot.KindNote, Actor: "U1", Text: "ok"})
 	if err := db.Update(ctx, func(tx bot.Tx) error {
 		return tx.Enqueue(bot.Delivery{Key: "k", Op: bot.OpPost, IncidentID: inc.ID, NextAttemptAt: t0})
 	}); err != nil {
@@ -139,7 +140,7 @@ func TestMigrate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		inc := create(t, db, newIncident("survives"))[0]
+		inc := storetest.Create(t, db, storetest.NewIncident("survives"))[0]
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}

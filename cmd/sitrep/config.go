@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/store/postgres"
 	"gopkg.in/yaml.v3"
 )
 
@@ -66,7 +67,12 @@ func coreSettings() []setting {
 				return nil
 			}},
 		{Key: "db", Env: "SITREP_DB", Default: "sitrep.db", Help: "SQLite database file (created if missing)",
-			apply: func(c *Config, v string) error { return nonEmpty(&c.DB, v, "a file path") }},
+			apply: func(c *Config, v string) error {
+				if postgres.IsURL(v) { // not a file name: never create a SQLite file called postgres:…
+					return errors.New("a PostgreSQL URL is not usable yet (the PostgreSQL store is not finished): give a SQLite file path")
+				}
+				return nonEmpty(&c.DB, v, "a file path")
+			}},
 		{Key: "webhook_token", Env: "SITREP_WEBHOOK_TOKEN", Secret: true,
 			Help:  "bearer token for POST /webhooks/alert; the endpoint answers 503 while unset",
 			apply: func(c *Config, v string) error { c.WebhookToken = v; return nil }},

@@ -1,4 +1,4 @@
-package store_test
+package storetest
 
 import (
 	"errors"
@@ -8,8 +8,8 @@ import (
 	"github.com/sitrep-io/sitrep/bot"
 )
 
-func TestMarkChatEvent(t *testing.T) {
-	db := openDB(t)
+func testMarkChatEvent(t *testing.T, open Opener) {
+	db := open(t)
 	markAt := func(id string, at time.Time) bool {
 		t.Helper()
 		var fresh bool
@@ -53,12 +53,12 @@ func TestMarkChatEvent(t *testing.T) {
 	}
 }
 
-func TestUpdateEventByDedupKey(t *testing.T) {
-	db := openDB(t)
-	inc := create(t, db, newIncident("pinned"))[0]
+func testUpdateEventByDedupKey(t *testing.T, open Opener) {
+	db := open(t)
+	inc := Create(t, db, NewIncident("pinned"))[0]
 	ev := &bot.Event{IncidentID: inc.ID, OccurredAt: t0, RecordedAt: t0.Add(time.Hour), Kind: bot.KindMessagePinned,
 		Actor: "U1", Text: "before", DedupKey: "pin:C1:1.2", Data: map[string]any{"state": "fetching"}}
-	appendEvents(t, db, ev)
+	AppendEvents(t, db, ev)
 	err := db.Update(t.Context(), func(tx bot.Tx) error {
 		got, err := tx.EventByDedupKey(inc.ID, "pin:C1:1.2")
 		if err != nil {

@@ -1,18 +1,21 @@
-package store_test
+package storetest
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
-	"github.com/sitrep-io/sitrep/store"
 )
 
 // enqueue stores deliveries in one transaction and returns their ids, in
 // order (read back from the store, which assigns them).
-func enqueue(t *testing.T, db *store.DB, ds ...bot.Delivery) []int64 {
+func enqueue(t *testing.T, db Store, ds ...bot.Delivery) []int64 {
 	t.Helper()
 	before := len(deliveries(t, db))
 	err := db.Update(t.Context(), func(tx bot.Tx) error {
@@ -34,7 +37,7 @@ func enqueue(t *testing.T, db *store.DB, ds ...bot.Delivery) []int64 {
 	return out
 }
 
-func deliveries(t *testing.T, db *store.DB, states ...bot.DeliveryState) []bot.Delivery {
+func deliveries(t *testing.T, db Store, states ...bot.DeliveryState) []bot.Delivery {
 	t.Helper()
 	ds, err := db.Deliveries(t.Context(), states...)
 	if err != nil {
@@ -43,7 +46,7 @@ func deliveries(t *testing.T, db *store.DB, states ...bot.DeliveryState) []bot.D
 	return ds
 }
 
-func delivery(t *testing.T, db *store.DB, id int64) bot.Delivery {
+func delivery(t *testing.T, db Store, id int64) bot.Delivery {
 	t.Helper()
 	for _, d := range deliveries(t, db) {
 		if d.ID == id {
@@ -54,7 +57,7 @@ func delivery(t *testing.T, db *store.DB, id int64) bot.Delivery {
 	return bot.Delivery{}
 }
 
-func claim(t *testing.T, db *store.DB, now time.Time, limit int) []int64 {
+func claim(t *testing.T, db Store, now time.Time, limit int) []int64 {
 	t.Helper()
 	ds, err := db.ClaimDeliveries(t.Context(), now, limit)
 	if err != nil {
@@ -74,8 +77,8 @@ func due(key string, at time.Time) bot.Delivery {
 	return bot.Delivery{Key: key, Op: bot.OpPost, IncidentID: 1, Payload: json.RawMessage(`{"text":"` + key + `"}`), NextAttemptAt: at}
 }
 
-func TestEnqueue(t *testing.T) {
-	db := openDB(t)
+func testEnqueue(t *testing.T, open Opener) {
+	db := open(t)
 	id := enqueue(t, db,
 		bot.Delivery{Key: "incident:7", Op: bot.OpInvite, IncidentID: 7, Payload: json.RawMessage(`{"users":["U1"]}`), NextAttemptAt: t0},
 		bot.Delivery{Key: "channel:C1", Op: bot.OpPost}, // no payload, no time: due at once
@@ -107,8 +110,8 @@ func TestEnqueue(t *testing.T) {
 	}
 }
 
-func TestClaimDeliveries(t *testing.T) {
-	db := openDB(t)
+func testClaimDeliveries(t *testing.T, open Opener) {
+	db := open(t)
 	ctx := t.Context()
 	id := enqueue(t, db,
 		due("a", t0),                   // 0: head of a
@@ -154,8 +157,8 @@ func TestClaimDeliveries(t *testing.T) {
 	})
 }
 
-func TestRetryDelivery(t *testing.T) {
-	db := openDB(t)
+func testRetryDelivery(t *testing.T, open Opener) {
+	db := open(t)
 	ctx := t.Context()
 	id := enqueue(t, db, due("a", t0), due("a", t0), due("b", t0))
 	if got, want := claim(t, db, t0, 10), []int64{id[0], id[2]}; !reflect.DeepEqual(got, want) {
@@ -184,8 +187,8 @@ func TestRetryDelivery(t *testing.T) {
 	}
 }
 
-func TestFailDelivery(t *testing.T) {
-	db := openDB(t)
+func testFailDelivery(t *testing.T, open Opener) {
+	db := open(t)
 	ctx := t.Context()
 	id := enqueue(t, db, due("a", t0), due("a", t0))
 	claim(t, db, t0, 10)
@@ -203,8 +206,8 @@ func TestFailDelivery(t *testing.T) {
 	}
 }
 
-func TestCoalesce(t *testing.T) {
-	db := openDB(t)
+func testCoalesce(t *testing.T, open Opener) {
+	db := open(t)
 	card := func(key string) bot.Delivery {
 		d := due(key, t0)
 		d.Op, d.Coalesce = bot.OpRefreshCard, "card:1"
@@ -238,15 +241,11 @@ func TestCoalesce(t *testing.T) {
 	}
 }
 
-// TestRecoverDeliveries simulates a process that died with entries claimed:
+// testRecoverDeliveries simulates a process that died with entries claimed:
 // the file is closed and opened again, and the entries go back to pending,
 // marked uncertain.
-func TestRecoverDeliveries(t *testing.T) {
-	path := dbPath(t)
-	db, err := store.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
+func testRecoverDeliveries(t *testing.T, open Opener) {
+	db := open(t)
 	id := enqueue(t, db, due("a", t0), due("a", t0), due("b", t0), due("c", t0))
 	claimed := claim(t, db, t0, 2)
 	if want := []int64{id[0], id[2]}; !reflect.DeepEqual(claimed, want) {
@@ -256,7 +255,7 @@ func TestRecoverDeliveries(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db = openAt(t, path)
+	db = open(t)
 	n, err := db.RecoverDeliveries(t.Context())
 	if err != nil {
 		t.Fatalf("RecoverDeliveries: %v", err)
@@ -280,5 +279,84 @@ func TestRecoverDeliveries(t *testing.T) {
 	}
 	if got := claim(t, db, t0, 10); len(got) != 0 {
 		t.Errorf("claimed again %v, want nothing", got)
+	}
+}
+
+// testClaimsAreExclusiveAcrossHandles claims from several handles at once,
+// as replicas do: every entry is claimed by exactly one claimer, and no key
+// ever has two entries claimed at once.
+func testClaimsAreExclusiveAcrossHandles(t *testing.T, open Opener) {
+	const keys, perKey, claimers = 10, 5, 4
+	dbs := []Store{open(t), open(t)}
+	var ds []bot.Delivery
+	for i := range keys * perKey {
+		ds = append(ds, due(fmt.Sprintf("k%d", i%keys), t0))
+	}
+	ids := enqueue(t, dbs[0], ds...)
+	keyOf := map[int64]string{}
+	for i, id := range ids {
+		keyOf[id] = ds[i].Key
+	}
+
+	var mu sync.Mutex
+	claimedBy := map[int64]int{}
+	sending := map[string]int64{} // key → its entry being delivered
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	errs := make(chan error, claimers)
+	for c := range claimers {
+		db := dbs[c%len(dbs)]
+		wg.Go(func() {
+			for {
+				got, err := db.ClaimDeliveries(t.Context(), t0, 3)
+				if err != nil {
+					failed.Store(true)
+					errs <- err
+					return
+				}
+				if len(got) == 0 {
+					if failed.Load() {
+						return
+					}
+					mu.Lock()
+					done := len(claimedBy) == len(ids)
+					mu.Unlock()
+					if done {
+						return
+					}
+					runtime.Gosched()
+					continue
+				}
+				mu.Lock()
+				for _, d := range got {
+					claimedBy[d.ID]++
+					if other, ok := sending[d.Key]; ok {
+						t.Errorf("claimed %d of key %s while %d of that key is sending", d.ID, d.Key, other)
+					}
+					sending[d.Key] = d.ID
+				}
+				mu.Unlock()
+				for _, d := range got {
+					mu.Lock()
+					delete(sending, d.Key)
+					mu.Unlock()
+					if err := db.CompleteDelivery(t.Context(), d.ID, nil, t0); err != nil {
+						failed.Store(true)
+						errs <- err
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("claim: %v", err)
+	}
+	for _, id := range ids {
+		if n := claimedBy[id]; n != 1 {
+			t.Errorf("delivery %d (key %s) claimed %d times, want once", id, keyOf[id], n)
+		}
 	}
 }

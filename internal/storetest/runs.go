@@ -1,4 +1,4 @@
-package store_test
+package storetest
 
 import (
 	"encoding/json"
@@ -18,9 +18,9 @@ func newRun(incidentID int64) bot.RunbookRun {
 			NeedsApproval: true, Spec: json.RawMessage(`{"Step":"scale"}`), State: bot.StepPending}}}
 }
 
-func TestRunbookRunRoundTrip(t *testing.T) {
-	db := openDB(t)
-	inc := create(t, db, newIncident("gateway 500"))[0]
+func testRunbookRunRoundTrip(t *testing.T, open Opener) {
+	db := open(t)
+	inc := Create(t, db, NewIncident("gateway 500"))[0]
 	want := newRun(inc.ID)
 	if err := db.Update(t.Context(), func(tx bot.Tx) error { return tx.CreateRunbookRun(&want) }); err != nil {
 		t.Fatal(err)
@@ -40,11 +40,11 @@ func TestRunbookRunRoundTrip(t *testing.T) {
 	}
 }
 
-// TestUpdateRunbookRunIsConditional: an update from a state the run has
+// testUpdateRunbookRunIsConditional: an update from a state the run has
 // left changes nothing, which is what makes a second approval a no-op.
-func TestUpdateRunbookRunIsConditional(t *testing.T) {
-	db := openDB(t)
-	inc := create(t, db, newIncident("gateway 500"))[0]
+func testUpdateRunbookRunIsConditional(t *testing.T, open Opener) {
+	db := open(t)
+	inc := Create(t, db, NewIncident("gateway 500"))[0]
 	run := newRun(inc.ID)
 	err := db.Update(t.Context(), func(tx bot.Tx) error {
 		if err := tx.CreateRunbookRun(&run); err != nil {
@@ -77,8 +77,8 @@ func TestUpdateRunbookRunIsConditional(t *testing.T) {
 	}
 }
 
-func TestRunbookRunNeedsIncident(t *testing.T) {
-	db := openDB(t)
+func testRunbookRunNeedsIncident(t *testing.T, open Opener) {
+	db := open(t)
 	run := newRun(999)
 	if err := db.Update(t.Context(), func(tx bot.Tx) error { return tx.CreateRunbookRun(&run) }); err == nil {
 		t.Error("a run of a missing incident was stored")

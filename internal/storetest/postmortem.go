@@ -1,4 +1,4 @@
-package store_test
+package storetest
 
 import (
 	"testing"
@@ -7,10 +7,9 @@ import (
 	"github.com/sitrep-io/sitrep/bot"
 )
 
-func TestPostmortemRecords(t *testing.T) {
-	path := dbPath(t)
-	db := openAt(t, path)
-	inc := create(t, db, newIncident("Platform API returning 500"))[0]
+func testPostmortemRecords(t *testing.T, open Opener) {
+	db := open(t)
+	inc := Create(t, db, NewIncident("Platform API returning 500"))[0]
 	ctx := t.Context()
 
 	// Nothing recorded yet: zero values, not errors.
@@ -57,7 +56,7 @@ func TestPostmortemRecords(t *testing.T) {
 
 	// Everything survives a restart, times to the nanosecond.
 	db.Close()
-	db = openAt(t, path)
+	db = open(t)
 	fus, err := db.FollowUps(ctx, inc.ID)
 	if err != nil || len(fus) != 1 {
 		t.Fatalf("FollowUps = %+v, %v", fus, err)

@@ -1,9 +1,8 @@
-package store_test
+package storetest
 
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -11,46 +10,22 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
-	"github.com/sitrep-io/sitrep/store"
 )
 
 // t0 is the base of the times the tests store; it has nanoseconds so that a
 // round trip that drops precision shows.
 var t0 = time.Date(2024, 3, 1, 12, 0, 0, 123456789, time.UTC)
 
-// dbPath returns a fresh database file path in the test's temp dir.
-func dbPath(t *testing.T) string {
-	t.Helper()
-	return filepath.Join(t.TempDir(), "sitrep.db")
-}
-
-// openAt opens the database file at path and closes it when the test ends.
-func openAt(t *testing.T, path string) *store.DB {
-	t.Helper()
-	db, err := store.Open(t.Context(), path)
-	if err != nil {
-		t.Fatalf("Open(%s): %v", path, err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
-
-// openDB opens a fresh database file.
-func openDB(t *testing.T) *store.DB {
-	t.Helper()
-	return openAt(t, dbPath(t))
-}
-
-// newIncident is a valid incident to store.
-func newIncident(title string) bot.Incident {
+// NewIncident is a valid incident to store.
+func NewIncident(title string) bot.Incident {
 	return bot.Incident{
 		Title: title, Severity: bot.SEV3, Status: bot.StatusInvestigating, Source: "chat",
 		DeclaredAt: t0, DetectedAt: t0, UpdatedAt: t0,
 	}
 }
 
-// create stores incidents in one transaction and returns them with their ids.
-func create(t *testing.T, db *store.DB, incs ...bot.Incident) []bot.Incident {
+// Create stores incidents in one transaction and returns them with their ids.
+func Create(t *testing.T, db Store, incs ...bot.Incident) []bot.Incident {
 	t.Helper()
 	err := db.Update(t.Context(), func(tx bot.Tx) error {
 		for i := range incs {
@@ -66,8 +41,8 @@ func create(t *testing.T, db *store.DB, incs ...bot.Incident) []bot.Incident {
 	return incs
 }
 
-// appendEvents stores events in one transaction.
-func appendEvents(t *testing.T, db *store.DB, evs ...*bot.Event) {
+// AppendEvents stores events in one transaction.
+func AppendEvents(t *testing.T, db Store, evs ...*bot.Event) {
 	t.Helper()
 	err := db.Update(t.Context(), func(tx bot.Tx) error {
 		for _, ev := range evs {
@@ -90,28 +65,8 @@ func ids(incs []bot.Incident) []int64 {
 	return out
 }
 
-func TestOpen(t *testing.T) {
-	t.Run("OK", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "nested", "dir", "sitrep.db")
-		db := openAt(t, path)
-		if got, want := db.Path(), path; got != want {
-			t.Errorf("Path() = %q, want %q", got, want)
-		}
-		if err := db.Ping(t.Context()); err != nil {
-			t.Errorf("Ping: %v", err)
-		}
-	})
-	t.Run("ErrNoPath", func(t *testing.T) {
-		db, err := store.Open(t.Context(), "")
-		if err == nil {
-			db.Close()
-			t.Fatal("Open(\"\") succeeded, want an error")
-		}
-	})
-}
-
-func TestIncidentRoundTrip(t *testing.T) {
-	db := openDB(t)
+func testIncidentRoundTrip(t *testing.T, open Opener) {
+	db := open(t)
 	ctx := t.Context()
 	paris := time.FixedZone("CET", 3600)
 	in := bot.Incident{
@@ -127,7 +82,7 @@ func TestIncidentRoundTrip(t *testing.T) {
 		LastUpdateAt:   t0.Add(4 * time.Second),
 		UpdatedAt:      t0.Add(5 * time.Second),
 	}
-	inc := create(t, db, in)[0]
+	inc := Create(t, db, in)[0]
 	if inc.ID == 0 {
 		t.Fatal("CreateIncident did not set the ID")
 	}
@@ -161,7 +116,7 @@ func TestIncidentRoundTrip(t *testing.T) {
 	})
 
 	t.Run("NilLabels", func(t *testing.T) {
-		inc := create(t, db, newIncident("no labels"))[0]
+		inc := Create(t, db, NewIncident("no labels"))[0]
 		got, err := db.Incident(ctx, inc.ID)
 		if err != nil {
 			t.Fatalf("Incident: %v", err)
@@ -175,10 +130,10 @@ func TestIncidentRoundTrip(t *testing.T) {
 	})
 }
 
-func TestNotFound(t *testing.T) {
-	db := openDB(t)
+func testNotFound(t *testing.T, open Opener) {
+	db := open(t)
 	ctx := t.Context()
-	inc := create(t, db, newIncident("exists"))[0]
+	inc := Create(t, db, NewIncident("exists"))[0]
 	missing := inc.ID + 100
 
 	tests := []struct {
@@ -199,7 +154,7 @@ func TestNotFound(t *testing.T) {
 			return db.Update(ctx, func(tx bot.Tx) error { _, err := tx.OpenIncidentByDedupKey("chat", ""); return err })
 		}},
 		{"TxUpdateIncident", func() error {
-			ghost := newIncident("ghost")
+			ghost := NewIncident("ghost")
 			ghost.ID = missing
 			return db.Update(ctx, func(tx bot.Tx) error { return tx.UpdateIncident(ghost) })
 		}},
@@ -214,15 +169,15 @@ func TestNotFound(t *testing.T) {
 	}
 }
 
-func TestUpdateIsOneTransaction(t *testing.T) {
+func testUpdateIsOneTransaction(t *testing.T, open Opener) {
 	ctx := t.Context()
 
 	t.Run("ErrRollsBackEverything", func(t *testing.T) {
-		db := openDB(t)
+		db := open(t)
 		boom := errors.New("boom")
 		var createdID int64
 		err := db.Update(ctx, func(tx bot.Tx) error {
-			inc := newIncident("doomed")
+			inc := NewIncident("doomed")
 			if err := tx.CreateIncident(&inc); err != nil {
 				return err
 			}
@@ -270,8 +225,8 @@ func TestUpdateIsOneTransaction(t *testing.T) {
 	})
 
 	t.Run("ErrKeepsEarlierState", func(t *testing.T) {
-		db := openDB(t)
-		inc := create(t, db, newIncident("before"))[0]
+		db := open(t)
+		inc := Create(t, db, NewIncident("before"))[0]
 		err := db.Update(ctx, func(tx bot.Tx) error {
 			cur, err := tx.Incident(inc.ID)
 			if err != nil {
@@ -307,10 +262,10 @@ func TestUpdateIsOneTransaction(t *testing.T) {
 	})
 
 	t.Run("OKCommitsEverything", func(t *testing.T) {
-		db := openDB(t)
+		db := open(t)
 		var id int64
 		err := db.Update(ctx, func(tx bot.Tx) error {
-			inc := newIncident("kept")
+			inc := NewIncident("kept")
 			if err := tx.CreateIncident(&inc); err != nil {
 				return err
 			}
@@ -335,9 +290,9 @@ func TestUpdateIsOneTransaction(t *testing.T) {
 	})
 }
 
-func TestCreateIncidentDedup(t *testing.T) {
+func testCreateIncidentDedup(t *testing.T, open Opener) {
 	withKey := func(source, key string, status bot.Status) bot.Incident {
-		inc := newIncident(source + "/" + key)
+		inc := NewIncident(source + "/" + key)
 		inc.Source, inc.DedupKey, inc.Status = source, key, status
 		return inc
 	}
@@ -355,7 +310,7 @@ func TestCreateIncidentDedup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db := openDB(t)
+			db := open(t)
 			var firstID int64
 			var againErr error
 			err := db.Update(t.Context(), func(tx bot.Tx) error {
@@ -392,8 +347,8 @@ func TestCreateIncidentDedup(t *testing.T) {
 	}
 
 	t.Run("ErrReopenOverOpen", func(t *testing.T) {
-		db := openDB(t)
-		incs := create(t, db, withKey("webhook", "k1", bot.StatusResolved), withKey("webhook", "k1", bot.StatusTriggered))
+		db := open(t)
+		incs := Create(t, db, withKey("webhook", "k1", bot.StatusResolved), withKey("webhook", "k1", bot.StatusTriggered))
 		old := incs[0]
 		old.Status = bot.StatusInvestigating
 		err := db.Update(t.Context(), func(tx bot.Tx) error { return tx.UpdateIncident(old) })
@@ -403,8 +358,8 @@ func TestCreateIncidentDedup(t *testing.T) {
 	})
 
 	t.Run("OpenIncidentByDedupKey", func(t *testing.T) {
-		db := openDB(t)
-		incs := create(t, db, withKey("webhook", "k1", bot.StatusResolved), withKey("webhook", "k1", bot.StatusMonitoring))
+		db := open(t)
+		incs := Create(t, db, withKey("webhook", "k1", bot.StatusResolved), withKey("webhook", "k1", bot.StatusMonitoring))
 		var got bot.Incident
 		err := db.Update(t.Context(), func(tx bot.Tx) error {
 			var err error
@@ -420,18 +375,18 @@ func TestCreateIncidentDedup(t *testing.T) {
 	})
 }
 
-func TestIncidents(t *testing.T) {
-	db := openDB(t)
+func testIncidents(t *testing.T, open Opener) {
+	db := open(t)
 	ctx := t.Context()
 	inc := func(title string, status bot.Status, resolvedAt time.Duration) bot.Incident {
-		i := newIncident(title)
+		i := NewIncident(title)
 		i.Status = status
 		if status == bot.StatusResolved {
 			i.ResolvedAt = t0.Add(resolvedAt)
 		}
 		return i
 	}
-	incs := create(t, db,
+	incs := Create(t, db,
 		inc("open-1", bot.StatusInvestigating, 0),
 		inc("resolved-1h", bot.StatusResolved, time.Hour),
 		inc("open-3", bot.StatusTriggered, 0),
@@ -465,12 +420,12 @@ func TestIncidents(t *testing.T) {
 	}
 }
 
-func TestIncidentByChannel(t *testing.T) {
-	db := openDB(t)
+func testIncidentByChannel(t *testing.T, open Opener) {
+	db := open(t)
 	ctx := t.Context()
-	a, b, c := newIncident("a"), newIncident("b"), newIncident("c")
+	a, b, c := NewIncident("a"), NewIncident("b"), NewIncident("c")
 	a.ChannelID, b.ChannelID = "C1", "C2"
-	incs := create(t, db, a, b, c)
+	incs := Create(t, db, a, b, c)
 
 	for _, tt := range []struct {
 		channel string
@@ -488,10 +443,10 @@ func TestIncidentByChannel(t *testing.T) {
 	}
 }
 
-func TestTimeline(t *testing.T) {
-	db := openDB(t)
+func testTimeline(t *testing.T, open Opener) {
+	db := open(t)
 	ctx := t.Context()
-	incs := create(t, db, newIncident("one"), newIncident("two"))
+	incs := Create(t, db, NewIncident("one"), NewIncident("two"))
 	ev := func(inc int, occurred time.Duration, text string) *bot.Event {
 		return &bot.Event{IncidentID: incs[inc].ID, OccurredAt: t0.Add(occurred), RecordedAt: t0.Add(time.Hour),
 			Kind: bot.KindNote, Actor: "U1", Text: text}
@@ -501,7 +456,7 @@ func TestTimeline(t *testing.T) {
 	late := ev(0, 2*time.Minute, "late")
 	late.Data = map[string]any{"n": 1.5, "tags": []any{"a", "b"}, "ok": true}
 	late.SourceURL = "https://example.com/x"
-	appendEvents(t, db, late, ev(0, 0, "first"), ev(1, time.Second, "other incident"), ev(0, time.Minute, "middle"), ev(0, 0, "first-tie"))
+	AppendEvents(t, db, late, ev(0, 0, "first"), ev(1, time.Second, "other incident"), ev(0, time.Minute, "middle"), ev(0, 0, "first-tie"))
 
 	got, err := db.Timeline(ctx, incs[0].ID)
 	if err != nil {
@@ -544,10 +499,10 @@ func TestTimeline(t *testing.T) {
 	})
 }
 
-func TestAppendEventDedup(t *testing.T) {
-	db := openDB(t)
+func testAppendEventDedup(t *testing.T, open Opener) {
+	db := open(t)
 	ctx := t.Context()
-	incs := create(t, db, newIncident("one"), newIncident("two"))
+	incs := Create(t, db, NewIncident("one"), NewIncident("two"))
 	ev := func(inc int, key string) *bot.Event {
 		return &bot.Event{IncidentID: incs[inc].ID, OccurredAt: t0, RecordedAt: t0, Kind: bot.KindAlertFired,
 			Actor: "alert:webhook", Text: "fired", DedupKey: key}
@@ -592,12 +547,11 @@ func TestAppendEventDedup(t *testing.T) {
 	}
 }
 
-// TestConcurrentWriters writes from many goroutines through two handles on
+// testConcurrentWriters writes from many goroutines through two handles on
 // one file (like two processes) while others read: every write must succeed,
 // none with SQLITE_BUSY.
-func TestConcurrentWriters(t *testing.T) {
-	path := dbPath(t)
-	dbs := []*store.DB{openAt(t, path), openAt(t, path)}
+func testConcurrentWriters(t *testing.T, open Opener) {
+	dbs := []Store{open(t), open(t)}
 	ctx := t.Context()
 	const writers, perWriter = 8, 20
 
@@ -608,7 +562,7 @@ func TestConcurrentWriters(t *testing.T) {
 		wg.Go(func() {
 			for i := range perWriter {
 				err := db.Update(ctx, func(tx bot.Tx) error {
-					inc := newIncident(fmt.Sprintf("w%d-%d", w, i))
+					inc := NewIncident(fmt.Sprintf("w%d-%d", w, i))
 					if err := tx.CreateIncident(&inc); err != nil {
 						return err
 					}
@@ -658,23 +612,19 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 }
 
-// TestReopenKeepsData checks that what one handle wrote is there after it
+// testReopenKeepsData checks that what one handle wrote is there after it
 // is closed and the file opened again.
-func TestReopenKeepsData(t *testing.T) {
-	path := dbPath(t)
-	db, err := store.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := newIncident("persisted")
+func testReopenKeepsData(t *testing.T, open Opener) {
+	db := open(t)
+	in := NewIncident("persisted")
 	in.Status, in.ResolvedAt = bot.StatusResolved, t0.Add(time.Hour)
-	inc := create(t, db, in)[0]
-	appendEvents(t, db, &bot.Event{IncidentID: inc.ID, OccurredAt: t0, RecordedAt: t0, Kind: bot.KindNote, Actor: "U1", Text: "kept"})
+	inc := Create(t, db, in)[0]
+	AppendEvents(t, db, &bot.Event{IncidentID: inc.ID, OccurredAt: t0, RecordedAt: t0, Kind: bot.KindNote, Actor: "U1", Text: "kept"})
 	if err := db.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 
-	db = openAt(t, path)
+	db = open(t)
 	inc.Labels = map[string]string{} // nil labels are stored as {}
 	got, err := db.Incident(t.Context(), inc.ID)
 	if err != nil {

@@ -1,4 +1,4 @@
-package store_test
+package storetest
 
 import (
 	"testing"
@@ -7,13 +7,13 @@ import (
 	"github.com/sitrep-io/sitrep/bot"
 )
 
-// TestAlertCounts covers the counts alert summaries are drawn from, which
+// testAlertCounts covers the counts alert summaries are drawn from, which
 // since migration 0006 come through the events_incident index: only alert
 // events of the one incident count, and the latest one wins by occurred
 // time (ties by id), whatever order they were recorded in.
-func TestAlertCounts(t *testing.T) {
-	db := openDB(t)
-	incs := create(t, db, newIncident("api"), newIncident("db"))
+func testAlertCounts(t *testing.T, open Opener) {
+	db := open(t)
+	incs := Create(t, db, NewIncident("api"), NewIncident("db"))
 	a, b := incs[0].ID, incs[1].ID
 	ev := func(id int64, kind bot.EventKind, at time.Duration, text string) *bot.Event {
 		return &bot.Event{IncidentID: id, Kind: kind, Actor: "alert:alertmanager", Text: text, OccurredAt: t0.Add(at), RecordedAt: t0}
@@ -21,7 +21,7 @@ func TestAlertCounts(t *testing.T) {
 	if c, err := db.AlertCounts(t.Context(), a); err != nil || c != (bot.AlertCounts{}) {
 		t.Fatalf("AlertCounts with no alerts = %+v, %v; want zero", c, err)
 	}
-	appendEvents(t, db,
+	AppendEvents(t, db,
 		ev(a, bot.KindAlertFired, 2*time.Minute, "alert fired: late"),
 		ev(a, bot.KindAlertFired, time.Minute, "alert fired: early"),
 		ev(a, bot.KindAlertResolved, 2*time.Minute, "alert resolved: tie, recorded last"),

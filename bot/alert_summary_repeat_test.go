@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/internal/testclock"
 )
 
-// The in-memory summary hint (alert_summary_hint.go) may only skip the
-// "summary already queued?" query when the answer is yes: these tests fire
+// Whether an alert summary is queued is asked of the store, never of a
+// process's memory: these tests fire
 // repeats around deliveries, failed deliveries and a restart, and check
 // that every repeat ends up in a summary and that one summary is queued per
 // window.
@@ -132,4 +133,40 @@ func TestAlertSummary_RestartAsksTheStore(t *testing.T) {
 	e.wantSummary("3")
 	e.fire("a4")
 	e.wantPendingSummaries(1)
+}
+
+// replica is a second Service and Dispatcher on e's database and chat, with
+// a clock of its own: another process of the same deployment, on another
+// machine.
+func (e *env) replica() *env {
+	e.t.Helper()
+	r := &env{t: e.t, path: e.path, cfg: e.cfg, clock: testclock.New(e.clock.Now()), chat: e.chat}
+	r.cfg.Now = r.clock.Now
+	r.open()
+	enableSummaries(r)
+	return r
+}
+
+// A replica whose clock runs a little ahead delivers the summary another
+// replica queued before that one's clock reaches the due time: a repeat on
+// the slower replica must still be summarised.
+func TestAlertSummary_RepeatAfterAnotherReplicaDeliveredIsSummarised(t *testing.T) {
+	a := newSummaryEnv(t)
+	b := a.replica()
+	a.fire("a1")
+	a.drain()                                                   // the channel
+	a.fire("a2")                                                // replica a queues the summary
+	due := a.clock.Now().Truncate(time.Minute).Add(time.Minute) // SummaryEvery
+	a.clock.Set(due.Add(-time.Second))
+	b.clock.Set(due.Add(time.Second))
+	b.drain() // b's clock is past the due time: it delivers
+	a.wantSummary("2")
+	a.wantPendingSummaries(0)
+
+	a.fire("a3") // a's clock is before the due time, the entry is gone
+	a.wantPendingSummaries(1)
+	a.clock.Advance(time.Minute)
+	b.clock.Advance(time.Minute)
+	b.drain()
+	a.wantSummary("3")
 }

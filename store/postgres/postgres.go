@@ -1,0 +1,155 @@
+// Package postgres is sitrep's PostgreSQL store, for deployments that run
+// several replicas on one database (SQLite, package store, stays the
+// embedded default). It talks to PostgreSQL through pgx's own interface and
+// pool (pgxpool) rather than database/sql: claims pass id arrays (= ANY($1)),
+// the migration lock must stay on one held connection, and errors are
+// matched by SQLSTATE (*pgconn.PgError), all of which pgx gives directly.
+//
+// This package has its schema and migrations so far; the bot.Store
+// implementation is to follow (see the contract in internal/storetest).
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sitrep-io/sitrep/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migrationLock is the pg_advisory_lock key that serialises migrations
+// between replicas starting together ("sitrep" in ASCII).
+const migrationLock int64 = 0x736974726570
+
+// IsURL reports whether a db setting names a PostgreSQL database rather than
+// a SQLite file.
+func IsURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// DB is a PostgreSQL database opened by sitrep.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to the database at url (postgres://…) and applies pending
+// migrations.
+func Open(ctx context.Context, url string) (*DB, error) {
+	if !IsURL(url) {
+		return nil, errors.New("a PostgreSQL database is named by a postgres:// URL")
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse PostgreSQL URL: %w", err) // pgx redacts the password
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	db := &DB{pool: pool}
+	if err := db.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes every connection.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// Ping checks that the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping PostgreSQL: %w", err)
+	}
+	return nil
+}
+
+// Migrations returns the embedded PostgreSQL migrations in order.
+func Migrations() ([]store.Migration, error) {
+	return store.ReadMigrations(migrationFiles, "migrations")
+}
+
+// Migrate applies every embedded migration the database has not had yet,
+// each in its own transaction, and returns the names of those it applied.
+// It holds a session advisory lock throughout, so that replicas starting
+// together migrate once: the others wait, then find nothing to apply.
+func (db *DB) Migrate(ctx context.Context) ([]string, error) {
+	all, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+		return nil, fmt.Errorf("migrate: take the migration lock: %w", err)
+	}
+	defer func() {
+		// A fresh context: the lock must go even when ctx is done, or the
+		// pooled connection would keep it.
+		unlockCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(unlockCtx, `SELECT pg_advisory_unlock($1)`, migrationLock); err != nil {
+			conn.Conn().Close(unlockCtx) // closing the session drops the lock
+		}
+	}()
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var applied []string
+	for _, m := range all {
+		did := false
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.Version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+				m.Version, m.Name, time.Now().UTC().Format(time.RFC3339Nano))
+			did = err == nil
+			return err
+		})
+		if err != nil {
+			return applied, fmt.Errorf("apply migration %s: %w", m.Name, err)
+		}
+		if did {
+			applied = append(applied, m.Name)
+		}
+	}
+	return applied, nil
+}
+
+// SchemaVersion is the highest migration applied.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := db.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}
