@@ -917,3 +917,31 @@ func TestSlackFeatures_ApproveAcksWhileSlackIsSlow(t *testing.T) {
 		t.Errorf("approved events: %+v", evs)
 	}
 }
+
+// TestSlackFeatures_ApproveCommandAcksWhileSlackIsSlow: "/incident approve
+// RUN-n" asks Slack for the user group's members too; with Slack slow the
+// command is acknowledged within the budget and the approval is answered
+// after.
+func TestSlackFeatures_ApproveCommandAcksWhileSlackIsSlow(t *testing.T) {
+	h := newFeatureHarness(t)
+	inc := h.declared("U1", "Platform API returning 500")
+	run := h.requestRun("U1", inc, "scale capacity=12")
+
+	h.app.AckBudget = 200 * time.Millisecond
+	const slow = 500 * time.Millisecond
+	h.fake.SetFault("usergroups.users.list", slackfake.Slow(slow))
+	start := time.Now()
+	status, out := h.command("UAPPROVER", inc.ChannelID, fmt.Sprintf("approve RUN-%d", run.ID))
+	if took := time.Since(start); status != http.StatusOK || took >= slow {
+		t.Fatalf("command answered %d after %s (%v); it must not wait for Slack's %s", status, took, out, slow)
+	}
+	h.app.Wait()
+	h.fake.ClearFault("usergroups.users.list")
+	if eph := h.lastEphemeral(inc.ChannelID, "UAPPROVER"); !strings.Contains(eph.Text, "RUN-1") {
+		t.Errorf("approver told: %q", eph.Text)
+	}
+	h.settle()
+	if evs := eventsOf(h.timeline(inc.ID), bot.KindRunbookApproved); len(evs) != 1 || evs[0].Actor != "UAPPROVER" {
+		t.Errorf("approved events: %+v", evs)
+	}
+}
