@@ -18,6 +18,9 @@ type Alert struct {
 	Severity    Severity // 0: the default
 	Firing      bool     // false: the alert has resolved
 	OccurredAt  time.Time
+	// reportedAt is the source's time when it was out of range and
+	// OccurredAt was clamped (ingest sets it).
+	reportedAt  time.Time
 	Labels      map[string]string
 	Annotations map[string]string
 	URL         string
@@ -73,9 +76,9 @@ func validateAlert(a *Alert) error {
 
 func (s *Service) ingest(tx Tx, a Alert, out *AlertOutcome) error {
 	now := s.now()
-	at := a.OccurredAt
-	if at.IsZero() {
-		at = now
+	at, clamped := sourceClock(a.OccurredAt, Incident{}, now)
+	if clamped { // a source clock ahead of ours: the alert cannot have fired in the future
+		a.reportedAt = a.OccurredAt
 	}
 	var inc Incident
 	var err error
@@ -148,8 +151,14 @@ func alertEvent(a Alert, kind EventKind, verb string, at, now time.Time) Event {
 	if a.EventID != "" {
 		dedup = "alert:" + a.EventID
 	}
+	text := fmt.Sprintf("alert %s: %s", verb, a.Title)
+	if !a.reportedAt.IsZero() {
+		data["reported_at"] = a.reportedAt.UTC().Format(time.RFC3339)
+		text += fmt.Sprintf(" (the source's time %s was in the future; recorded at %s)",
+			a.reportedAt.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+	}
 	return Event{
 		Kind: kind, Actor: AlertActor(a.Source), OccurredAt: at, RecordedAt: now,
-		Text: fmt.Sprintf("alert %s: %s", verb, a.Title), Data: data, SourceURL: a.URL, DedupKey: dedup,
+		Text: text, Data: data, SourceURL: a.URL, DedupKey: dedup,
 	}
 }

@@ -245,3 +245,18 @@ func TestIngestAlertConcurrent(t *testing.T) {
 		checkDedupCounts(t, e, n, keys, opened)
 	})
 }
+
+// An alert whose source clock runs ahead does not open an incident detected
+// in the future: its time is clamped to now and the timeline says so.
+func TestIngestAlertClampsAFutureSourceTime(t *testing.T) {
+	e := newEnv(t, bot.ServiceConfig{})
+	out := e.alert(bot.Alert{Source: "alertmanager", DedupKey: "k", Title: "t", Firing: true, OccurredAt: start.Add(3 * time.Hour)})
+	got := e.incident(out.Incident.ID)
+	if !got.DetectedAt.Equal(start) {
+		t.Errorf("detected at %v, want clamped to now %v", got.DetectedAt, start)
+	}
+	evs := e.timeline(got.ID)
+	if !evs[0].OccurredAt.Equal(start) || !strings.Contains(evs[0].Text, "in the future") {
+		t.Errorf("alert event = %q at %v, want clamped to now and said so", evs[0].Text, evs[0].OccurredAt)
+	}
+}

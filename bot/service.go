@@ -317,8 +317,14 @@ func (s *Service) SetStatus(ctx context.Context, actor string, id int64, to Stat
 }
 
 func (s *Service) applyStatus(tx Tx, inc *Incident, now time.Time, actor string, to Status, message string, kind EventKind) error {
+	return s.applyStatusAt(tx, inc, now, now, actor, to, message, kind)
+}
+
+// applyStatusAt is applyStatus for a move that happened at at (a source's
+// clock), recorded at now.
+func (s *Service) applyStatusAt(tx Tx, inc *Incident, now, at time.Time, actor string, to Status, message string, kind EventKind) error {
 	from := inc.Status
-	reopened, err := inc.transition(to, now)
+	reopened, err := inc.transition(to, at)
 	if err != nil {
 		return err
 	}
@@ -329,7 +335,7 @@ func (s *Service) applyStatus(tx Tx, inc *Incident, now time.Time, actor string,
 	if message = strings.TrimSpace(message); message != "" {
 		text += ": " + message
 	}
-	ev := Event{Kind: kind, Actor: actor, Text: text,
+	ev := Event{Kind: kind, Actor: actor, Text: text, OccurredAt: at,
 		Data: map[string]any{"from": string(from), "to": string(to), "reopened": reopened, "message": message}}
 	if err := appendAll(tx, inc.ID, now, ev); err != nil {
 		return err

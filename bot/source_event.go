@@ -107,17 +107,49 @@ func (s *Service) recordSource(tx Tx, ev SourceEvent, out *SourceOutcome) error 
 		return err
 	}
 	out.Incident = inc
+	at, clamped := sourceClock(ev.OccurredAt, inc, now)
 	rec := sourceTimelineEvent(ev, inc.ID, now)
+	rec.OccurredAt = at
+	if clamped {
+		rec.Data["reported_at"] = ev.OccurredAt.UTC().Format(time.RFC3339)
+		rec.Text += fmt.Sprintf(" (the source's time %s was out of range; recorded at %s)",
+			ev.OccurredAt.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+	}
 	ok, err := tx.AppendEvent(&rec)
 	if err != nil || !ok {
 		return err
 	}
 	out.Recorded = true
-	if err := s.applySourceEffect(tx, &inc, ev, now); err != nil {
+	if err := s.applySourceEffect(tx, &inc, ev, now, at); err != nil {
 		return err
 	}
 	out.Incident = inc
 	return nil
+}
+
+// sourceClockSkew is how far ahead of sitrep's clock a source's time may be
+// (clocks drift); anything later is taken as now.
+const sourceClockSkew = time.Minute
+
+// sourceClock is when a source event happened: the source's own time, which
+// may be hours older than its delivery (PagerDuty retries for 48 hours),
+// clamped to [the incident's detection, now + sourceClockSkew]. A missing
+// time is now. clamped reports that the source's time was out of range.
+func sourceClock(reported time.Time, inc Incident, now time.Time) (at time.Time, clamped bool) {
+	if reported.IsZero() {
+		return now, false
+	}
+	if reported.After(now.Add(sourceClockSkew)) {
+		return now, true
+	}
+	floor := inc.DetectedAt
+	if floor.IsZero() || (!inc.DeclaredAt.IsZero() && inc.DeclaredAt.Before(floor)) {
+		floor = inc.DeclaredAt
+	}
+	if !floor.IsZero() && reported.Before(floor) {
+		return floor, true
+	}
+	return reported, false
 }
 
 func sourceTimelineEvent(ev SourceEvent, incidentID int64, now time.Time) Event {
@@ -145,7 +177,13 @@ func sourceTimelineEvent(ev SourceEvent, incidentID int64, now time.Time) Event 
 // applySourceEffect moves the incident where the source event means it.
 // Moves that are already made (the echo of sitrep's own write-back) do
 // nothing.
-func (s *Service) applySourceEffect(tx Tx, inc *Incident, ev SourceEvent, now time.Time) error {
+//
+// Events may arrive out of order (PagerDuty retries each delivery on its
+// own), so the key times follow the source's clock, not the arrival order:
+// the first acknowledgement is the earliest one reported, whenever it
+// arrived; a resolve or re-open older than the incident's resolution is
+// stale (a later move superseded it) and is recorded only.
+func (s *Service) applySourceEffect(tx Tx, inc *Incident, ev SourceEvent, now, at time.Time) error {
 	actor := AlertActor(ev.Source)
 	by := ""
 	if ev.Agent != "" {
@@ -154,11 +192,19 @@ func (s *Service) applySourceEffect(tx Tx, inc *Incident, ev SourceEvent, now ti
 	switch ev.Effect {
 	case EffectAcknowledge:
 		if inc.Status != StatusTriggered {
+			if !inc.AcknowledgedAt.IsZero() && at.Before(inc.AcknowledgedAt) {
+				inc.AcknowledgedAt = at // an earlier acknowledgement arrived late
+				inc.UpdatedAt = now
+				return tx.UpdateIncident(*inc)
+			}
 			return nil
 		}
-		return s.statusFromSource(tx, inc, now, actor, StatusInvestigating, KindAcknowledged, "acknowledged in "+ev.Source+by)
+		return s.statusFromSource(tx, inc, now, at, actor, StatusInvestigating, KindAcknowledged, "acknowledged in "+ev.Source+by)
 	case EffectResolve:
 		if !inc.Open() {
+			return nil
+		}
+		if !inc.ResolvedAt.IsZero() && at.Before(inc.ResolvedAt) {
 			return nil
 		}
 		if t, err := tx.AlertTriage(inc.ID); err == nil && t.State == TriagePending {
@@ -166,15 +212,15 @@ func (s *Service) applySourceEffect(tx Tx, inc *Incident, ev SourceEvent, now ti
 			*inc = closed
 			return err
 		}
-		return s.statusFromSource(tx, inc, now, actor, StatusResolved, KindStatusChanged, "resolved in "+ev.Source+by)
+		return s.statusFromSource(tx, inc, now, at, actor, StatusResolved, KindStatusChanged, "resolved in "+ev.Source+by)
 	case EffectReopen:
-		if inc.Open() {
-			return nil
+		if inc.Open() || at.Before(inc.ResolvedAt) {
+			return nil // open already, or a re-open that a later resolve superseded
 		}
 		if _, err := tx.OpenIncidentByDedupKey(ev.Source, ev.DedupKey); err == nil {
 			return nil // a newer incident holds the key
 		}
-		return s.statusFromSource(tx, inc, now, actor, StatusTriggered, KindStatusChanged, "re-opened in "+ev.Source+by)
+		return s.statusFromSource(tx, inc, now, at, actor, StatusTriggered, KindStatusChanged, "re-opened in "+ev.Source+by)
 	}
 	return nil
 }
@@ -182,22 +228,22 @@ func (s *Service) applySourceEffect(tx Tx, inc *Incident, ev SourceEvent, now ti
 // statusFromSource applies a status move a source reported. An incident
 // without a channel (waiting in triage, or declined) moves quietly and its
 // triage message is redrawn; any other says so in its channel.
-func (s *Service) statusFromSource(tx Tx, inc *Incident, now time.Time, actor string, to Status, kind EventKind, msg string) error {
+func (s *Service) statusFromSource(tx Tx, inc *Incident, now, at time.Time, actor string, to Status, kind EventKind, msg string) error {
 	t, err := tx.AlertTriage(inc.ID)
 	if err != nil && ErrorCode(err) != ENOTFOUND {
 		return err
 	}
 	quiet := err == nil && t.State != TriageAccepted && inc.ChannelID == ""
 	if !quiet {
-		if err := s.applyStatus(tx, inc, now, actor, to, msg, kind); err != nil {
+		if err := s.applyStatusAt(tx, inc, now, at, actor, to, msg, kind); err != nil {
 			return err
 		}
 	} else {
 		from := inc.Status
-		if _, err := inc.transition(to, now); err != nil {
+		if _, err := inc.transition(to, at); err != nil {
 			return err
 		}
-		ev := Event{Kind: kind, Actor: actor, Text: fmt.Sprintf("status %s → %s: %s", from, to, msg),
+		ev := Event{Kind: kind, Actor: actor, OccurredAt: at, Text: fmt.Sprintf("status %s → %s: %s", from, to, msg),
 			Data: map[string]any{"from": string(from), "to": string(to), "message": msg}}
 		if err := appendAll(tx, inc.ID, now, ev); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/slack-go/slack"
@@ -48,7 +49,32 @@ func (s *Slack) command(ctx context.Context, cmd slack.SlashCommand) (any, after
 	if err != nil {
 		return ephemeral(s.userMessage(err, "command")), nil
 	}
-	reply, err := s.Service.Execute(ctx, inv)
+	done := make(chan actionResult, 1)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), actionTimeout)
+	go func() {
+		defer cancel()
+		reply, err := s.Service.Execute(cctx, inv)
+		done <- actionResult{reply: reply, err: err}
+	}()
+	var res actionResult
+	select {
+	case res = <-done:
+	case <-time.After(s.ackBudget()):
+		// Still busy (an approval asking Slack who is in a user group, a
+		// postmortem asking for names, with Slack slow): acknowledge now
+		// (Slack wants it within 3 s) and answer when it is done.
+		return ephemeral("Working on it…"), func(ctx context.Context) {
+			res := <-done
+			if res.err != nil {
+				s.tellUser(ctx, cmd.ChannelID, cmd.UserID, s.userMessage(res.err, "command"))
+				return
+			}
+			if answer := s.replier(cmd.ChannelID, cmd.UserID, res.reply); answer != nil {
+				answer(ctx)
+			}
+		}
+	}
+	reply, err := res.reply, res.err
 	if err != nil {
 		return ephemeral(s.userMessage(err, "command")), nil
 	}

@@ -130,7 +130,7 @@ func (s *Slack) blockActions(ctx context.Context, ic slack.InteractionCallback) 
 				if err = res.err; err == nil && !answeredInPlace[inv.ActionID] {
 					work = append(work, s.replier(channel, user, res.reply))
 				}
-			case <-time.After(actionBudget):
+			case <-time.After(s.ackBudget()):
 				// Still busy (an approval asking Slack who is in a user
 				// group, with Slack slow): acknowledge now, answer the
 				// clicker when it is done.
@@ -153,10 +153,17 @@ func (s *Slack) blockActions(ctx context.Context, ic slack.InteractionCallback) 
 	}
 }
 
-// actionBudget is how long a click's action may run before the
+// defaultAckBudget is how long a click's action may run before the
 // acknowledgement goes out without it: Slack wants the answer within 3 s.
 // Most actions are one database transaction and finish in milliseconds.
-const actionBudget = 2 * time.Second
+const defaultAckBudget = 2 * time.Second
+
+func (s *Slack) ackBudget() time.Duration {
+	if s.AckBudget > 0 {
+		return s.AckBudget
+	}
+	return defaultAckBudget
+}
 
 // actionTimeout bounds an action that finishes after the acknowledgement.
 const actionTimeout = 30 * time.Second

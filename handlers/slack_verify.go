@@ -60,7 +60,11 @@ type Slack struct {
 	// AfterAckTimeout bounds each piece of work done after an
 	// acknowledgement (default 10s).
 	AfterAckTimeout time.Duration
-	Log             *slog.Logger
+	// AckBudget is how long a click's action may run before the
+	// acknowledgement goes out without it (default 2s: Slack wants the
+	// answer within 3 s).
+	AckBudget time.Duration
+	Log       *slog.Logger
 	// Workspace finds the workspace whose requests are accepted (HTTP
 	// mode); nil accepts any that is correctly signed.
 	Workspace WorkspaceLearner
