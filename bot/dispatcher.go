@@ -22,7 +22,7 @@ type DispatcherOptions struct {
 	Poll           time.Duration // how often to look for due entries when not woken (default 1s)
 	AttemptTimeout time.Duration // how long one attempt may take (default 30s)
 	BaseBackoff    time.Duration // first retry delay (default 1s), doubled each attempt
-	MaxBackoff     time.Duration // retry delay cap (default 5m)
+	MaxBackoff     time.Duration // retry delay cap (default 30s)
 	Now            func() time.Time
 	Logger         *slog.Logger
 	// OnFailure is told about entries given up on, to record them where
@@ -32,8 +32,15 @@ type DispatcherOptions struct {
 
 // Dispatcher delivers the outbox: it claims due entries, hands each to the
 // handler of its op, and records the outcome. Temporary failures are
-// retried with backoff (or after the vendor's Retry-After) for as long as it
-// takes; nothing is dropped. Entries of one key go one at a time, in order.
+// retried for as long as it takes; nothing is dropped. Entries of one key go
+// one at a time, in order. The retry policy (README, "Delivery and
+// retries"):
+//   - held back by a rate limit (the vendor's 429, or the adapter's own
+//     pacing): wait what it asked plus a little jitter; not a failed
+//     attempt, so the backoff does not grow and recovery is not delayed;
+//   - other temporary failures (5xx, timeouts): exponential backoff with
+//     jitter from BaseBackoff, capped at MaxBackoff, or the vendor's
+//     Retry-After when longer.
 type Dispatcher struct {
 	store    DeliveryStore
 	opt      DispatcherOptions
@@ -56,7 +63,7 @@ func NewDispatcher(store DeliveryStore, opt DispatcherOptions) *Dispatcher {
 		opt.BaseBackoff = time.Second
 	}
 	if opt.MaxBackoff <= 0 {
-		opt.MaxBackoff = 5 * time.Minute
+		opt.MaxBackoff = 30 * time.Second
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -175,6 +182,15 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 		}
 		return
 	}
+	var temp *TemporaryError
+	if errors.As(err, &temp) && temp.RateLimited {
+		next := now.Add(temp.RetryAfter + rateLimitJitter(temp.RetryAfter))
+		log.Info("delivery held back by a rate limit; will retry", "err", err, "next_attempt", next)
+		if err := d.store.DeferDelivery(ctx, del.ID, next, err.Error()); err != nil {
+			log.Error("record delivery deferral", "err", err)
+		}
+		return
+	}
 	if temp, after := IsTemporary(err); temp {
 		next := now.Add(max(after, d.backoff(del.Attempts)))
 		log.Warn("delivery failed; will retry", "err", err, "next_attempt", next)
@@ -202,6 +218,12 @@ func (d *Dispatcher) backoff(attempts int) time.Duration {
 		delay = min(d.opt.BaseBackoff<<attempts, d.opt.MaxBackoff)
 	}
 	return delay/2 + rand.N(delay/2+1)
+}
+
+// rateLimitJitter spreads the entries a rate limit held back over a tenth
+// of the wait (at most a second), so they do not all return at once.
+func rateLimitJitter(wait time.Duration) time.Duration {
+	return rand.N(min(wait/10, time.Second) + 1)
 }
 
 // RecordDeliveryFailure is a Dispatcher OnFailure hook that puts a failed

@@ -60,6 +60,10 @@ func NewDelivery(key, op string, incidentID int64, v any) (Delivery, error) {
 type TemporaryError struct {
 	Err        error
 	RetryAfter time.Duration
+	// RateLimited is set when the call was held back by a rate limit (the
+	// vendor's 429, or sitrep's own pacing) rather than failed: the entry
+	// waits RetryAfter and its backoff does not grow.
+	RateLimited bool
 }
 
 func (e *TemporaryError) Error() string {
@@ -74,6 +78,12 @@ func (e *TemporaryError) Unwrap() error { return e.Err }
 // Temporary wraps err as a *TemporaryError.
 func Temporary(err error, retryAfter time.Duration) error {
 	return &TemporaryError{Err: err, RetryAfter: retryAfter}
+}
+
+// RateLimited wraps err as a *TemporaryError for a call held back by a rate
+// limit for retryAfter: a wait, not a failed attempt.
+func RateLimited(err error, retryAfter time.Duration) error {
+	return &TemporaryError{Err: err, RetryAfter: retryAfter, RateLimited: true}
 }
 
 // IsTemporary reports whether err is worth retrying and how long to wait at

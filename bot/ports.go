@@ -109,6 +109,9 @@ type DeliveryStore interface {
 	ClaimDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
 	CompleteDelivery(ctx context.Context, id int64, result []byte, at time.Time) error
 	RetryDelivery(ctx context.Context, id int64, next time.Time, lastErr string) error
+	// DeferDelivery puts an entry back to wait until next without counting
+	// an attempt (it was held back by a rate limit, not failed).
+	DeferDelivery(ctx context.Context, id int64, next time.Time, lastErr string) error
 	FailDelivery(ctx context.Context, id int64, lastErr string, at time.Time) error
 	// RecoverDeliveries returns every entry left sending to pending, marked
 	// Uncertain, and returns how many it recovered. It cannot tell an entry

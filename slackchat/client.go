@@ -80,7 +80,7 @@ func New(opt Options) *Client {
 	if opt.HistoryWindow <= 0 {
 		opt.HistoryWindow = 200
 	}
-	api := slack.New(opt.Token, slack.OptionAPIURL(opt.APIURL), slack.OptionHTTPClient(opt.HTTPClient))
+	api := slack.New(opt.Token, slack.OptionAPIURL(opt.APIURL), slack.OptionHTTPClient(withRetryAfter(opt.HTTPClient, opt.Now)))
 	return &Client{api: api, opt: opt, pace: newPacer(opt.Now, opt.Sleep),
 		users: map[string]cached[bot.ChatUser]{}, emails: map[string]cached[string]{}, groups: map[string]cached[[]string]{}}
 }

@@ -49,8 +49,9 @@ var permanentCodes = map[string]struct {
 
 // mapError translates an error from slack-go into what the outbox and the
 // domain understand, by type, never by text:
-//   - *slack.RateLimitedError (429 with Retry-After): *bot.TemporaryError
-//     carrying Slack's Retry-After;
+//   - *slack.RateLimitedError (429 with Retry-After): a rate-limited
+//     *bot.TemporaryError carrying Slack's Retry-After (whole seconds:
+//     retryAfterTransport rounds the other forms up before slack-go reads it);
 //   - slack.StatusCodeError 429 or 5xx, transport failures (timeouts,
 //     refused or reset connections) and context deadlines: *bot.TemporaryError;
 //   - slack.SlackErrorResponse (ok:false): a *bot.Error with a code (see
@@ -65,7 +66,7 @@ func mapError(method string, err error) error {
 	wrapped := fmt.Errorf("slack %s: %w", method, err)
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
-		return bot.Temporary(wrapped, rl.RetryAfter)
+		return bot.RateLimited(wrapped, rl.RetryAfter)
 	}
 	var sc slack.StatusCodeError
 	if errors.As(err, &sc) {

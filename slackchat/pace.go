@@ -107,7 +107,7 @@ func (p *pacer) reserve(ctx context.Context, key string, r rate) (time.Duration,
 	// The deadline is wall-clock time; compare durations so a fake clock
 	// works too.
 	if deadline, ok := ctx.Deadline(); ok && d > 0 && d >= time.Until(deadline) {
-		return 0, bot.Temporary(fmt.Errorf("%s: %w", key, errPaced), d)
+		return 0, bot.RateLimited(fmt.Errorf("%s: %w", key, errPaced), d)
 	}
 	b.tat = tat
 	return d, nil

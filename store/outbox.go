@@ -29,7 +29,8 @@ const (
 		last_error = '' WHERE id = ?`
 	sqlRetryDelivery = `UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, last_error = ?
 		WHERE id = ?`
-	sqlFailDelivery = `UPDATE outbox SET state = 'failed', attempts = attempts + 1, delivered_at = ?, last_error = ?
+	sqlDeferDelivery = `UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?`
+	sqlFailDelivery  = `UPDATE outbox SET state = 'failed', attempts = attempts + 1, delivered_at = ?, last_error = ?
 		WHERE id = ?`
 )
 
@@ -132,6 +133,16 @@ func (db *DB) RetryDelivery(ctx context.Context, id int64, next time.Time, lastE
 	_, err := db.write(ctx, sqlRetryDelivery, encTime(next), lastErr, id)
 	if err != nil {
 		return fmt.Errorf("reschedule delivery %d: %w", id, err)
+	}
+	return nil
+}
+
+// DeferDelivery puts an entry back to wait until next without counting an
+// attempt: a rate limit held it back.
+func (db *DB) DeferDelivery(ctx context.Context, id int64, next time.Time, lastErr string) error {
+	_, err := db.write(ctx, sqlDeferDelivery, encTime(next), lastErr, id)
+	if err != nil {
+		return fmt.Errorf("defer delivery %d: %w", id, err)
 	}
 	return nil
 }

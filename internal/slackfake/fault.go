@@ -16,10 +16,14 @@ const AnyMethod = "*"
 // a Slack application error. Delay postpones the answer; a Fault with only a
 // Delay lets the call proceed normally afterwards.
 type Fault struct {
-	Status     int           // HTTP status; 0 means 200
-	RetryAfter int           // seconds for the Retry-After header; 0 sends none
-	Error      string        // Slack error code for {"ok":false,"error":...}
-	Delay      time.Duration // wait this long before answering
+	Status     int // HTTP status; 0 means 200
+	RetryAfter int // seconds for the Retry-After header; 0 sends none
+	// RetryAfterHeader, when set, is sent as the Retry-After header as it
+	// is, instead of RetryAfter: the HTTP forms that are not whole seconds
+	// ("1.5", an HTTP date) that proxies and Slack's edge may send.
+	RetryAfterHeader string
+	Error            string        // Slack error code for {"ok":false,"error":...}
+	Delay            time.Duration // wait this long before answering
 }
 
 // RateLimited is HTTP 429 with "Retry-After: seconds" and the body
@@ -54,6 +58,9 @@ func (f Fault) String() string {
 	s := fmt.Sprintf("status=%d", f.Status)
 	if f.RetryAfter > 0 {
 		s += fmt.Sprintf(" retry-after=%d", f.RetryAfter)
+	}
+	if f.RetryAfterHeader != "" {
+		s += fmt.Sprintf(" retry-after=%q", f.RetryAfterHeader)
 	}
 	if f.Error != "" {
 		s += " error=" + f.Error

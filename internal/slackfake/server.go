@@ -707,7 +707,9 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, c *Call, f *
 	}
 	c.Status = status
 	c.Error = f.Error
-	if f.RetryAfter > 0 {
+	if f.RetryAfterHeader != "" {
+		w.Header().Set("Retry-After", f.RetryAfterHeader)
+	} else if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(f.RetryAfter))
 	}
 	if status >= 500 && f.Error == "" {
