@@ -174,7 +174,7 @@ func TestCommands(t *testing.T) {
 	for i := range 5 {
 		if _, err := svc.IngestAlert(ctx, bot.Alert{Source: "webhook", DedupKey: "lat", Title: "Checkout p99 above 2s", Firing: true,
 			OccurredAt: fired.Add(time.Duration(i) * time.Second),
-			Labels: map[string]string{"instance": fmt.Sprintf("web-%d", i)}}); err != nil {
+			Labels:     map[string]string{"instance": fmt.Sprintf("web-%d", i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
