@@ -71,3 +71,23 @@ func TestStormDraftCollapsesRepeatedAlerts(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRender renders the seed night's draft (the baseline) and the
+// same night under a 10,000-event storm; compare their ns/op.
+func BenchmarkRender(b *testing.B) {
+	seed := seedInput(time.UTC)
+	storm, _ := stormInput(time.UTC)
+	r := postmortem.DefaultRenderer()
+	for _, c := range []struct {
+		name string
+		in   postmortem.Input
+	}{{"seed", seed}, {"storm10k", storm}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := r.Render(c.in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
