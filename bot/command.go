@@ -160,13 +160,13 @@ func (s *Service) coreCommands() []Command {
 			Run: func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
 				return s.replied(s.Resolve(ctx, inv.Actor, inc.ID, args))
 			}},
-		{Name: "timeline", Help: "show the recorded timeline",
+		{Name: "timeline", Help: "show the timeline, repeated alerts collapsed (newest entries when it is long)",
 			Run: func(ctx context.Context, _ Invocation, inc Incident, _ string) (Reply, error) {
 				events, err := s.Timeline(ctx, inc.ID)
 				if err != nil {
 					return Reply{}, err
 				}
-				return Reply{Text: FormatTimeline(inc, events), Incident: inc}, nil
+				return Reply{Text: FormatTimelineCollapsed(inc, events, TimelineReplyBudget), Incident: inc}, nil
 			}},
 		{Name: "list", Help: "list open incidents", Anywhere: true,
 			Run: func(ctx context.Context, _ Invocation, _ Incident, _ string) (Reply, error) { return s.execList(ctx) }},
@@ -258,6 +258,10 @@ func splitWord(s string) (word, rest string) {
 	}
 	return s, ""
 }
+
+// TimelineReplyBudget is the most bytes `/incident timeline` answers with:
+// a chat message's text stays well within Slack's 40,000 characters.
+const TimelineReplyBudget = 12000
 
 // FormatTimeline renders a timeline, one event a line: time, actor, kind,
 // text.

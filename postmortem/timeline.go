@@ -21,20 +21,58 @@ type Row struct {
 // is not part of the incident.
 var hiddenKinds = map[bot.EventKind]bool{bot.KindPostmortemDrafted: true, bot.KindPostmortemExported: true}
 
+// timelineRows are the timeline's rows, a run of repeated alerts as one
+// row (bot.CollapseTimeline): a storm of thousands of repeats must not bury
+// what people did.
 func timelineRows(in Input, n namer) []Row {
 	utc := &stamper{loc: time.UTC}
 	local := &stamper{loc: in.Location, zone: true}
-	var rows []Row
+	shown := make([]bot.Event, 0, len(in.Events))
 	for _, ev := range in.Events {
-		if hiddenKinds[ev.Kind] {
-			continue
+		if !hiddenKinds[ev.Kind] {
+			shown = append(shown, ev)
+		}
+	}
+	var rows []Row
+	for _, r := range bot.CollapseTimeline(shown) {
+		ev := r.First
+		what := describe(ev, n, in.Location)
+		if r.Count > 1 {
+			what = describeRun(r, n, in.Location)
 		}
 		rows = append(rows, Row{
 			UTC: utc.stamp(ev.OccurredAt), Local: local.stamp(ev.OccurredAt),
-			Who: cell(n.actor(ev.Actor)), What: cell(describe(ev, n, in.Location)), Source: source(ev),
+			Who: cell(n.actor(ev.Actor)), What: cell(what), Source: source(ev),
 		})
 	}
 	return rows
+}
+
+// describeRun words a run of repeated alerts: how many, until when, and
+// what changed along the way.
+func describeRun(r bot.EventRun, n namer, loc *time.Location) string {
+	verb := "fired"
+	if r.First.Kind == bot.KindAlertResolved {
+		verb = "resolved"
+	}
+	last := r.LastAt.UTC().Format("15:04:05")
+	if loc != time.UTC {
+		last += r.LastAt.In(loc).Format(" (15:04:05 MST)")
+	}
+	s := fmt.Sprintf("Alert %s %s times: %s, the last at %s", verb, thousands(r.Count), quote(n.text(alertTitle(r.First))), last)
+	if c := r.ChangesText(); c != "" {
+		s += "; " + n.text(c)
+	}
+	return s
+}
+
+// thousands writes n with thousands separators: 9,968.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func source(ev bot.Event) string {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -53,9 +55,20 @@ func listIncidents(ctx context.Context, cfg Config, out io.Writer, all bool) err
 	return tw.Flush()
 }
 
-func printTimeline(ctx context.Context, cfg Config, out io.Writer, args []string) error {
-	if len(args) != 1 {
-		return &usageError{msg: "usage: sitrep timeline INC-<n>"}
+const timelineUsage = "usage: sitrep timeline INC-<n> [--collapse]"
+
+// printTimeline prints every event by default: the command line is where
+// the whole record is read; --collapse gives the chat's reading of it
+// (repeated alerts as one line), without the chat's length limit.
+func printTimeline(ctx context.Context, cfg Config, out io.Writer, args []string, collapse bool) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return &usageError{msg: timelineUsage}
+	}
+	fs := flag.NewFlagSet("sitrep timeline", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.BoolVar(&collapse, "collapse", collapse, "repeated alerts as one line")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
+		return &usageError{msg: timelineUsage}
 	}
 	id, err := bot.ParseIncidentKey(args[0])
 	if err != nil {
@@ -73,6 +86,10 @@ func printTimeline(ctx context.Context, cfg Config, out io.Writer, args []string
 	events, err := db.Timeline(ctx, id)
 	if err != nil {
 		return err
+	}
+	if collapse {
+		fmt.Fprintln(out, bot.FormatTimelineCollapsed(inc, events, 0))
+		return nil
 	}
 	fmt.Fprintln(out, bot.FormatTimeline(inc, events))
 	return nil

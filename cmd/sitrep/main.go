@@ -24,7 +24,9 @@ Usage:
                             of Slack, PagerDuty and GitHub (no credentials, no network)
   sitrep serve              run the bot (HTTP server, outbox delivery, console chat)
   sitrep incidents [--all]  list incidents: open ones, then those resolved in the last 7 days
-  sitrep timeline INC-<n>   print one incident's timeline
+  sitrep timeline INC-<n> [--collapse]
+                            print one incident's full timeline; --collapse: repeated
+                            alerts as one line each (count, last time, what changed)
   sitrep migrate            apply database migrations
   sitrep postmortem INC-<n> [--export] [--out FILE]
                             draft an incident's postmortem; --export: to GitHub
@@ -70,6 +72,7 @@ func run(ctx context.Context, args []string, e env) int {
 	fs.SetOutput(e.stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
 	all := fs.Bool("all", false, "incidents: include every resolved incident")
+	collapse := fs.Bool("collapse", false, "timeline: repeated alerts as one line")
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
@@ -92,7 +95,7 @@ func run(ctx context.Context, args []string, e env) int {
 	case "incidents":
 		err = listIncidents(ctx, cfg, e.stdout, *all)
 	case "timeline":
-		err = printTimeline(ctx, cfg, e.stdout, fs.Args())
+		err = printTimeline(ctx, cfg, e.stdout, fs.Args(), *collapse)
 	case "postmortem":
 		err = postmortemCommand(ctx, cfg, e, fs.Args())
 	case "migrate":

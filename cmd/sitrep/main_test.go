@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -169,6 +170,30 @@ func TestCommands(t *testing.T) {
 	code, out, _ = runCmd("timeline", open.Key())
 	if code != 0 || !strings.Contains(out, "declared") || !strings.Contains(out, "@ana is commander") {
 		t.Fatalf("timeline: %d %q", code, out)
+	}
+	fired := time.Now().Add(-time.Hour) // before the declaration, which is stamped on arrival
+	for i := range 5 {
+		if _, err := svc.IngestAlert(ctx, bot.Alert{Source: "webhook", DedupKey: "lat", Title: "Checkout p99 above 2s", Firing: true,
+			OccurredAt: fired.Add(time.Duration(i) * time.Second),
+			Labels:     map[string]string{"instance": fmt.Sprintf("web-%d", i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alerted := open.ID + 2 // the first of these alerts opened INC-3
+	key := bot.Incident{ID: alerted}.Key()
+	code, out, _ = runCmd("timeline", key)
+	if code != 0 || strings.Count(out, "alert_fired") != 5 {
+		t.Errorf("timeline %s prints every event: %d\n%s", key, code, out)
+	}
+	for _, args := range [][]string{{"timeline", key, "--collapse"}, {"timeline", "--collapse", key}} {
+		code, out, _ = runCmd(args...)
+		if code != 0 || strings.Count(out, "alert_fired") != 1 || !strings.Contains(out, "(×5, last ") ||
+			!strings.Contains(out, "new instance: web-1, web-2, web-3 and 1 more") {
+			t.Errorf("%v: %d\n%s", args, code, out)
+		}
+	}
+	if code, _, _ := runCmd("timeline", key, "--bogus"); code != 2 {
+		t.Errorf("timeline with an unknown flag: exit %d, want 2", code)
 	}
 	if code, _, errOut := runCmd("timeline", "INC-99"); code != 1 || !strings.Contains(errOut, "INC-99 does not exist") {
 		t.Errorf("timeline of a missing incident: %d %q", code, errOut)
