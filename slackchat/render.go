@@ -50,12 +50,12 @@ func Blocks(msg bot.Message) []slack.Block {
 	if msg.Title != "" {
 		blocks = append(blocks, slack.NewHeaderBlock(plain(truncate(msg.Title, maxHeader)), slack.HeaderBlockOptionBlockID(BlockTitle)))
 	} else if msg.Text != "" {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(msg.Text, maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(BlockText)))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(mrkdwnText(msg.Text), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(BlockText)))
 	}
 	for i := 0; i < len(msg.Fields); i += maxFieldsPerSect {
 		var fields []*slack.TextBlockObject
 		for _, f := range msg.Fields[i:min(i+maxFieldsPerSect, len(msg.Fields))] {
-			fields = append(fields, mrkdwn(truncate(fmt.Sprintf("*%s*\n%s", f.Label, f.Value), maxField)))
+			fields = append(fields, mrkdwn(truncate(fmt.Sprintf("*%s*\n%s", mrkdwnText(f.Label), mrkdwnText(f.Value)), maxField)))
 		}
 		id := fmt.Sprintf("%s-%d", BlockFields, i/maxFieldsPerSect)
 		blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil, slack.SectionBlockOptionBlockID(id)))
@@ -139,7 +139,7 @@ func msgOptions(msg bot.Message) []slack.MsgOption {
 	if fallback == "" {
 		fallback = msg.Title
 	}
-	opts := []slack.MsgOption{slack.MsgOptionText(fallback, false)}
+	opts := []slack.MsgOption{slack.MsgOptionText(mrkdwnText(fallback), false)}
 	if blocks := Blocks(msg); len(blocks) > 0 {
 		opts = append(opts, slack.MsgOptionBlocks(blocks...))
 	}
