@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -240,6 +241,29 @@ func (r renderer) field(src string) (string, string, error) {
 	return t.render(r.values)
 }
 
+// secretField renders a field that may hold ${env:NAME} references. Only
+// references written in the runbook's own text count: if parameter values
+// (alone or together with each other or the literal text) would form one,
+// the field is refused, so no value a user typed can name a secret.
+func (r renderer) secretField(src string) (string, error) {
+	s, _, err := r.field(src)
+	if err != nil {
+		return "", err
+	}
+	if strings.Count(s, "${env:") != strings.Count(src, "${env:") || !slices.Equal(envRefRE.FindAllString(s, -1), envRefRE.FindAllString(src, -1)) {
+		return "", &ParamError{Param: strings.Join(mustRefs(src), ", "), Msg: "values would form a ${env:…} secret reference; parameter values can never name a secret"}
+	}
+	return s, nil
+}
+
+func mustRefs(src string) []string {
+	t, err := parseTemplate(src)
+	if err != nil {
+		return nil
+	}
+	return t.refs
+}
+
 func (r renderer) exec(spec *ExecSpec) (*RenderedExec, error) {
 	if spec == nil || len(spec.Command) == 0 {
 		return nil, errors.New("runbooks: exec step has no command")
@@ -293,13 +317,13 @@ func (r renderer) http(spec *HTTPSpec) (*RenderedHTTP, error) {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		v, _, err := r.field(spec.Headers[k])
+		v, err := r.secretField(spec.Headers[k])
 		if err != nil {
 			return nil, err
 		}
 		out.Headers = append(out.Headers, Header{Name: k, Value: v})
 	}
-	if out.Body, _, err = r.field(spec.Body); err != nil {
+	if out.Body, err = r.secretField(spec.Body); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -298,3 +298,28 @@ steps:
 		t.Errorf("String() = %s", s)
 	}
 }
+
+func TestRenderRefusesSecretReferenceAssembledFromParams(t *testing.T) {
+	src := []byte(`name: notify
+title: Notify
+params:
+  - {name: a, pattern: '.*'}
+  - {name: b, pattern: '.*'}
+steps:
+  - name: send
+    action: http
+    env: [NOTIFY_TOKEN]
+    with: {url: "https://hooks.example.com/x", headers: {X-Token: "{{ .a }}{{ .b }}"}}
+`)
+	rb, errs := ParseFile("notify.yaml", src)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	params, err := rb.Bind(map[string]string{"a": "${en", "b": "v:NOTIFY_TOKEN}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs, err := rb.Render(rb.Steps[0], params); err == nil {
+		t.Fatalf("rendered %v; want the assembled ${env:…} reference refused", rs)
+	}
+}
