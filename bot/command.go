@@ -277,7 +277,11 @@ func FormatTimeline(inc Incident, events []Event) string {
 
 // FormatEvent renders one timeline event on one line.
 func FormatEvent(ev Event) string {
-	return fmt.Sprintf("%s  %-22s %-17s %s", ev.OccurredAt.UTC().Format(time.DateTime), ev.Actor, ev.Kind, PlainText(oneLine(ev.Text)))
+	text := PlainText(oneLine(ev.Text))
+	if ev.Hidden {
+		text = "[hidden] " + text
+	}
+	return fmt.Sprintf("%s  %-22s %-17s %s", ev.OccurredAt.UTC().Format(time.DateTime), ev.Actor, ev.Kind, text)
 }
 
 var mentionMarkup = regexp.MustCompile(`<([@#]|!subteam\^)([^>|]+)(?:\|([^>]*))?>`)

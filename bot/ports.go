@@ -85,7 +85,8 @@ type Tx interface {
 	RunbookTx
 	ChatEventTx // chat_events.go: delivery dedup, pinned-message updates
 	PostmortemTx
-	AlertTx // alert_store.go: webhook delivery dedup, triage, alert summaries
+	AlertTx      // alert_store.go: webhook delivery dedup, triage, alert summaries
+	CorrectionTx // corrections.go: event times and hidden marks
 }
 
 // DeliveryStore is the outbox side of the store, used by the Dispatcher.

@@ -19,6 +19,8 @@ const (
 	KindMessagePinned   EventKind = "message_pinned"
 	KindChannelCreated  EventKind = "channel_created"
 	KindDeliveryFailed  EventKind = "delivery_failed"
+	KindEventCorrected  EventKind = "event_corrected" // corrections.go: the audit of a correction
+	KindOffChat         EventKind = "off_chat"        // something that happened elsewhere, added with its real time
 )
 
 // SystemActor is the actor of events the bot itself causes.
@@ -38,4 +40,8 @@ type Event struct {
 	// DedupKey, when set, makes the event idempotent: a second event with the
 	// same key on the same incident is not stored.
 	DedupKey string
+	// Hidden marks an event a person has hidden as a mistake (corrections.go):
+	// it stays in the record, shown struck through, and the postmortem leaves
+	// it out.
+	Hidden bool
 }

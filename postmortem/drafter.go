@@ -33,8 +33,16 @@ func (d *Drafter) Input(ctx context.Context, id int64) (Input, error) {
 		return Input{}, err
 	}
 	in := Input{Incident: inc, Location: d.Location, DraftedAt: d.now()}
-	if in.Events, err = d.Store.Timeline(ctx, id); err != nil {
+	events, err := d.Store.Timeline(ctx, id)
+	if err != nil {
 		return Input{}, err
+	}
+	// The postmortem tells the corrected record: hidden events (marked as
+	// mistakes, bot/corrections.go) are left out of every section.
+	for _, ev := range events {
+		if !ev.Hidden {
+			in.Events = append(in.Events, ev)
+		}
 	}
 	if in.FollowUps, err = d.Store.FollowUps(ctx, id); err != nil {
 		return Input{}, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
 )
@@ -56,13 +57,13 @@ func (db *DB) Timeline(ctx context.Context, incidentID int64) ([]bot.Event, erro
 	return out, rows.Err()
 }
 
-const eventColumns = `id, incident_id, occurred_at, recorded_at, kind, actor, text, data, source_url, dedup_key`
+const eventColumns = `id, incident_id, occurred_at, recorded_at, kind, actor, text, data, source_url, dedup_key, hidden`
 
 // scanEvent reads one row of eventColumns.
 func scanEvent(row scanner) (bot.Event, error) {
 	var ev bot.Event
 	var occurred, recorded, kind, data string
-	if err := row.Scan(&ev.ID, &ev.IncidentID, &occurred, &recorded, &kind, &ev.Actor, &ev.Text, &data, &ev.SourceURL, &ev.DedupKey); err != nil {
+	if err := row.Scan(&ev.ID, &ev.IncidentID, &occurred, &recorded, &kind, &ev.Actor, &ev.Text, &data, &ev.SourceURL, &ev.DedupKey, &ev.Hidden); err != nil {
 		return bot.Event{}, err
 	}
 	ev.Kind = bot.EventKind(kind)
@@ -77,4 +78,24 @@ func scanEvent(row scanner) (bot.Event, error) {
 		return bot.Event{}, fmt.Errorf("decode event %d data: %w", ev.ID, err)
 	}
 	return ev, nil
+}
+
+// Event returns one event of an incident, or ENOTFOUND.
+func (t *tx) Event(incidentID, eventID int64) (bot.Event, error) {
+	ev, err := scanEvent(t.tx.QueryRow(`SELECT `+eventColumns+` FROM events WHERE incident_id = ? AND id = ?`, incidentID, eventID))
+	return ev, notFound(err, "%s has no timeline event %d", bot.IncidentKey(incidentID), eventID)
+}
+
+// CorrectEvent sets an event's time and hidden mark; nothing else of it
+// changes.
+func (t *tx) CorrectEvent(incidentID, eventID int64, occurredAt time.Time, hidden bool) error {
+	res, err := t.tx.Exec(`UPDATE events SET occurred_at = ?, hidden = ? WHERE incident_id = ? AND id = ?`,
+		encTime(occurredAt), hidden, incidentID, eventID)
+	if err != nil {
+		return fmt.Errorf("correct event %d of %s: %w", eventID, bot.IncidentKey(incidentID), err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return bot.Errorf(bot.ENOTFOUND, "%s has no timeline event %d", bot.IncidentKey(incidentID), eventID)
+	}
+	return nil
 }

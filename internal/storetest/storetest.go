@@ -59,6 +59,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"AlertCounts", testAlertCounts},
 		{"MarkChatEvent", testMarkChatEvent},
 		{"UpdateEventByDedupKey", testUpdateEventByDedupKey},
+		{"CorrectEvent", testCorrectEvent},
 		{"PostmortemRecords", testPostmortemRecords},
 		{"RunbookRunRoundTrip", testRunbookRunRoundTrip},
 		{"UpdateRunbookRunIsConditional", testUpdateRunbookRunIsConditional},
