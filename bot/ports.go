@@ -60,6 +60,11 @@ type IncidentFilter struct {
 	ResolvedSince time.Time
 	All           bool
 	Limit         int
+	// NewestFirst orders by id, newest first, instead of open incidents
+	// first; with Before set, only incidents with a smaller id are listed
+	// (a keyset cursor: pages stay stable while incidents are opened).
+	NewestFirst bool
+	Before      int64
 }
 
 // Tx is the write side of the store inside one transaction.

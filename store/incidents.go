@@ -152,9 +152,16 @@ func (db *DB) Incidents(ctx context.Context, f bot.IncidentFilter) ([]bot.Incide
 	if limit <= 0 {
 		limit = -1
 	}
+	order := `status = 'resolved', CASE WHEN status = 'resolved' THEN resolved_at ELSE '' END DESC, id DESC`
+	if f.NewestFirst {
+		order = `id DESC`
+		if f.Before > 0 {
+			where = `(` + where + `) AND id < ?`
+			args = append(args, f.Before)
+		}
+	}
 	rows, err := db.reader.QueryContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE `+where+`
-		ORDER BY status = 'resolved', CASE WHEN status = 'resolved' THEN resolved_at ELSE '' END DESC, id DESC
-		LIMIT ?`, append(args, limit)...)
+		ORDER BY `+order+` LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}

@@ -32,6 +32,7 @@ Usage:
                             draft an incident's postmortem; --export: to GitHub
   sitrep health             probe a running server's /readyz (for container health checks)
   sitrep runbooks validate [dir]  check runbook files; every problem with file:line
+  sitrep api-token NAME     make a REST API token and its SITREP_API_TOKENS line
   sitrep version            print the version
 
 Flags (before or after the command):
@@ -79,6 +80,9 @@ func run(ctx context.Context, args []string, e env) int {
 	if name == "version" {
 		fmt.Fprintf(e.stdout, "sitrep %s\n", version)
 		return 0
+	}
+	if name == "api-token" { // needs no configuration
+		return exitStatus(e, apiTokenCommand(e.stdout, fs.Args()))
 	}
 	path, required := *configPath, true
 	if path == "" {

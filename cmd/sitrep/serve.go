@@ -67,9 +67,15 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	}
 	defer stopRunbooks()
 	slackEdge.useRunbooks(catalog)
-	if err := wirePostmortems(cfg, svc, disp, chat, chat, log); err != nil { // serve_postmortem.go
+	pms, err := wirePostmortems(cfg, svc, disp, chat, chat, log) // serve_postmortem.go
+	if err != nil {
 		return err
 	}
+	api := &handlers.API{Service: svc, Postmortems: pms.cmds, Drafter: pms.drafter, Tokens: cfg.API.Tokens, Log: log}
+	if routes.Extra == nil {
+		routes.Extra = map[string]http.Handler{}
+	}
+	routes.Extra["/api/"] = api.Handler()
 	limits := hooks.httpLimits.orDefaults()
 	routes.BodyTimeout = limits.body
 	srv := newHTTPServer(routes.Handler(), log, limits, hooks.connState)

@@ -41,10 +41,10 @@ func newPostmortems(cfg Config, svc *bot.Service, dir bot.Directory) (*postmorte
 
 // wirePostmortems enables /incident followup, impact, postmortem and export
 // and the outbox handlers that upload drafts and export them.
-func wirePostmortems(cfg Config, svc *bot.Service, disp *bot.Dispatcher, chat bot.Chat, dir bot.Directory, log *slog.Logger) error {
+func wirePostmortems(cfg Config, svc *bot.Service, disp *bot.Dispatcher, chat bot.Chat, dir bot.Directory, log *slog.Logger) (*postmortems, error) {
 	p, err := newPostmortems(cfg, svc, dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	disp.Handle(p.cmds.Handlers(chat))
 	target := "off (set GITHUB_TOKEN and GITHUB_REPO)"
@@ -54,7 +54,7 @@ func wirePostmortems(cfg Config, svc *bot.Service, disp *bot.Dispatcher, chat bo
 		log.Warn("GITHUB_TOKEN is set but GITHUB_REPO is not: postmortem export is off")
 	}
 	log.Info("postmortems enabled", "timezone", cfg.Postmortem.Location.String(), "template", templateName(cfg), "github_export", target)
-	return nil
+	return p, nil
 }
 
 // reminderInterval is the configured status-update reminder interval by

@@ -406,6 +406,10 @@ func testIncidents(t *testing.T, open Opener) {
 		{"ResolvedSinceAfterAll", bot.IncidentFilter{ResolvedSince: t0.Add(4 * time.Hour)}, []int64{id(5), id(2), id(0)}},
 		{"All", bot.IncidentFilter{All: true}, []int64{id(5), id(2), id(0), id(3), id(4), id(1)}},
 		{"Limit", bot.IncidentFilter{All: true, Limit: 4}, []int64{id(5), id(2), id(0), id(3)}},
+		{"NewestFirst", bot.IncidentFilter{All: true, NewestFirst: true}, []int64{id(5), id(4), id(3), id(2), id(1), id(0)}},
+		{"NewestFirstPage", bot.IncidentFilter{All: true, NewestFirst: true, Limit: 2}, []int64{id(5), id(4)}},
+		{"NewestFirstBefore", bot.IncidentFilter{All: true, NewestFirst: true, Before: id(4), Limit: 2}, []int64{id(3), id(2)}},
+		{"NewestFirstOpenBefore", bot.IncidentFilter{NewestFirst: true, Before: id(5)}, []int64{id(2), id(0)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

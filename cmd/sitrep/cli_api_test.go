@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A token made by `sitrep api-token` opens the REST API of a running serve.
+func TestAPITokenCommandAndServe(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"api-token", "reporting"}, testEnv(nil, &out, &errOut)); code != 0 {
+		t.Fatalf("api-token: exit %d %s", code, errOut.String())
+	}
+	lines := strings.Split(out.String(), "\n")
+	if len(lines) < 4 {
+		t.Fatalf("api-token printed %q", out.String())
+	}
+	token, entry := strings.TrimSpace(lines[1]), strings.TrimSpace(lines[3])
+	if !strings.HasPrefix(token, "sitrep_") || !strings.HasPrefix(entry, "reporting:") || strings.Contains(entry, token) {
+		t.Fatalf("token %q, entry %q: want a token and a hash entry that does not contain it", token, entry)
+	}
+	if code := run(context.Background(), []string{"api-token", "bad name"}, testEnv(nil, &out, &errOut)); code != 2 {
+		t.Errorf("api-token with a bad name: exit %d, want 2", code)
+	}
+
+	cfg, err := LoadConfig("", false, envFrom(map[string]string{
+		"SITREP_DB": filepath.Join(t.TempDir(), "sitrep.db"), "SITREP_ADDR": "127.0.0.1:0", "SITREP_CONSOLE": "off",
+		"SITREP_API_TOKENS": entry,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	var logs syncBuffer
+	go func() {
+		done <- serve(ctx, cfg, env{getenv: envFrom(nil), stdin: strings.NewReader(""), stdout: &logs, stderr: &logs},
+			&serveHooks{onListen: func(a net.Addr) { addrc <- a }})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	var addr net.Addr
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		t.Fatalf("serve ended early: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not start")
+	}
+	get := func(tok string) int {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr.String()+"/api/v1/incidents", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode
+	}
+	if code := get(token); code != http.StatusOK {
+		t.Errorf("GET /api/v1/incidents with the token = %d, want 200", code)
+	}
+	if code := get(""); code != http.StatusUnauthorized {
+		t.Errorf("without the token = %d, want 401", code)
+	}
+	if strings.Contains(logs.String(), token) {
+		t.Error("the token is in the log")
+	}
+}
