@@ -96,7 +96,7 @@ func HashAPIToken(token string) string {
 // API serves /api/v1.
 type API struct {
 	Service     *bot.Service
-	Postmortems *bot.Postmortems     // impact, export; nil: those endpoints answer 503
+	Postmortems *bot.Postmortems      // impact, export; nil: those endpoints answer 503
 	Drafter     bot.PostmortemDrafter // the draft; nil: 503
 	Tokens      []APIToken
 	Log         *slog.Logger
