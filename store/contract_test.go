@@ -31,6 +31,13 @@ func TestContract(t *testing.T) {
 	})
 }
 
+func TestSessionContract(t *testing.T) {
+	storetest.RunSessions(t, func(t *testing.T) func(t *testing.T) storetest.SessionStore {
+		path := dbPath(t)
+		return func(t *testing.T) storetest.SessionStore { return &closeOnce{DB: openAt(t, path)} }
+	})
+}
+
 // closeOnce lets a contract test close a handle before the cleanup does.
 type closeOnce struct {
 	*store.DB
