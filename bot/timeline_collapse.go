@@ -66,7 +66,7 @@ func isAlertKind(k EventKind) bool { return k == KindAlertFired || k == KindAler
 
 // repeats reports whether ev repeats the alert event first.
 func repeats(first, ev Event) bool {
-	return isAlertKind(ev.Kind) && ev.Kind == first.Kind && ev.Actor == first.Actor && ev.Text == first.Text
+	return isAlertKind(ev.Kind) && ev.Kind == first.Kind && ev.Actor == first.Actor && ev.Text == first.Text && ev.Hidden == first.Hidden
 }
 
 // EventLabels returns an alert event's labels, whether the event was just

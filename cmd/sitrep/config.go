@@ -37,6 +37,7 @@ type Config struct {
 	Reminders        RemindersConfig   // config_reminders.go
 	Postmortem       PostmortemConfig  // config_postmortem.go
 	API              APIConfig         // config_api.go
+	Web              WebConfig         // config_web.go
 }
 
 // setting is one configuration key: its YAML path, its environment name,
@@ -54,7 +55,7 @@ type setting struct {
 // settings lists every configuration key. Each feature keeps its keys in a
 // function of its own file.
 func settings() []setting {
-	return slices.Concat(coreSettings(), slackSettings(), alertsSettings(), runbooksSettings(), slackEventsSettings(), remindersSettings(), postmortemSettings(), apiSettings())
+	return slices.Concat(coreSettings(), slackSettings(), alertsSettings(), runbooksSettings(), slackEventsSettings(), remindersSettings(), postmortemSettings(), apiSettings(), webSettings())
 }
 
 func coreSettings() []setting {
@@ -258,5 +259,6 @@ func (c *Config) crossCheck() []string {
 		problems = append(problems, "SLACK_SIGNING_SECRET (slack.signing_secret): required in HTTP mode; or set SLACK_APP_TOKEN for Socket Mode")
 	}
 	problems = append(problems, c.Postmortem.crossCheck()...)
+	problems = append(problems, c.Web.crossCheck(c.Slack.Enabled())...)
 	return problems
 }

@@ -32,6 +32,7 @@ Usage:
                             draft an incident's postmortem; --export: to GitHub
   sitrep health             probe a running server's /readyz (for container health checks)
   sitrep runbooks validate [dir]  check runbook files; every problem with file:line
+  sitrep web-login [--user ID]  print a one-time link that signs in to the web view
   sitrep api-token NAME     make a REST API token and its SITREP_API_TOKENS line
   sitrep version            print the version
 
@@ -74,6 +75,7 @@ func run(ctx context.Context, args []string, e env) int {
 	configPath := fs.String("config", "", "YAML configuration file")
 	all := fs.Bool("all", false, "incidents: include every resolved incident")
 	collapse := fs.Bool("collapse", false, "timeline: repeated alerts as one line")
+	webUser := fs.String("user", "", "web-login: who the link signs in as (a Slack user id; default console_user)")
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
@@ -102,6 +104,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = printTimeline(ctx, cfg, e.stdout, fs.Args(), *collapse)
 	case "postmortem":
 		err = postmortemCommand(ctx, cfg, e, fs.Args())
+	case "web-login":
+		err = webLoginCommand(ctx, cfg, e.stdout, *webUser)
 	case "migrate":
 		err = migrate(ctx, cfg, e.stdout)
 	case "health":

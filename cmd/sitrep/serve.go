@@ -71,11 +71,7 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	if err != nil {
 		return err
 	}
-	api := &handlers.API{Service: svc, Postmortems: pms.cmds, Drafter: pms.drafter, Tokens: cfg.API.Tokens, Log: log}
-	if routes.Extra == nil {
-		routes.Extra = map[string]http.Handler{}
-	}
-	routes.Extra["/api/"] = api.Handler()
+	wireWeb(cfg, svc, db, pms, slackEdge, log, &routes) // serve_web.go: the web view and the REST API
 	limits := hooks.httpLimits.orDefaults()
 	routes.BodyTimeout = limits.body
 	srv := newHTTPServer(routes.Handler(), log, limits, hooks.connState)
@@ -84,6 +80,11 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	log.Info("sitrep serving", "addr", ln.Addr().String(), "db", cfg.DB, "chat", slackEdge.name(), "webhook_token_set", cfg.WebhookToken != "")
+	if slackEdge == nil { // no Slack to sign in with: the terminal gets a link
+		if err := printLoginLink(ctx, cfg, db, cfg.ConsoleUser, e.stdout); err != nil {
+			log.Warn("could not make a web sign-in link", "err", err)
+		}
+	}
 	if hooks.onListen != nil {
 		hooks.onListen(ln.Addr())
 	}

@@ -69,6 +69,7 @@ type Server struct {
 	closeOnce sync.Once
 
 	mu        sync.Mutex
+	openid    openID
 	changed   chan struct{} // closed and replaced on every recorded call
 	botTokens map[string]bool
 	appToken  string
@@ -140,6 +141,7 @@ func New(tb testing.TB, opts ...Option) *Server {
 	s.mux.HandleFunc("/api/", s.serveAPI)
 	s.mux.HandleFunc("/upload/", s.serveUpload)
 	s.mux.HandleFunc("/socket", s.sockets.serve)
+	s.registerOpenID() // openid.go: Sign in with Slack
 	s.hs = httptest.NewServer(s.mux)
 	if tb != nil {
 		tb.Cleanup(s.Close)
