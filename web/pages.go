@@ -183,7 +183,7 @@ func (s *Server) timelineRows(events []bot.Event) []timelineRow {
 		row := timelineRow{ID: ev.ID, UTC: ev.OccurredAt.UTC().Format("2006-01-02 15:04:05"),
 			Local: ev.OccurredAt.In(loc).Format("15:04:05 MST"), Actor: ev.Actor, Kind: string(ev.Kind),
 			Text: bot.PlainText(ev.Text), SourceURL: safeURL(ev.SourceURL), Hidden: ev.Hidden, Count: run.Count,
-			Correctable: ev.Kind != bot.KindEventCorrected && run.Count == 1,
+			Correctable:  ev.Kind != bot.KindEventCorrected && run.Count == 1,
 			OccurredForm: ev.OccurredAt.UTC().Format("2006-01-02 15:04:05")}
 		if run.Count > 1 {
 			row.LastUTC = run.LastAt.UTC().Format("2006-01-02 15:04:05")
