@@ -18,6 +18,10 @@ const (
 	OpPost          = "chat.post"
 	OpAnnounce      = "chat.announce"
 	OpPin           = "chat.pin_card"
+	// OpFailureNotice tells an incident's channel that something could not
+	// be delivered there (RecordDeliveryFailure); its own failure is only
+	// recorded, never noticed again.
+	OpFailureNotice = "chat.failure_notice"
 )
 
 // Message targets resolved at delivery time, when the channel exists.
@@ -62,6 +66,7 @@ func (s *Service) ChatHandlers(chat Chat) map[string]DeliveryHandler {
 		OpSetTopic:      h.setTopic,
 		OpInvite:        h.invite,
 		OpPost:          h.post,
+		OpFailureNotice: h.post,
 		OpAnnounce:      h.announce,
 		OpPin:           h.pin,
 		OpArchive:       h.archive, // archive.go
@@ -73,9 +78,11 @@ type chatHandlers struct {
 	chat Chat
 }
 
-// errNoChannel is permanent: the incident's channel could not be created,
-// so nothing can be posted in it.
-var errNoChannel = errors.New("the incident has no chat channel")
+// ErrNoChannel is permanent: the incident's channel could not be created,
+// so nothing can be posted in it. Handlers of every feature return it (or
+// wrap it), so that a failure is not announced in a channel that is not
+// there.
+var ErrNoChannel = errors.New("the incident has no chat channel")
 
 func (h *chatHandlers) incident(ctx context.Context, d Delivery, needChannel bool) (Incident, error) {
 	inc, err := h.svc.store.Incident(ctx, d.IncidentID)
@@ -83,7 +90,7 @@ func (h *chatHandlers) incident(ctx context.Context, d Delivery, needChannel boo
 		return Incident{}, fmt.Errorf("load %s: %w", IncidentKey(d.IncidentID), err)
 	}
 	if needChannel && inc.ChannelID == "" {
-		return Incident{}, errNoChannel
+		return Incident{}, ErrNoChannel
 	}
 	return inc, nil
 }
@@ -179,7 +186,11 @@ func (h *chatHandlers) refreshCard(ctx context.Context, d Delivery) (any, error)
 		return nil, err
 	}
 	if inc.CardTS == "" {
-		return nil, Temporary(errors.New("the card is not posted yet"), 0)
+		// The card is posted before any redraw is queued, on the same key:
+		// a redraw that finds none comes after a post that failed for good
+		// (the channel was told). Waiting for it would hold up every later
+		// message of the incident, for ever.
+		return SkippedDelivery{Reason: "the incident card was never posted"}, nil
 	}
 	if err := h.chat.Update(ctx, MessageRef{ChannelID: inc.ChannelID, TS: inc.CardTS}, Card(inc)); err != nil {
 		return nil, fmt.Errorf("update card of %s: %w", inc.Key(), err)

@@ -228,15 +228,60 @@ func rateLimitJitter(wait time.Duration) time.Duration {
 
 // RecordDeliveryFailure is a Dispatcher OnFailure hook that puts a failed
 // delivery on its incident's timeline, so a message that could not be sent
-// is visible rather than silently missing.
+// is visible rather than silently missing, and tells the incident's channel
+// once what could not be delivered and why. The notice is queued behind
+// everything already queued; the entries of the key go on (a failed entry
+// never blocks them). Nothing is noticed about a notice, nor where there is
+// no channel to tell.
 func (s *Service) RecordDeliveryFailure(ctx context.Context, d Delivery, cause error) error {
 	if d.IncidentID == 0 {
 		return nil
 	}
 	return s.store.Update(ctx, func(tx Tx) error {
 		now := s.now()
-		return appendAll(tx, d.IncidentID, now, Event{Kind: KindDeliveryFailed, Actor: SystemActor,
+		if err := appendAll(tx, d.IncidentID, now, Event{Kind: KindDeliveryFailed, Actor: SystemActor,
 			Text: fmt.Sprintf("could not deliver %s: %v", d.Op, cause),
-			Data: map[string]any{"delivery": d.ID, "op": d.Op}})
+			Data: map[string]any{"delivery": d.ID, "op": d.Op}}); err != nil {
+			return err
+		}
+		if d.Op == OpFailureNotice || d.Op == OpCreateChannel || errors.Is(cause, ErrNoChannel) {
+			return nil
+		}
+		return tx.Enqueue(mustDelivery(incidentKey(d.IncidentID), OpFailureNotice, d.IncidentID,
+			postPayload{Target: TargetIncident, Message: failureNotice(d, cause)}))
 	})
+}
+
+// failureNotice is what the channel is told about an entry given up on.
+func failureNotice(d Delivery, cause error) Message {
+	why := cause.Error()
+	if r := []rune(why); len(r) > maxNoticeCause {
+		why = string(r[:maxNoticeCause]) + "…(cut)"
+	}
+	return Message{Text: fmt.Sprintf(":warning: sitrep could not deliver %s here and gave up on it: %s. "+
+		"Everything after it is delivered as usual; the incident timeline records the failure.", describeOp(d.Op), why)}
+}
+
+// maxNoticeCause bounds the error quoted in a failure notice.
+const maxNoticeCause = 500
+
+// describeOp names what an outbox op delivers, for people.
+func describeOp(op string) string {
+	switch op {
+	case OpPostCard:
+		return "the incident card"
+	case OpRefreshCard:
+		return "a redraw of the incident card"
+	case OpPin:
+		return "the pin of the incident card"
+	case OpSetTopic:
+		return "the channel topic"
+	case OpInvite:
+		return "an invitation"
+	case OpPost:
+		return "a message"
+	case OpAnnounce:
+		return "the incident's announcement"
+	}
+	return "an outbox entry (" + op + ")"
 }

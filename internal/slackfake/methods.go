@@ -623,6 +623,9 @@ func (s *Server) chatUpdate(r *request) (map[string]any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+	if len(text) > 40000 {
+		return nil, slackErr("msg_too_long")
+	}
 	// Slack keeps previous blocks/attachments/metadata unless the field is sent.
 	if r.has("text") {
 		m.Text = text
