@@ -95,11 +95,12 @@ func RateLimited(err error, retryAfter time.Duration) error {
 }
 
 // IsTemporary reports whether err is worth retrying and how long to wait at
-// least (0: use the backoff).
+// least (0: use the backoff). A storage failure (EUNAVAILABLE) is
+// temporary: what failed to be recorded is tried again.
 func IsTemporary(err error) (bool, time.Duration) {
 	var t *TemporaryError
 	if errors.As(err, &t) {
 		return true, t.RetryAfter
 	}
-	return false, 0
+	return ErrorCode(err) == EUNAVAILABLE, 0
 }
