@@ -92,11 +92,21 @@ func (d *Dispatcher) Wake() {
 // Run recovers entries left in flight by a dead process, then delivers until
 // ctx is done. Attempts in flight when ctx ends are allowed to finish (each
 // within AttemptTimeout), so a shutdown does not leave their outcome unknown.
+//
+// Storage failing does not stop it: recovering, claiming and recording an
+// outcome are retried (with the backoff) until the store answers again, so
+// it carries on by itself once the storage is fixed. It returns only when
+// ctx is done.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	if n, err := d.store.RecoverDeliveries(ctx); err != nil {
-		return fmt.Errorf("recover outbox: %w", err)
-	} else if n > 0 {
-		d.opt.Logger.Warn("outbox entries were in flight when sitrep stopped; retrying them", "count", n)
+	var recovered int
+	if !d.untilStored(ctx, "recover outbox entries left in flight", func() (err error) {
+		recovered, err = d.store.RecoverDeliveries(ctx)
+		return err
+	}) {
+		return nil
+	}
+	if recovered > 0 {
+		d.opt.Logger.Warn("outbox entries were in flight when sitrep stopped; retrying them", "count", recovered)
 	}
 	slots := make(chan struct{}, d.opt.Workers)
 	var inflight sync.WaitGroup
@@ -117,7 +127,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				inflight.Add(1)
 				go func() {
 					defer inflight.Done()
-					d.deliver(context.WithoutCancel(ctx), del)
+					d.deliver(ctx, del)
 					<-slots
 					d.Wake()
 				}()
@@ -155,7 +165,11 @@ func (d *Dispatcher) Drain(ctx context.Context) error {
 	}
 }
 
-// deliver makes one attempt at one entry and records its outcome.
+// deliver makes one attempt at one entry and records its outcome. The
+// attempt runs to its end even when ctx ends (a shutdown must not leave its
+// outcome unknown); recording the outcome is retried while the store fails,
+// until ctx ends (then the entry stays sending and comes back, uncertain, at
+// the next start).
 func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 	log := d.opt.Logger.With("delivery", del.ID, "op", del.Op, "key", del.Key, "attempt", del.Attempts+1)
 	h, ok := d.handlers[del.Op]
@@ -164,48 +178,66 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 	if !ok {
 		err = fmt.Errorf("no handler for outbox op %q", del.Op)
 	} else {
-		actx, cancel := context.WithTimeout(ctx, d.opt.AttemptTimeout)
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opt.AttemptTimeout)
 		result, err = h(actx, del)
 		cancel()
 		if err != nil && errors.Is(err, context.DeadlineExceeded) {
 			err = Temporary(err, 0)
 		}
 	}
+	rctx := context.WithoutCancel(ctx)
 	now := d.opt.Now()
 	if err == nil {
 		var raw []byte
 		if result != nil {
 			raw, _ = json.Marshal(result)
 		}
-		if err := d.store.CompleteDelivery(ctx, del.ID, raw, now); err != nil {
-			log.Error("record delivery", "err", err)
-		}
+		d.untilStored(ctx, "record a delivery", func() error { return d.store.CompleteDelivery(rctx, del.ID, raw, now) })
 		return
 	}
 	var temp *TemporaryError
 	if errors.As(err, &temp) && temp.RateLimited {
 		next := now.Add(temp.RetryAfter + rateLimitJitter(temp.RetryAfter))
 		log.Info("delivery held back by a rate limit; will retry", "err", err, "next_attempt", next)
-		if err := d.store.DeferDelivery(ctx, del.ID, next, err.Error()); err != nil {
-			log.Error("record delivery deferral", "err", err)
-		}
+		d.untilStored(ctx, "record a delivery deferral", func() error { return d.store.DeferDelivery(rctx, del.ID, next, err.Error()) })
 		return
 	}
 	if temp, after := IsTemporary(err); temp {
 		next := now.Add(max(after, d.backoff(del.Attempts)))
 		log.Warn("delivery failed; will retry", "err", err, "next_attempt", next)
-		if err := d.store.RetryDelivery(ctx, del.ID, next, err.Error()); err != nil {
-			log.Error("record delivery retry", "err", err)
-		}
+		d.untilStored(ctx, "record a delivery retry", func() error { return d.store.RetryDelivery(rctx, del.ID, next, err.Error()) })
 		return
 	}
 	log.Error("delivery failed for good", "err", err)
-	if err := d.store.FailDelivery(ctx, del.ID, err.Error(), now); err != nil {
-		log.Error("record delivery failure", "err", err)
+	if !d.untilStored(ctx, "record a delivery failure", func() error { return d.store.FailDelivery(rctx, del.ID, err.Error(), now) }) {
+		return
 	}
 	if d.opt.OnFailure != nil {
-		if err := d.opt.OnFailure(ctx, del, err); err != nil {
-			log.Error("record delivery failure on the timeline", "err", err)
+		d.untilStored(ctx, "record a delivery failure on the timeline", func() error { return d.opt.OnFailure(rctx, del, err) })
+	}
+}
+
+// untilStored runs a store operation until it succeeds, waiting the backoff
+// between attempts while it fails with a temporary (storage) error; other
+// errors are logged and given up on. It reports whether the operation
+// succeeded; false also when ctx ended first.
+func (d *Dispatcher) untilStored(ctx context.Context, what string, op func() error) bool {
+	for attempt := 0; ; attempt++ {
+		err := op()
+		if err == nil {
+			return true
+		}
+		if temp, _ := IsTemporary(err); !temp {
+			d.opt.Logger.Error("outbox: "+what+" failed", "err", err)
+			return false
+		}
+		d.opt.Logger.Warn("outbox: "+what+" failed; the storage is failing, retrying", "err", err)
+		t := time.NewTimer(d.backoff(attempt))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
 		}
 	}
 }
