@@ -910,3 +910,56 @@ func (s *Server) filesCompleteUploadExternal(r *request) (map[string]any, *apiEr
 	}
 	return map[string]any{"files": out}, nil
 }
+
+// conversationsList lists channels as Slack does: the types asked for
+// (public_channel by default; private channels only where the bot is a
+// member), archived ones unless exclude_archived, at most limit (default
+// 100, at most 1000) per page, with an opaque next_cursor.
+func (s *Server) conversationsList(r *request) (map[string]any, *apiError) {
+	types := map[string]bool{}
+	for _, t := range strings.Split(r.get("types"), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			types[t] = true
+		}
+	}
+	if len(types) == 0 {
+		types["public_channel"] = true
+	}
+	limit := 100
+	if v := r.get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, slackErr("invalid_limit")
+		}
+		limit = min(n, 1000)
+	}
+	start := 0
+	if cur := r.get("cursor"); cur != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(cur, "cursor-"))
+		if err != nil || n < 0 || n > len(s.chanOrder) {
+			return nil, slackErr("invalid_cursor")
+		}
+		start = n
+	}
+	var out []any
+	next := ""
+	for i := start; i < len(s.chanOrder); i++ {
+		c := s.channels[s.chanOrder[i]]
+		switch {
+		case c.IsIM:
+			continue
+		case c.IsPrivate && (!types["private_channel"] || !slices.Contains(c.Members, BotUserID)):
+			continue
+		case !c.IsPrivate && !types["public_channel"]:
+			continue
+		case c.IsArchived && r.bool("exclude_archived"):
+			continue
+		}
+		if len(out) == limit {
+			next = fmt.Sprintf("cursor-%d", i)
+			break
+		}
+		out = append(out, c.json())
+	}
+	return map[string]any{"channels": out, "response_metadata": map[string]any{"next_cursor": next}}, nil
+}
