@@ -1,9 +1,15 @@
 package slackchat_test
 
 import (
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/internal/fsfault"
 	"github.com/sitrep-io/sitrep/internal/slackfake"
 )
 
@@ -72,5 +78,73 @@ func TestLostPostAnswerIsNotPostedTwice(t *testing.T) {
 	}
 	if m, ok := w.srv.Message(inc.ChannelID, inc.CardTS); !ok || !m.Pinned {
 		t.Errorf("the recorded card %s is not the pinned message in the channel", inc.CardTS)
+	}
+}
+
+// afterCall runs do once, after the first answered call to method.
+type afterCall struct {
+	base   http.RoundTripper
+	method string
+	once   sync.Once
+	do     func()
+}
+
+func (a *afterCall) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := a.base.RoundTrip(r)
+	if err == nil && strings.TrimPrefix(r.URL.Path, "/api/") == a.method {
+		a.once.Do(a.do)
+	}
+	return resp, err
+}
+
+// TestChannelRecordLostToAFullDiskIsAdopted (issue 10 item 11): Slack made
+// the incident's channel, then the disk filled before sitrep recorded it.
+// The failure is temporary: once space is freed the retry finds the name
+// taken by the bot's own channel and adopts it; the incident gets that
+// channel (not inc-…-2, not "failed for good").
+func TestChannelRecordLostToAFullDiskIsAdopted(t *testing.T) {
+	dir := fsfault.Tmpfs(t, "4m")
+	w := newWorldAt(t, filepath.Join(dir, "sitrep.db"))
+	filled := make(chan func(), 1) // the disk fills as Slack answers conversations.create
+	w.stamps.base = &afterCall{base: w.stamps.base, method: "conversations.create", do: func() { filled <- fsfault.Fill(t, dir) }}
+	inc := w.declare("Checkout is down")
+
+	drained := make(chan error, 1)
+	go func() { drained <- w.disp.Drain(t.Context()) }()
+	var free func()
+	select {
+	case free = <-filled:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the channel was never created")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for w.db.Ping(t.Context()) == nil { // until the record has failed
+		if time.Now().After(deadline) {
+			t.Fatal("the channel's record never failed on the full disk")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	free()
+	select {
+	case err := <-drained:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the dispatcher did not carry on once space was freed")
+	}
+	w.settle()
+	w.requireNoFailures()
+
+	inc = w.incident(inc.ID)
+	made, ok := w.srv.Channel("inc-1-checkout-is-down")
+	if !ok || inc.ChannelID != made.ID {
+		t.Fatalf("incident has channel %s #%s, want the one Slack made first (%+v)", inc.ChannelID, inc.ChannelName, made)
+	}
+	if _, dup := w.srv.Channel("inc-1-checkout-is-down-2"); dup {
+		t.Error("a second channel was created")
+	}
+	if len(w.texts(made.ID)) == 0 {
+		t.Error("the adopted channel got no card")
 	}
 }
