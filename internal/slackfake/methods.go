@@ -507,6 +507,9 @@ func content(r *request) (text string, blocks, attachments, metadata json.RawMes
 	if blocks, e = rawJSON(r, "blocks", &[]json.RawMessage{}, "invalid_blocks"); e != nil {
 		return "", nil, nil, nil, e
 	}
+	if broken := checkBlockLimits(blocks); broken != "" {
+		return "", nil, nil, nil, &apiError{code: "invalid_blocks", extra: map[string]any{"errors": []string{broken}}}
+	}
 	if attachments, e = rawJSON(r, "attachments", &[]json.RawMessage{}, "invalid_attachments"); e != nil {
 		return "", nil, nil, nil, e
 	}
