@@ -217,6 +217,11 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 	}
 }
 
+// storageRetryMax caps the wait between attempts at a store operation: the
+// database is local and cheap to ask, recovery should show within seconds,
+// and each failure keeps the store reporting not ready.
+const storageRetryMax = 2 * time.Second
+
 // untilStored runs a store operation until it succeeds, waiting the backoff
 // between attempts while it fails with a temporary (storage) error; other
 // errors are logged and given up on. It reports whether the operation
@@ -232,7 +237,7 @@ func (d *Dispatcher) untilStored(ctx context.Context, what string, op func() err
 			return false
 		}
 		d.opt.Logger.Warn("outbox: "+what+" failed; the storage is failing, retrying", "err", err)
-		t := time.NewTimer(d.backoff(attempt))
+		t := time.NewTimer(min(d.backoff(attempt), storageRetryMax))
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -138,25 +137,6 @@ func TestReadOnlyDatabaseIsUnavailableAndRecovers(t *testing.T) {
 	untilReady(t, db)
 }
 
-// rootPage returns the first byte offset of table's root page in the
-// database file at path (closed, checkpointed).
-func rootPage(t *testing.T, path, table string) int64 {
-	t.Helper()
-	raw, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	var root, size int64
-	if err := raw.QueryRow(`SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&root); err != nil {
-		t.Fatal(err)
-	}
-	if err := raw.QueryRow(`PRAGMA page_size`).Scan(&size); err != nil {
-		t.Fatal(err)
-	}
-	return (root - 1) * size
-}
-
 // TestCorruptPageIsUnavailableAndRecovers: with a page of the incidents
 // table overwritten, reading and writing incidents fail as EUNAVAILABLE
 // ("corrupt") and the store is not ready; once the page is put back (a
@@ -172,7 +152,7 @@ func TestCorruptPageIsUnavailableAndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close() // checkpointed: the page is in the file
-	restore := fsfault.Overwrite(t, path, rootPage(t, path, "incidents"), 64)
+	restore := fsfault.Overwrite(t, path, fsfault.TablePage(t, path, "incidents"), 64)
 
 	db, err = store.Open(t.Context(), path)
 	if err != nil {

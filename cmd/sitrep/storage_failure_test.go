@@ -87,17 +87,36 @@ func TestServeThroughAFullDisk(t *testing.T) {
 
 	free()
 	deadline := time.Now().Add(30 * time.Second)
-	for readyz(t, addr) != http.StatusOK {
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready 30 s after space was freed:\n%s", p.stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitReady(t, p, addr, deadline)
 	if resp := postAlert(t, addr, 1000); resp.StatusCode/100 != 2 {
 		t.Fatalf("webhook after space was freed: %d", resp.StatusCode)
 	}
 	// Every entry is delivered (the console chat takes everything): none
 	// failed for good, none left behind.
+	waitDelivered(t, p, dbPath, deadline)
+}
+
+// seedIncident stores a declared incident whose chat deliveries are still
+// queued, as a server that stopped before delivering them would leave it.
+func seedIncident(t *testing.T, dbPath string) {
+	t.Helper()
+	db, err := store.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := bot.NewService(db, bot.ServiceConfig{})
+	if _, err := svc.Declare(context.Background(), bot.DeclareRequest{Actor: "U1", Title: "Checkout is down"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitDelivered waits until the outbox of the database at dbPath has no
+// entry due and undelivered, and none failed for good.
+func waitDelivered(t *testing.T, p *sitrepProcess, dbPath string, deadline time.Time) {
+	t.Helper()
 	db, err := store.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
@@ -118,11 +137,84 @@ func TestServeThroughAFullDisk(t *testing.T) {
 			}
 		}
 		if stuck.Len() == 0 {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("entries still undelivered after recovery:\n%s\n%s", stuck.String(), p.stderr.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// waitReady waits until /readyz answers 200.
+func waitReady(t *testing.T, p *sitrepProcess, addr string, deadline time.Time) {
+	t.Helper()
+	for readyz(t, addr) != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready after the storage was fixed:\n%s", p.stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// unavailableWhileBroken checks what a server on broken storage answers:
+// not ready, webhooks 503 with Retry-After, and it keeps running.
+func unavailableWhileBroken(t *testing.T, p *sitrepProcess, addr string) {
+	t.Helper()
+	if got := readyz(t, addr); got != http.StatusServiceUnavailable {
+		t.Errorf("/readyz: %d, want 503", got)
+	}
+	resp := postAlert(t, addr, 1)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("webhook: %d (Retry-After %q), want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	time.Sleep(time.Second) // the dispatcher meets the failure a few times
+	if err, exited := p.exited(0); exited {
+		t.Fatalf("sitrep exited: %v\n%s", err, p.stderr.String())
+	}
+	if got := readyz(t, addr); got != http.StatusServiceUnavailable {
+		t.Errorf("/readyz a second later: %d, want 503", got)
+	}
+}
+
+// TestServeOnAReadOnlyDatabaseFile (issue 10 item 11): `sitrep serve` on a
+// database file that cannot be written starts, is not ready, answers
+// webhooks 503, and once the file is writable again it is ready, takes
+// webhooks and delivers what was queued, without a restart.
+func TestServeOnAReadOnlyDatabaseFile(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "sitrep.db")
+	seedIncident(t, dbPath)
+	writable := fsfault.ReadOnlyFile(t, dbPath)
+	p := startSitrep(t, serveVars(dbPath), "serve")
+	addr := p.serving(t)
+	unavailableWhileBroken(t, p, addr)
+
+	writable()
+	deadline := time.Now().Add(30 * time.Second)
+	waitReady(t, p, addr, deadline)
+	if resp := postAlert(t, addr, 2); resp.StatusCode/100 != 2 {
+		t.Fatalf("webhook once writable: %d", resp.StatusCode)
+	}
+	waitDelivered(t, p, dbPath, deadline)
+}
+
+// TestServeOnACorruptOutboxPage (issue 10 item 11): with a page of the
+// outbox table overwritten, `sitrep serve` starts, is not ready, answers
+// webhooks 503 and keeps retrying; once the page is restored it recovers by
+// itself and delivers what was queued.
+func TestServeOnACorruptOutboxPage(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "sitrep.db")
+	seedIncident(t, dbPath)
+	restore := fsfault.Overwrite(t, dbPath, fsfault.TablePage(t, dbPath, "outbox"), 64)
+	p := startSitrep(t, serveVars(dbPath), "serve")
+	addr := p.serving(t)
+	unavailableWhileBroken(t, p, addr)
+
+	restore()
+	deadline := time.Now().Add(30 * time.Second)
+	waitReady(t, p, addr, deadline)
+	if resp := postAlert(t, addr, 2); resp.StatusCode/100 != 2 {
+		t.Fatalf("webhook once restored: %d", resp.StatusCode)
+	}
+	waitDelivered(t, p, dbPath, deadline)
 }

@@ -1,17 +1,21 @@
 // Package fsfault gives tests real storage failures: a small tmpfs that a
-// test fills up (ENOSPC) or mounts read-only (EROFS), and bytes of a file
-// overwritten in place (a corrupt page). Mounting needs root with
-// CAP_SYS_ADMIN (a container may forbid it); without it the test is skipped
-// with a message, unless SITREP_TEST_MOUNT=require makes it fail.
+// test fills up (ENOSPC), a file made read-only even for root (a read-only
+// bind mount), and bytes of a file overwritten in place (a corrupt page;
+// TablePage finds a table's). Mounting needs root with CAP_SYS_ADMIN (a
+// container may forbid it); without it the test is skipped with a message,
+// unless SITREP_TEST_MOUNT=require makes it fail.
 package fsfault
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	_ "modernc.org/sqlite" // the "sqlite" driver, for TablePage
 )
 
 // Tmpfs mounts a tmpfs of the given size ("2m") on a fresh directory and
@@ -32,20 +36,6 @@ func Tmpfs(t testing.TB, size string) string {
 		}
 	})
 	return dir
-}
-
-// SetReadOnly remounts the tmpfs at dir read-only or read-write. Linux
-// refuses (EBUSY) to make it read-only while a file on it is open for
-// writing.
-func SetReadOnly(t testing.TB, dir string, readOnly bool) {
-	t.Helper()
-	flags := uintptr(syscall.MS_REMOUNT)
-	if readOnly {
-		flags |= syscall.MS_RDONLY
-	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", flags, ""); err != nil {
-		t.Fatalf("remount %s (read-only %v): %v", dir, readOnly, err)
-	}
 }
 
 // Fill writes a file on the filesystem of dir until it is full, and
@@ -136,4 +126,23 @@ func ReadOnlyFile(t testing.TB, path string) (writable func()) {
 		t.Fatalf("make %s read-only: %v", path, err)
 	}
 	return unmount
+}
+
+// TablePage returns the byte offset of the root page of table in the
+// SQLite database file at path (closed, checkpointed), for Overwrite.
+func TablePage(t testing.TB, path, table string) int64 {
+	t.Helper()
+	raw, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var root, size int64
+	if err := raw.QueryRow(`SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&root); err != nil {
+		t.Fatalf("root page of %s in %s: %v", table, path, err)
+	}
+	if err := raw.QueryRow(`PRAGMA page_size`).Scan(&size); err != nil {
+		t.Fatal(err)
+	}
+	return (root - 1) * size
 }
