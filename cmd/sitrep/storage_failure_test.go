@@ -177,44 +177,34 @@ func unavailableWhileBroken(t *testing.T, p *sitrepProcess, addr string) {
 	}
 }
 
-// TestServeOnAReadOnlyDatabaseFile (issue 10 item 11): `sitrep serve` on a
-// database file that cannot be written starts, is not ready, answers
-// webhooks 503, and once the file is writable again it is ready, takes
-// webhooks and delivers what was queued, without a restart.
-func TestServeOnAReadOnlyDatabaseFile(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "sitrep.db")
-	seedIncident(t, dbPath)
-	writable := fsfault.ReadOnlyFile(t, dbPath)
-	p := startSitrep(t, serveVars(dbPath), "serve")
-	addr := p.serving(t)
-	unavailableWhileBroken(t, p, addr)
+// TestServeOnABrokenDatabaseFile (issue 10 item 11): `sitrep serve` on a
+// database file that cannot be written (read-only, even for root) or whose
+// outbox table has a page overwritten starts, is not ready, answers
+// webhooks 503 and keeps retrying; once the file is fixed in place (made
+// writable, the page restored) it is ready, takes webhooks and delivers
+// what was queued, by itself, without a restart.
+func TestServeOnABrokenDatabaseFile(t *testing.T) {
+	for name, breakFile := range map[string]func(t *testing.T, dbPath string) (fix func()){
+		"read-only": func(t *testing.T, dbPath string) func() { return fsfault.ReadOnlyFile(t, dbPath) },
+		"corrupt outbox page": func(t *testing.T, dbPath string) func() {
+			return fsfault.Overwrite(t, dbPath, fsfault.TablePage(t, dbPath, "outbox"), 64)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dbPath := filepath.Join(t.TempDir(), "sitrep.db")
+			seedIncident(t, dbPath)
+			fix := breakFile(t, dbPath)
+			p := startSitrep(t, serveVars(dbPath), "serve")
+			addr := p.serving(t)
+			unavailableWhileBroken(t, p, addr)
 
-	writable()
-	deadline := time.Now().Add(30 * time.Second)
-	waitReady(t, p, addr, deadline)
-	if resp := postAlert(t, addr, 2); resp.StatusCode/100 != 2 {
-		t.Fatalf("webhook once writable: %d", resp.StatusCode)
+			fix()
+			deadline := time.Now().Add(30 * time.Second)
+			waitReady(t, p, addr, deadline)
+			if resp := postAlert(t, addr, 2); resp.StatusCode/100 != 2 {
+				t.Fatalf("webhook once fixed: %d", resp.StatusCode)
+			}
+			waitDelivered(t, p, dbPath, deadline)
+		})
 	}
-	waitDelivered(t, p, dbPath, deadline)
-}
-
-// TestServeOnACorruptOutboxPage (issue 10 item 11): with a page of the
-// outbox table overwritten, `sitrep serve` starts, is not ready, answers
-// webhooks 503 and keeps retrying; once the page is restored it recovers by
-// itself and delivers what was queued.
-func TestServeOnACorruptOutboxPage(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "sitrep.db")
-	seedIncident(t, dbPath)
-	restore := fsfault.Overwrite(t, dbPath, fsfault.TablePage(t, dbPath, "outbox"), 64)
-	p := startSitrep(t, serveVars(dbPath), "serve")
-	addr := p.serving(t)
-	unavailableWhileBroken(t, p, addr)
-
-	restore()
-	deadline := time.Now().Add(30 * time.Second)
-	waitReady(t, p, addr, deadline)
-	if resp := postAlert(t, addr, 2); resp.StatusCode/100 != 2 {
-		t.Fatalf("webhook once restored: %d", resp.StatusCode)
-	}
-	waitDelivered(t, p, dbPath, deadline)
 }
