@@ -18,6 +18,10 @@ const (
 	OpPost          = "chat.post"
 	OpAnnounce      = "chat.announce"
 	OpPin           = "chat.pin_card"
+	// OpFailureNotice tells an incident's channel that something could not
+	// be delivered there (RecordDeliveryFailure); its own failure is only
+	// recorded, never noticed again.
+	OpFailureNotice = "chat.failure_notice"
 )
 
 // Message targets resolved at delivery time, when the channel exists.
@@ -62,6 +66,7 @@ func (s *Service) ChatHandlers(chat Chat) map[string]DeliveryHandler {
 		OpSetTopic:      h.setTopic,
 		OpInvite:        h.invite,
 		OpPost:          h.post,
+		OpFailureNotice: h.post,
 		OpAnnounce:      h.announce,
 		OpPin:           h.pin,
 		OpArchive:       h.archive, // archive.go
@@ -73,9 +78,11 @@ type chatHandlers struct {
 	chat Chat
 }
 
-// errNoChannel is permanent: the incident's channel could not be created,
-// so nothing can be posted in it.
-var errNoChannel = errors.New("the incident has no chat channel")
+// ErrNoChannel is permanent: the incident's channel could not be created,
+// so nothing can be posted in it. Handlers of every feature return it (or
+// wrap it), so that a failure is not announced in a channel that is not
+// there.
+var ErrNoChannel = errors.New("the incident has no chat channel")
 
 func (h *chatHandlers) incident(ctx context.Context, d Delivery, needChannel bool) (Incident, error) {
 	inc, err := h.svc.store.Incident(ctx, d.IncidentID)
@@ -83,7 +90,7 @@ func (h *chatHandlers) incident(ctx context.Context, d Delivery, needChannel boo
 		return Incident{}, fmt.Errorf("load %s: %w", IncidentKey(d.IncidentID), err)
 	}
 	if needChannel && inc.ChannelID == "" {
-		return Incident{}, errNoChannel
+		return Incident{}, ErrNoChannel
 	}
 	return inc, nil
 }
@@ -96,17 +103,7 @@ func (h *chatHandlers) createChannel(ctx context.Context, d Delivery) (any, erro
 	if inc.ChannelID != "" {
 		return ChannelRef{ID: inc.ChannelID, Name: inc.ChannelName}, nil
 	}
-	var ref ChannelRef
-	for attempt := 1; ; attempt++ {
-		suffix := ""
-		if attempt > 1 {
-			suffix = fmt.Sprint(attempt)
-		}
-		ref, err = h.chat.CreateChannel(ctx, ChannelSpec{Name: ChannelName(inc.ID, inc.Title, suffix), Private: inc.Private})
-		if ErrorCode(err) != ECONFLICT || attempt == maxNameAttempts {
-			break
-		}
-	}
+	ref, err := h.createOrAdopt(ctx, inc)
 	if err != nil {
 		return nil, fmt.Errorf("create channel for %s: %w", inc.Key(), err)
 	}
@@ -126,6 +123,46 @@ func (h *chatHandlers) createChannel(ctx context.Context, d Delivery) (any, erro
 		return nil, fmt.Errorf("record channel of %s: %w", inc.Key(), err)
 	}
 	return ref, nil
+}
+
+// createOrAdopt creates the incident's channel under its name, or the next
+// suffix while a name is taken. A taken name may be the bot's own channel
+// for this incident, made by an earlier attempt whose answer or record was
+// lost: when the chat can tell (ChannelFinder) that the bot created it and
+// no other incident has it, it is adopted, not duplicated.
+func (h *chatHandlers) createOrAdopt(ctx context.Context, inc Incident) (ChannelRef, error) {
+	finder, _ := h.chat.(ChannelFinder)
+	for attempt := 1; ; attempt++ {
+		suffix := ""
+		if attempt > 1 {
+			suffix = fmt.Sprint(attempt)
+		}
+		name := ChannelName(inc.ID, inc.Title, suffix)
+		ref, err := h.chat.CreateChannel(ctx, ChannelSpec{Name: name, Private: inc.Private})
+		if ErrorCode(err) != ECONFLICT {
+			return ref, err
+		}
+		if finder != nil {
+			own, found, ferr := finder.FindOwnChannel(ctx, name)
+			if ferr != nil {
+				return ChannelRef{}, fmt.Errorf("look for the channel %s an earlier attempt may have created: %w", name, ferr)
+			}
+			if found {
+				other, oerr := h.svc.store.IncidentByChannel(ctx, own.ID)
+				switch {
+				case ErrorCode(oerr) == ENOTFOUND:
+					return own, nil
+				case oerr != nil:
+					return ChannelRef{}, oerr
+				case other.ID == inc.ID:
+					return own, nil
+				}
+			}
+		}
+		if attempt == maxNameAttempts {
+			return ref, err
+		}
+	}
 }
 
 func (h *chatHandlers) postCard(ctx context.Context, d Delivery) (any, error) {
@@ -179,7 +216,11 @@ func (h *chatHandlers) refreshCard(ctx context.Context, d Delivery) (any, error)
 		return nil, err
 	}
 	if inc.CardTS == "" {
-		return nil, Temporary(errors.New("the card is not posted yet"), 0)
+		// The card is posted before any redraw is queued, on the same key:
+		// a redraw that finds none comes after a post that failed for good
+		// (the channel was told). Waiting for it would hold up every later
+		// message of the incident, for ever.
+		return SkippedDelivery{Reason: "the incident card was never posted"}, nil
 	}
 	if err := h.chat.Update(ctx, MessageRef{ChannelID: inc.ChannelID, TS: inc.CardTS}, Card(inc)); err != nil {
 		return nil, fmt.Errorf("update card of %s: %w", inc.Key(), err)
@@ -240,12 +281,14 @@ func (h *chatHandlers) post(ctx context.Context, d Delivery) (any, error) {
 	return ref, nil
 }
 
-// PostOnce posts msg for outbox entry d, unless an earlier attempt of d, in
-// flight when the process died, already did and the chat can tell (it finds
-// its own message by msg.Tag). Every outbox handler that posts goes through
-// it, the core's and the features'.
+// PostOnce posts msg for outbox entry d, unless an earlier attempt of d
+// already did and the chat can tell (it finds its own message by msg.Tag).
+// Any earlier attempt may have: one in flight when the process died
+// (Uncertain), one whose answer was lost (a timeout after Slack posted), or
+// one whose result could not be recorded (a full disk). Every outbox
+// handler that posts goes through it, the core's and the features'.
 func PostOnce(ctx context.Context, chat Chat, d Delivery, channel string, msg Message) (MessageRef, error) {
-	if finder, ok := chat.(MessageFinder); ok && d.Uncertain {
+	if finder, ok := chat.(MessageFinder); ok && (d.Uncertain || d.Attempts > 0) {
 		ref, found, err := finder.FindTagged(ctx, channel, msg.Tag)
 		if err != nil {
 			return MessageRef{}, err

@@ -92,11 +92,21 @@ func (d *Dispatcher) Wake() {
 // Run recovers entries left in flight by a dead process, then delivers until
 // ctx is done. Attempts in flight when ctx ends are allowed to finish (each
 // within AttemptTimeout), so a shutdown does not leave their outcome unknown.
+//
+// Storage failing does not stop it: recovering, claiming and recording an
+// outcome are retried (with the backoff) until the store answers again, so
+// it carries on by itself once the storage is fixed. It returns only when
+// ctx is done.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	if n, err := d.store.RecoverDeliveries(ctx); err != nil {
-		return fmt.Errorf("recover outbox: %w", err)
-	} else if n > 0 {
-		d.opt.Logger.Warn("outbox entries were in flight when sitrep stopped; retrying them", "count", n)
+	var recovered int
+	if !d.untilStored(ctx, "recover outbox entries left in flight", func() (err error) {
+		recovered, err = d.store.RecoverDeliveries(ctx)
+		return err
+	}) {
+		return nil
+	}
+	if recovered > 0 {
+		d.opt.Logger.Warn("outbox entries were in flight when sitrep stopped; retrying them", "count", recovered)
 	}
 	slots := make(chan struct{}, d.opt.Workers)
 	var inflight sync.WaitGroup
@@ -117,7 +127,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				inflight.Add(1)
 				go func() {
 					defer inflight.Done()
-					d.deliver(context.WithoutCancel(ctx), del)
+					d.deliver(ctx, del)
 					<-slots
 					d.Wake()
 				}()
@@ -155,7 +165,11 @@ func (d *Dispatcher) Drain(ctx context.Context) error {
 	}
 }
 
-// deliver makes one attempt at one entry and records its outcome.
+// deliver makes one attempt at one entry and records its outcome. The
+// attempt runs to its end even when ctx ends (a shutdown must not leave its
+// outcome unknown); recording the outcome is retried while the store fails,
+// until ctx ends (then the entry stays sending and comes back, uncertain, at
+// the next start).
 func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 	log := d.opt.Logger.With("delivery", del.ID, "op", del.Op, "key", del.Key, "attempt", del.Attempts+1)
 	h, ok := d.handlers[del.Op]
@@ -164,48 +178,71 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 	if !ok {
 		err = fmt.Errorf("no handler for outbox op %q", del.Op)
 	} else {
-		actx, cancel := context.WithTimeout(ctx, d.opt.AttemptTimeout)
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opt.AttemptTimeout)
 		result, err = h(actx, del)
 		cancel()
 		if err != nil && errors.Is(err, context.DeadlineExceeded) {
 			err = Temporary(err, 0)
 		}
 	}
+	rctx := context.WithoutCancel(ctx)
 	now := d.opt.Now()
 	if err == nil {
 		var raw []byte
 		if result != nil {
 			raw, _ = json.Marshal(result)
 		}
-		if err := d.store.CompleteDelivery(ctx, del.ID, raw, now); err != nil {
-			log.Error("record delivery", "err", err)
-		}
+		d.untilStored(ctx, "record a delivery", func() error { return d.store.CompleteDelivery(rctx, del.ID, raw, now) })
 		return
 	}
 	var temp *TemporaryError
 	if errors.As(err, &temp) && temp.RateLimited {
 		next := now.Add(temp.RetryAfter + rateLimitJitter(temp.RetryAfter))
 		log.Info("delivery held back by a rate limit; will retry", "err", err, "next_attempt", next)
-		if err := d.store.DeferDelivery(ctx, del.ID, next, err.Error()); err != nil {
-			log.Error("record delivery deferral", "err", err)
-		}
+		d.untilStored(ctx, "record a delivery deferral", func() error { return d.store.DeferDelivery(rctx, del.ID, next, err.Error()) })
 		return
 	}
 	if temp, after := IsTemporary(err); temp {
 		next := now.Add(max(after, d.backoff(del.Attempts)))
 		log.Warn("delivery failed; will retry", "err", err, "next_attempt", next)
-		if err := d.store.RetryDelivery(ctx, del.ID, next, err.Error()); err != nil {
-			log.Error("record delivery retry", "err", err)
-		}
+		d.untilStored(ctx, "record a delivery retry", func() error { return d.store.RetryDelivery(rctx, del.ID, next, err.Error()) })
 		return
 	}
 	log.Error("delivery failed for good", "err", err)
-	if err := d.store.FailDelivery(ctx, del.ID, err.Error(), now); err != nil {
-		log.Error("record delivery failure", "err", err)
+	if !d.untilStored(ctx, "record a delivery failure", func() error { return d.store.FailDelivery(rctx, del.ID, err.Error(), now) }) {
+		return
 	}
 	if d.opt.OnFailure != nil {
-		if err := d.opt.OnFailure(ctx, del, err); err != nil {
-			log.Error("record delivery failure on the timeline", "err", err)
+		d.untilStored(ctx, "record a delivery failure on the timeline", func() error { return d.opt.OnFailure(rctx, del, err) })
+	}
+}
+
+// storageRetryMax caps the wait between attempts at a store operation: the
+// database is local and cheap to ask, recovery should show within seconds,
+// and each failure keeps the store reporting not ready.
+const storageRetryMax = 2 * time.Second
+
+// untilStored runs a store operation until it succeeds, waiting the backoff
+// between attempts while it fails with a temporary (storage) error; other
+// errors are logged and given up on. It reports whether the operation
+// succeeded; false also when ctx ended first.
+func (d *Dispatcher) untilStored(ctx context.Context, what string, op func() error) bool {
+	for attempt := 0; ; attempt++ {
+		err := op()
+		if err == nil {
+			return true
+		}
+		if temp, _ := IsTemporary(err); !temp {
+			d.opt.Logger.Error("outbox: "+what+" failed", "err", err)
+			return false
+		}
+		d.opt.Logger.Warn("outbox: "+what+" failed; the storage is failing, retrying", "err", err)
+		t := time.NewTimer(min(d.backoff(attempt), storageRetryMax))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
 		}
 	}
 }
@@ -228,15 +265,60 @@ func rateLimitJitter(wait time.Duration) time.Duration {
 
 // RecordDeliveryFailure is a Dispatcher OnFailure hook that puts a failed
 // delivery on its incident's timeline, so a message that could not be sent
-// is visible rather than silently missing.
+// is visible rather than silently missing, and tells the incident's channel
+// once what could not be delivered and why. The notice is queued behind
+// everything already queued; the entries of the key go on (a failed entry
+// never blocks them). Nothing is noticed about a notice, nor where there is
+// no channel to tell.
 func (s *Service) RecordDeliveryFailure(ctx context.Context, d Delivery, cause error) error {
 	if d.IncidentID == 0 {
 		return nil
 	}
 	return s.store.Update(ctx, func(tx Tx) error {
 		now := s.now()
-		return appendAll(tx, d.IncidentID, now, Event{Kind: KindDeliveryFailed, Actor: SystemActor,
+		if err := appendAll(tx, d.IncidentID, now, Event{Kind: KindDeliveryFailed, Actor: SystemActor,
 			Text: fmt.Sprintf("could not deliver %s: %v", d.Op, cause),
-			Data: map[string]any{"delivery": d.ID, "op": d.Op}})
+			Data: map[string]any{"delivery": d.ID, "op": d.Op}}); err != nil {
+			return err
+		}
+		if d.Op == OpFailureNotice || d.Op == OpCreateChannel || errors.Is(cause, ErrNoChannel) {
+			return nil
+		}
+		return tx.Enqueue(mustDelivery(incidentKey(d.IncidentID), OpFailureNotice, d.IncidentID,
+			postPayload{Target: TargetIncident, Message: failureNotice(d, cause)}))
 	})
+}
+
+// failureNotice is what the channel is told about an entry given up on.
+func failureNotice(d Delivery, cause error) Message {
+	why := cause.Error()
+	if r := []rune(why); len(r) > maxNoticeCause {
+		why = string(r[:maxNoticeCause]) + "…(cut)"
+	}
+	return Message{Text: fmt.Sprintf(":warning: sitrep could not deliver %s here and gave up on it: %s. "+
+		"Everything after it is delivered as usual; the incident timeline records the failure.", describeOp(d.Op), why)}
+}
+
+// maxNoticeCause bounds the error quoted in a failure notice.
+const maxNoticeCause = 500
+
+// describeOp names what an outbox op delivers, for people.
+func describeOp(op string) string {
+	switch op {
+	case OpPostCard:
+		return "the incident card"
+	case OpRefreshCard:
+		return "a redraw of the incident card"
+	case OpPin:
+		return "the pin of the incident card"
+	case OpSetTopic:
+		return "the channel topic"
+	case OpInvite:
+		return "an invitation"
+	case OpPost:
+		return "a message"
+	case OpAnnounce:
+		return "the incident's announcement"
+	}
+	return "an outbox entry (" + op + ")"
 }

@@ -54,6 +54,14 @@ func NewDelivery(key, op string, incidentID int64, v any) (Delivery, error) {
 	return Delivery{Key: key, Op: op, IncidentID: incidentID, Payload: payload}, nil
 }
 
+// SkippedDelivery is the result a handler keeps for an entry it finished
+// without doing anything, because what it depended on failed for good (a
+// redraw of a card that was never posted): the entry is done, so the
+// entries behind it on its key go on, and Reason says why nothing was done.
+type SkippedDelivery struct {
+	Reason string `json:"skipped"`
+}
+
 // TemporaryError marks a delivery failure worth retrying (a timeout, a 5xx, a
 // rate limit). RetryAfter, when positive, is how long the vendor asked us to
 // wait.
@@ -87,11 +95,12 @@ func RateLimited(err error, retryAfter time.Duration) error {
 }
 
 // IsTemporary reports whether err is worth retrying and how long to wait at
-// least (0: use the backoff).
+// least (0: use the backoff). A storage failure (EUNAVAILABLE) is
+// temporary: what failed to be recorded is tried again.
 func IsTemporary(err error) (bool, time.Duration) {
 	var t *TemporaryError
 	if errors.As(err, &t) {
 		return true, t.RetryAfter
 	}
-	return false, 0
+	return ErrorCode(err) == EUNAVAILABLE, 0
 }

@@ -169,6 +169,16 @@ type MessageFinder interface {
 	FindTagged(ctx context.Context, channelID, tag string) (MessageRef, bool, error)
 }
 
+// ChannelFinder is an optional Chat capability: find a channel of the given
+// name that the bot itself created and that is not archived. The outbox
+// asks when creating an incident's channel finds its name taken: an earlier
+// attempt may have created the channel while its answer (a timeout) or its
+// record (a storage failure) was lost; that channel is adopted rather than
+// a second one created under a suffix.
+type ChannelFinder interface {
+	FindOwnChannel(ctx context.Context, name string) (ChannelRef, bool, error)
+}
+
 // File is a document the bot shares in chat.
 type File struct {
 	Name    string // e.g. "INC-3-postmortem.md"

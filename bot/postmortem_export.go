@@ -98,7 +98,7 @@ func (p *Postmortems) upload(ctx context.Context, chat Chat, d Delivery) (any, e
 		return nil, fmt.Errorf("load %s: %w", IncidentKey(d.IncidentID), err)
 	}
 	if inc.ChannelID == "" {
-		return nil, errNoChannel
+		return nil, ErrNoChannel
 	}
 	ref, err := chat.Upload(ctx, inc.ChannelID, pl.File)
 	if err == nil {

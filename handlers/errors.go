@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
 )
@@ -36,17 +38,29 @@ func statusOf(code string) int {
 		return http.StatusUnauthorized
 	case bot.EFORBIDDEN:
 		return http.StatusForbidden
+	case bot.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}
 }
 
+// RetryAfterUnavailable is the Retry-After of a 503 answered while storage
+// fails: the vendors (PagerDuty, Alertmanager, any webhook client that
+// honours it) send the request again, and nothing is lost.
+const RetryAfterUnavailable = 30 * time.Second
+
 // writeError answers with err's status and message. Unexpected errors are
-// logged and answered without detail.
+// logged and answered without detail; a storage failure is answered 503
+// with Retry-After.
 func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 	code := bot.ErrorCode(err)
-	if code == bot.EINTERNAL {
+	switch code {
+	case bot.EINTERNAL:
 		log.Error("request failed", "err", err)
+	case bot.EUNAVAILABLE:
+		log.Warn("request refused for now: storage is failing; answered 503 with Retry-After", "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfterUnavailable/time.Second)))
 	}
 	body := errorBody{Error: bot.ErrorMessage(err)}
 	var be *bot.Error

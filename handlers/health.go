@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -17,14 +18,16 @@ func Healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// Readyz answers 200 when the database answers, 503 otherwise.
+// Readyz answers 200 when the database answers and can write (the store's
+// Ping checks both), 503 with Retry-After otherwise.
 func Readyz(db Pinger, log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := db.Ping(ctx); err != nil {
 			log.Warn("readiness check failed", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "database unreachable"})
+			w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfterUnavailable/time.Second)))
+			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "database unavailable: it does not answer or cannot write"})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

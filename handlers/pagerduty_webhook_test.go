@@ -35,7 +35,12 @@ type alertEnv struct {
 
 func newAlertEnv(t *testing.T, secrets ...string) *alertEnv {
 	t.Helper()
-	db := openStore(t)
+	return newAlertEnvOn(t, openStore(t), secrets...)
+}
+
+// newAlertEnvOn is newAlertEnv on the given store.
+func newAlertEnvOn(t *testing.T, db *store.DB, secrets ...string) *alertEnv {
+	t.Helper()
 	svc := bot.NewService(db, bot.ServiceConfig{})
 	svc.EnableAlerting(bot.AlertingConfig{})
 	log := slog.New(slog.DiscardHandler)

@@ -58,7 +58,8 @@ func newSlackHarnessApp(t *testing.T, configure func(*handlers.Slack), opts ...s
 	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: broadcast, Now: clock})
 	chat := slackchat.New(slackchat.Options{Token: slackfake.BotToken, APIURL: fake.URL(),
 		Sleep: func(context.Context, time.Duration) error { return nil }}) // no pacing waits in tests
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Now: clock})
+	disp := bot.NewDispatcher(db, bot.DispatcherOptions{BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Now: clock,
+		OnFailure: svc.RecordDeliveryFailure}) // as sitrep serve wires it
 	disp.Handle(svc.ChatHandlers(chat))
 	disp.Handle(svc.PinnedHandlers(chat))
 	app := &handlers.Slack{Service: svc, API: chat.API(), SigningSecret: signingSecret, Log: slog.New(slog.DiscardHandler),

@@ -51,10 +51,6 @@ type cardHandlers struct {
 	chat bot.Chat
 }
 
-// errNoChannel is permanent: without the incident's channel there is
-// nowhere to post.
-var errNoChannel = errors.New("the incident has no chat channel")
-
 func decodePayload(d bot.Delivery) (runPayload, error) {
 	var p runPayload
 	if err := json.Unmarshal(d.Payload, &p); err != nil {
@@ -78,7 +74,7 @@ func (h *cardHandlers) load(ctx context.Context, d bot.Delivery) (bot.RunbookRun
 		return run, "", err
 	}
 	if inc.ChannelID == "" {
-		return run, "", errNoChannel
+		return run, "", bot.ErrNoChannel
 	}
 	return run, inc.ChannelID, nil
 }
@@ -124,7 +120,10 @@ func (h *cardHandlers) refresh(ctx context.Context, d bot.Delivery) (any, error)
 		return nil, err
 	}
 	if run.CardTS == "" {
-		return nil, bot.Temporary(errors.New("the runbook card is not posted yet"), 0)
+		// The card's post comes first on the same key: a redraw that finds
+		// no card comes after a post that failed for good (the channel was
+		// told). Waiting would hold up every later message of the incident.
+		return bot.SkippedDelivery{Reason: "the approval card of " + run.Key() + " was never posted"}, nil
 	}
 	ref := bot.MessageRef{ChannelID: run.CardChannel, TS: run.CardTS}
 	if err := h.chat.Update(ctx, ref, ApprovalCard(run)); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sitrep-io/sitrep/bot"
@@ -120,7 +121,37 @@ func (r *Runs) runSteps(run bot.RunbookRun) {
 
 // record applies fn to the run in a transaction if it is still running,
 // and reports whether it did. Records are written even while shutting down.
+// While the storage fails (a full disk) the record is retried, with a
+// backoff, until it is stored or sitrep shuts down: a step that ran must
+// not lose its result (then the run comes back interrupted at the next
+// start).
 func (r *Runs) record(log *slog.Logger, id int64, fn func(tx bot.Tx, run *bot.RunbookRun) error) bool {
+	for wait := recordRetryFirst; ; wait = min(2*wait, recordRetryMax) {
+		applied, err := r.recordOnce(id, fn)
+		if err == nil {
+			return applied
+		}
+		if temp, _ := bot.IsTemporary(err); !temp {
+			log.Error("record runbook step", "err", err)
+			return false
+		}
+		log.Warn("record runbook step: the storage is failing; retrying", "err", err)
+		select {
+		case <-r.ctx.Done():
+			log.Error("record runbook step: gave up at shutdown; the run will be marked interrupted", "err", err)
+			return false
+		case <-time.After(wait):
+		}
+	}
+}
+
+// The backoff of record's retries.
+const (
+	recordRetryFirst = 100 * time.Millisecond
+	recordRetryMax   = 10 * time.Second
+)
+
+func (r *Runs) recordOnce(id int64, fn func(tx bot.Tx, run *bot.RunbookRun) error) (bool, error) {
 	applied := false
 	err := r.svc.Update(context.WithoutCancel(r.ctx), func(tx bot.Tx) error {
 		applied = false
@@ -137,11 +168,7 @@ func (r *Runs) record(log *slog.Logger, id int64, fn func(tx bot.Tx, run *bot.Ru
 		applied = true
 		return nil
 	})
-	if err != nil {
-		log.Error("record runbook step", "err", err)
-		return false
-	}
-	return applied
+	return applied, err
 }
 
 func (r *Runs) startStep(tx bot.Tx, run *bot.RunbookRun, i int) error {

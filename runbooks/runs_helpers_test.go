@@ -200,6 +200,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvAt(t, filepath.Join(t.TempDir(), "sitrep.db"))
+}
+
+// newEnvAt is newEnv with its database file at path.
+func newEnvAt(t *testing.T, path string) *env {
+	t.Helper()
 	dir := t.TempDir()
 	for name, body := range testRunbooks {
 		writeFile(t, filepath.Join(dir, name), body, 0o644)
@@ -207,7 +213,7 @@ func newEnv(t *testing.T) *env {
 	for name, body := range testScripts {
 		writeFile(t, filepath.Join(dir, name), body, 0o755)
 	}
-	e := &env{t: t, dir: dir, path: filepath.Join(t.TempDir(), "sitrep.db"), clock: testclock.New(start),
+	e := &env{t: t, dir: dir, path: path, clock: testclock.New(start),
 		chat: &fakeChat{}, users: &fakeDirectory{groups: map[string][]string{"SONCALL": {"UMEMBER", "UREQ"}}}}
 	e.open()
 	inc, err := e.svc.Declare(t.Context(), bot.DeclareRequest{Actor: "UREQ", Title: "Gateway cert broken"})

@@ -25,6 +25,63 @@ func (c *Client) CreateChannel(ctx context.Context, spec bot.ChannelSpec) (bot.C
 	return bot.ChannelRef{ID: ch.ID, Name: ch.Name}, nil
 }
 
+// FindOwnChannel looks for a channel named name that the bot itself
+// created and that is not archived (conversations.list over public and
+// private channels, the bot's user id from auth.test). The outbox asks
+// when creating an incident's channel finds the name taken: an earlier
+// attempt may have created it while its answer (a timeout) or its record
+// (a full disk) was lost, and that channel is adopted instead of making
+// another one under a suffix. It lists every channel, page by page, so it
+// is for that rare path only.
+func (c *Client) FindOwnChannel(ctx context.Context, name string) (bot.ChannelRef, bool, error) {
+	me, err := c.botUserID(ctx)
+	if err != nil {
+		return bot.ChannelRef{}, false, err
+	}
+	cursor := ""
+	for {
+		var page []slack.Channel
+		err := c.call(ctx, "conversations.list", func() (err error) {
+			page, cursor, err = c.api.GetConversationsContext(ctx, &slack.GetConversationsParameters{
+				Cursor: cursor, ExcludeArchived: true, Limit: 1000, Types: []string{"public_channel", "private_channel"}})
+			return err
+		})
+		if err != nil {
+			return bot.ChannelRef{}, false, err
+		}
+		for _, ch := range page {
+			if ch.Name == name && ch.Creator == me && !ch.IsArchived {
+				return bot.ChannelRef{ID: ch.ID, Name: ch.Name}, true, nil
+			}
+		}
+		if cursor == "" {
+			return bot.ChannelRef{}, false, nil
+		}
+	}
+}
+
+// botUserID is the bot's own user id, asked of Slack (auth.test) once.
+func (c *Client) botUserID(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	id := c.botID
+	c.mu.Unlock()
+	if id != "" {
+		return id, nil
+	}
+	var resp *slack.AuthTestResponse
+	err := c.call(ctx, "auth.test", func() (err error) {
+		resp, err = c.api.AuthTestContext(ctx)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("ask Slack for the bot's user id: %w", err)
+	}
+	c.mu.Lock()
+	c.botID = resp.UserID
+	c.mu.Unlock()
+	return resp.UserID, nil
+}
+
 // SetTopic sets a channel's topic (conversations.setTopic).
 func (c *Client) SetTopic(ctx context.Context, channelID, topic string) error {
 	return c.call(ctx, "conversations.setTopic", func() error {

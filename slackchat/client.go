@@ -52,6 +52,7 @@ type Client struct {
 	users  map[string]cached[bot.ChatUser] // by id
 	emails map[string]cached[string]       // email -> user id
 	groups map[string]cached[[]string]     // group id -> members
+	botID  string                          // the bot's own user id (auth.test), once known
 }
 
 // New returns a Client for opt.Token.

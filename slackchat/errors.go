@@ -44,6 +44,8 @@ var permanentCodes = map[string]struct {
 	"account_inactive":      {bot.EUNAUTHORIZED, "the bot token belongs to a deactivated app; reinstall the app"},
 	"token_revoked":         {bot.EUNAUTHORIZED, "the bot token was revoked; reinstall the app and update SLACK_BOT_TOKEN"},
 	"invalid_name":          {bot.EINVALID, "Slack rejected the channel name"},
+	"msg_too_long":          {bot.EINVALID, "the message is longer than Slack accepts (40,000 characters)"},
+	"invalid_blocks":        {bot.EINVALID, "Slack refused the message's blocks (over a Block Kit limit)"},
 	"invalid_name_specials": {bot.EINVALID, "Slack rejected the channel name: use lowercase letters, digits and hyphens"},
 }
 

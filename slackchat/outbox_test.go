@@ -31,7 +31,13 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, path: filepath.Join(t.TempDir(), "sitrep.db"), clock: newClock(), srv: slackfake.New(t)}
+	return newWorldAt(t, filepath.Join(t.TempDir(), "sitrep.db"))
+}
+
+// newWorldAt is newWorld with its database file at path.
+func newWorldAt(t *testing.T, path string) *world {
+	t.Helper()
+	w := &world{t: t, path: path, clock: newClock(), srv: slackfake.New(t)}
 	w.srv.AddUser(slackfake.User{ID: "U1", Name: "alice"})
 	w.srv.AddUser(slackfake.User{ID: "U2", Name: "bob"})
 	w.broadcast = w.srv.AddChannel(slackfake.Channel{Name: "incidents"})

@@ -86,7 +86,7 @@ func (t *tx) PendingCoalesced(coalesce string) (bool, error) {
 // AlertTriage returns an incident's triage record, or ENOTFOUND.
 func (db *DB) AlertTriage(ctx context.Context, incidentID int64) (bot.Triage, error) {
 	tr, err := scanTriage(db.reader.QueryRowContext(ctx, `SELECT `+triageColumns+` FROM alert_triage WHERE incident_id = ?`, incidentID))
-	return tr, notFound(err, "%s did not go to triage", bot.IncidentKey(incidentID))
+	return tr, db.storageErr(notFound(err, "%s did not go to triage", bot.IncidentKey(incidentID)))
 }
 
 // AlertSummaryRef returns the incident's alert summary message, or a zero
@@ -114,7 +114,7 @@ func (db *DB) AlertCounts(ctx context.Context, incidentID int64) (bot.AlertCount
 		FROM events WHERE incident_id = ? AND kind IN ('alert_fired', 'alert_resolved')`, incidentID).
 		Scan(&c.Fired, &c.Resolved, &first, &last)
 	if err != nil {
-		return c, fmt.Errorf("count alerts of %s: %w", bot.IncidentKey(incidentID), err)
+		return c, db.storageErr(fmt.Errorf("count alerts of %s: %w", bot.IncidentKey(incidentID), err))
 	}
 	if c.FirstAt, err = decTime(first); err != nil {
 		return c, err
@@ -125,7 +125,7 @@ func (db *DB) AlertCounts(ctx context.Context, incidentID int64) (bot.AlertCount
 	err = db.reader.QueryRowContext(ctx, `SELECT text FROM events WHERE incident_id = ? AND kind IN ('alert_fired', 'alert_resolved')
 		ORDER BY occurred_at DESC, id DESC LIMIT 1`, incidentID).Scan(&c.LastTitle)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return c, fmt.Errorf("read last alert of %s: %w", bot.IncidentKey(incidentID), err)
+		return c, db.storageErr(fmt.Errorf("read last alert of %s: %w", bot.IncidentKey(incidentID), err))
 	}
 	return c, nil
 }

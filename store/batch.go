@@ -84,7 +84,7 @@ func (db *DB) Update(ctx context.Context, fn func(bot.Tx) error) error {
 	if c.panicked != nil {
 		panic(c.panicked)
 	}
-	return c.err
+	return db.storageErr(c.err)
 }
 
 // startWriter starts the writer goroutine; Close stops it.

@@ -43,18 +43,18 @@ func (db *DB) Timeline(ctx context.Context, incidentID int64) ([]bot.Event, erro
 	rows, err := db.reader.QueryContext(ctx, `SELECT `+eventColumns+`
 		FROM events WHERE incident_id = ? ORDER BY occurred_at, id`, incidentID)
 	if err != nil {
-		return nil, fmt.Errorf("read timeline of %s: %w", bot.IncidentKey(incidentID), err)
+		return nil, db.storageErr(fmt.Errorf("read timeline of %s: %w", bot.IncidentKey(incidentID), err))
 	}
 	defer rows.Close()
 	var out []bot.Event
 	for rows.Next() {
 		ev, err := scanEvent(rows)
 		if err != nil {
-			return nil, fmt.Errorf("read timeline of %s: %w", bot.IncidentKey(incidentID), err)
+			return nil, db.storageErr(fmt.Errorf("read timeline of %s: %w", bot.IncidentKey(incidentID), err))
 		}
 		out = append(out, ev)
 	}
-	return out, rows.Err()
+	return out, db.storageErr(rows.Err())
 }
 
 const eventColumns = `id, incident_id, occurred_at, recorded_at, kind, actor, text, data, source_url, dedup_key, hidden`

@@ -126,14 +126,14 @@ func (t *tx) UpdateIncident(inc bot.Incident) error {
 // Incident returns one incident.
 func (db *DB) Incident(ctx context.Context, id int64) (bot.Incident, error) {
 	inc, err := scanIncident(db.reader.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
-	return inc, notFound(err, "%s does not exist", bot.IncidentKey(id))
+	return inc, db.storageErr(notFound(err, "%s does not exist", bot.IncidentKey(id)))
 }
 
 // IncidentByChannel returns the incident whose channel is channelID.
 func (db *DB) IncidentByChannel(ctx context.Context, channelID string) (bot.Incident, error) {
 	inc, err := scanIncident(db.reader.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents
 		WHERE channel_id = ? AND channel_id <> '' ORDER BY id DESC LIMIT 1`, channelID))
-	return inc, notFound(err, "no incident has channel %s", channelID)
+	return inc, db.storageErr(notFound(err, "no incident has channel %s", channelID))
 }
 
 // Incidents lists incidents: open ones first (newest first), then resolved
@@ -163,16 +163,16 @@ func (db *DB) Incidents(ctx context.Context, f bot.IncidentFilter) ([]bot.Incide
 	rows, err := db.reader.QueryContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE `+where+`
 		ORDER BY `+order+` LIMIT ?`, append(args, limit)...)
 	if err != nil {
-		return nil, fmt.Errorf("list incidents: %w", err)
+		return nil, db.storageErr(fmt.Errorf("list incidents: %w", err))
 	}
 	defer rows.Close()
 	var out []bot.Incident
 	for rows.Next() {
 		inc, err := scanIncident(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list incidents: %w", err)
+			return nil, db.storageErr(fmt.Errorf("list incidents: %w", err))
 		}
 		out = append(out, inc)
 	}
-	return out, rows.Err()
+	return out, db.storageErr(rows.Err())
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -33,6 +34,13 @@ func LockServer(path string) (*ServerLock, error) {
 		}
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission) {
+		// A read-only file is locked all the same (flock needs no write
+		// access): the server serves reads from it, answers writes 503,
+		// and recovers once the file is writable (README, "When storage
+		// fails").
+		f, err = os.Open(path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lock database %s: %w", path, err)
 	}

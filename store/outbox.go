@@ -172,20 +172,20 @@ func (db *DB) RecoverDeliveries(ctx context.Context) (int, error) {
 func (db *DB) Deliveries(ctx context.Context, states ...bot.DeliveryState) ([]bot.Delivery, error) {
 	rows, err := db.reader.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM outbox ORDER BY id`)
 	if err != nil {
-		return nil, fmt.Errorf("list deliveries: %w", err)
+		return nil, db.storageErr(fmt.Errorf("list deliveries: %w", err))
 	}
 	defer rows.Close()
 	var out []bot.Delivery
 	for rows.Next() {
 		d, err := scanDelivery(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list deliveries: %w", err)
+			return nil, db.storageErr(fmt.Errorf("list deliveries: %w", err))
 		}
 		if len(states) == 0 || slices.Contains(states, d.State) {
 			out = append(out, d)
 		}
 	}
-	return out, rows.Err()
+	return out, db.storageErr(rows.Err())
 }
 
 // isUniqueViolation reports whether err is SQLite's UNIQUE constraint error.

@@ -76,7 +76,7 @@ func (db *DB) FollowUps(ctx context.Context, incidentID int64) ([]bot.FollowUp, 
 	rows, err := db.reader.QueryContext(ctx, `SELECT id, incident_id, text, owner, created_by, created_at, event_id, issue_number, issue_url
 		FROM followups WHERE incident_id = ? ORDER BY id`, incidentID)
 	if err != nil {
-		return nil, fmt.Errorf("read follow-ups of %s: %w", bot.IncidentKey(incidentID), err)
+		return nil, db.storageErr(fmt.Errorf("read follow-ups of %s: %w", bot.IncidentKey(incidentID), err))
 	}
 	defer rows.Close()
 	var out []bot.FollowUp
@@ -84,14 +84,14 @@ func (db *DB) FollowUps(ctx context.Context, incidentID int64) ([]bot.FollowUp, 
 		var f bot.FollowUp
 		var created string
 		if err := rows.Scan(&f.ID, &f.IncidentID, &f.Text, &f.Owner, &f.CreatedBy, &created, &f.EventID, &f.IssueNumber, &f.IssueURL); err != nil {
-			return nil, fmt.Errorf("read follow-ups of %s: %w", bot.IncidentKey(incidentID), err)
+			return nil, db.storageErr(fmt.Errorf("read follow-ups of %s: %w", bot.IncidentKey(incidentID), err))
 		}
 		if f.CreatedAt, err = decTime(created); err != nil {
 			return nil, err
 		}
 		out = append(out, f)
 	}
-	return out, rows.Err()
+	return out, db.storageErr(rows.Err())
 }
 
 // ImpactAnchors returns an incident's impact anchors; zero when never set.
@@ -130,7 +130,7 @@ func (db *DB) PostmortemExport(ctx context.Context, incidentID int64) (bot.Postm
 		return bot.PostmortemExport{}, nil
 	}
 	if err != nil {
-		return e, fmt.Errorf("read export of %s: %w", bot.IncidentKey(incidentID), err)
+		return e, db.storageErr(fmt.Errorf("read export of %s: %w", bot.IncidentKey(incidentID), err))
 	}
 	e.ExportedAt, err = decTime(exported)
 	return e, err

@@ -120,7 +120,7 @@ func (t *tx) UpdateRunbookRun(r bot.RunbookRun, from bot.RunState) (bool, error)
 // RunbookRun returns one run.
 func (db *DB) RunbookRun(ctx context.Context, id int64) (bot.RunbookRun, error) {
 	r, err := scanRun(db.reader.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runbook_runs WHERE id = ?`, id))
-	return r, notFound(err, "%s does not exist", bot.RunKey(id))
+	return r, db.storageErr(notFound(err, "%s does not exist", bot.RunKey(id)))
 }
 
 // RunbookRuns lists the runs f selects, oldest first.
@@ -138,16 +138,16 @@ func (db *DB) RunbookRuns(ctx context.Context, f bot.RunbookRunFilter) ([]bot.Ru
 	rows, err := db.reader.QueryContext(ctx, `SELECT `+runColumns+` FROM runbook_runs WHERE `+
 		strings.Join(where, " AND ")+` ORDER BY id`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list runbook runs: %w", err)
+		return nil, db.storageErr(fmt.Errorf("list runbook runs: %w", err))
 	}
 	defer rows.Close()
 	var out []bot.RunbookRun
 	for rows.Next() {
 		r, err := scanRun(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list runbook runs: %w", err)
+			return nil, db.storageErr(fmt.Errorf("list runbook runs: %w", err))
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	return out, db.storageErr(rows.Err())
 }

@@ -26,7 +26,8 @@ type DB struct {
 	reader *sql.DB
 	stmts  map[string]*sql.Stmt // hotStatements, prepared on writer (stmts.go)
 
-	prunedChatEvents pruneClock // chat_events.go
+	prunedChatEvents pruneClock    // chat_events.go
+	health           storageHealth // health.go
 
 	// The writer goroutine that runs Update's changes, batched (batch.go).
 	calls      chan *writeCall
@@ -102,21 +103,15 @@ func (db *DB) Close() error {
 	return errors.Join(stmtErr, db.reader.Close(), db.writer.Close())
 }
 
-// Ping checks that the database answers a query.
-func (db *DB) Ping(ctx context.Context) error {
-	var one int
-	if err := db.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("ping database: %w", err)
-	}
-	return nil
-}
-
-// write runs one statement in its own write transaction.
-func (db *DB) write(ctx context.Context, query string, args ...any) (sql.Result, error) {
+// write runs one statement in its own write transaction. A storage failure
+// comes back as EUNAVAILABLE (health.go).
+func (db *DB) write(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
 	if s := db.stmts[query]; s != nil {
-		return s.ExecContext(ctx, args...)
+		res, err = s.ExecContext(ctx, args...)
+	} else {
+		res, err = db.writer.ExecContext(ctx, query, args...)
 	}
-	return db.writer.ExecContext(ctx, query, args...)
+	return res, db.storageErr(err)
 }
 
 // Time encoding: UTC RFC 3339 with fixed-width nanoseconds, so that text

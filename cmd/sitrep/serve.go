@@ -15,6 +15,7 @@ import (
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/console"
 	"github.com/sitrep-io/sitrep/handlers"
+	"github.com/sitrep-io/sitrep/internal/ratelog"
 	"github.com/sitrep-io/sitrep/runbooks"
 	"github.com/sitrep-io/sitrep/store"
 )
@@ -213,8 +214,11 @@ func newLogger(cfg Config, e env) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(e.stderr, opts)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(e.stderr, opts))
+		h = slog.NewJSONHandler(e.stderr, opts)
 	}
-	return slog.New(slog.NewTextHandler(e.stderr, opts))
+	// A failure that repeats (a full disk fails every request and every
+	// outbox record) is logged once per kind and interval, with a count.
+	return slog.New(ratelog.New(h, ratelog.DefaultInterval, nil))
 }

@@ -54,3 +54,52 @@ func ActionsBlocks(blocks json.RawMessage) ([]ActionsBlock, error) {
 	}
 	return out, nil
 }
+
+// Block Kit limits Slack enforces on a message's blocks (chat.postMessage,
+// chat.update): breaking one answers invalid_blocks and posts nothing.
+const (
+	maxMessageBlocks   = 50
+	maxSectionTextLen  = 3000
+	maxHeaderTextLen   = 150
+	maxSectionFields   = 10
+	maxSectionFieldLen = 2000
+)
+
+// checkBlockLimits reports which Block Kit limit blocks break, "" when none
+// (or when they are not blocks at all: the shape is checked elsewhere).
+func checkBlockLimits(blocks json.RawMessage) string {
+	if len(blocks) == 0 {
+		return ""
+	}
+	var bs []struct {
+		Type string `json:"type"`
+		Text *struct {
+			Text string `json:"text"`
+		} `json:"text"`
+		Fields []struct {
+			Text string `json:"text"`
+		} `json:"fields"`
+	}
+	if json.Unmarshal(blocks, &bs) != nil {
+		return ""
+	}
+	if len(bs) > maxMessageBlocks {
+		return fmt.Sprintf("no more than %d items allowed", maxMessageBlocks)
+	}
+	for i, b := range bs {
+		switch {
+		case b.Type == "header" && b.Text != nil && len([]rune(b.Text.Text)) > maxHeaderTextLen:
+			return fmt.Sprintf("block %d: header text must be at most %d characters", i, maxHeaderTextLen)
+		case b.Type == "section" && b.Text != nil && len([]rune(b.Text.Text)) > maxSectionTextLen:
+			return fmt.Sprintf("block %d: section text must be at most %d characters", i, maxSectionTextLen)
+		case b.Type == "section" && len(b.Fields) > maxSectionFields:
+			return fmt.Sprintf("block %d: at most %d fields", i, maxSectionFields)
+		}
+		for _, f := range b.Fields {
+			if len([]rune(f.Text)) > maxSectionFieldLen {
+				return fmt.Sprintf("block %d: a field must be at most %d characters", i, maxSectionFieldLen)
+			}
+		}
+	}
+	return ""
+}

@@ -25,7 +25,7 @@
 // Unknown methods answer {"ok":false,"error":"unknown_method"}.
 //
 // Supported methods: auth.test; conversations.create, .setTopic, .invite,
-// .archive, .history, .info, .join, .members; chat.postMessage, .update,
+// .archive, .history, .info, .join, .list, .members; chat.postMessage, .update,
 // .postEphemeral, .getPermalink, .delete; pins.add; users.info,
 // users.lookupByEmail; usergroups.users.list; views.open, views.update;
 // files.getUploadURLExternal, the upload POST to the returned URL (recorded

@@ -24,7 +24,16 @@ type Fault struct {
 	RetryAfterHeader string
 	Error            string        // Slack error code for {"ok":false,"error":...}
 	Delay            time.Duration // wait this long before answering
+	// TakesEffect makes the call do what it asks (a channel is created, a
+	// message posted) before the fault answers instead of Slack: the
+	// answer was lost on its way back (a gateway timeout after the work was
+	// done), so the client cannot know it happened.
+	TakesEffect bool
 }
+
+// LostAnswer is f for a call that took effect at Slack before f answered
+// it: the client sees f, Slack's state has the change.
+func LostAnswer(f Fault) Fault { f.TakesEffect = true; return f }
 
 // RateLimited is HTTP 429 with "Retry-After: seconds" and the body
 // {"ok":false,"error":"ratelimited"}. slack-go turns it into

@@ -507,6 +507,9 @@ func content(r *request) (text string, blocks, attachments, metadata json.RawMes
 	if blocks, e = rawJSON(r, "blocks", &[]json.RawMessage{}, "invalid_blocks"); e != nil {
 		return "", nil, nil, nil, e
 	}
+	if broken := checkBlockLimits(blocks); broken != "" {
+		return "", nil, nil, nil, &apiError{code: "invalid_blocks", extra: map[string]any{"errors": []string{broken}}}
+	}
 	if attachments, e = rawJSON(r, "attachments", &[]json.RawMessage{}, "invalid_attachments"); e != nil {
 		return "", nil, nil, nil, e
 	}
@@ -622,6 +625,9 @@ func (s *Server) chatUpdate(r *request) (map[string]any, *apiError) {
 	text, blocks, atts, meta, e := content(r)
 	if e != nil {
 		return nil, e
+	}
+	if len(text) > 40000 {
+		return nil, slackErr("msg_too_long")
 	}
 	// Slack keeps previous blocks/attachments/metadata unless the field is sent.
 	if r.has("text") {
@@ -906,4 +912,57 @@ func (s *Server) filesCompleteUploadExternal(r *request) (map[string]any, *apiEr
 		out = append(out, map[string]any{"id": u.FileID, "title": u.Title})
 	}
 	return map[string]any{"files": out}, nil
+}
+
+// conversationsList lists channels as Slack does: the types asked for
+// (public_channel by default; private channels only where the bot is a
+// member), archived ones unless exclude_archived, at most limit (default
+// 100, at most 1000) per page, with an opaque next_cursor.
+func (s *Server) conversationsList(r *request) (map[string]any, *apiError) {
+	types := map[string]bool{}
+	for _, t := range strings.Split(r.get("types"), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			types[t] = true
+		}
+	}
+	if len(types) == 0 {
+		types["public_channel"] = true
+	}
+	limit := 100
+	if v := r.get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, slackErr("invalid_limit")
+		}
+		limit = min(n, 1000)
+	}
+	start := 0
+	if cur := r.get("cursor"); cur != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(cur, "cursor-"))
+		if err != nil || n < 0 || n > len(s.chanOrder) {
+			return nil, slackErr("invalid_cursor")
+		}
+		start = n
+	}
+	var out []any
+	next := ""
+	for i := start; i < len(s.chanOrder); i++ {
+		c := s.channels[s.chanOrder[i]]
+		switch {
+		case c.IsIM:
+			continue
+		case c.IsPrivate && (!types["private_channel"] || !slices.Contains(c.Members, BotUserID)):
+			continue
+		case !c.IsPrivate && !types["public_channel"]:
+			continue
+		case c.IsArchived && r.bool("exclude_archived"):
+			continue
+		}
+		if len(out) == limit {
+			next = fmt.Sprintf("cursor-%d", i)
+			break
+		}
+		out = append(out, c.json())
+	}
+	return map[string]any{"channels": out, "response_metadata": map[string]any{"next_cursor": next}}, nil
 }

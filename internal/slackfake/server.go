@@ -597,6 +597,7 @@ func (s *Server) handlers() map[string]handler {
 		"conversations.history":        s.conversationsHistory,
 		"conversations.replies":        s.conversationsReplies,
 		"conversations.info":           s.conversationsInfo,
+		"conversations.list":           s.conversationsList,
 		"conversations.join":           s.conversationsJoin,
 		"conversations.members":        s.conversationsMembers,
 		"chat.postMessage":             s.chatPostMessage,
@@ -683,7 +684,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // that the normal handler must not run.
 func (s *Server) faulted(w http.ResponseWriter, r *http.Request, c *Call, method string) bool {
 	f := s.arrive(method)
-	if f == nil || s.applyFault(w, r, c, f) {
+	if f == nil {
+		return false
+	}
+	if f.TakesEffect && !f.passThrough() {
+		s.mu.Lock()
+		effect := *c
+		s.dispatch(&effect, c.Params, c.JSON, false) // its answer is lost
+		s.mu.Unlock()
+	}
+	if s.applyFault(w, r, c, f) {
 		return false
 	}
 	s.mu.Lock()
