@@ -162,20 +162,6 @@ func (c *cappedBuffer) String() string {
 	return s
 }
 
-// redactor replaces secret values in text.
-type redactor []string
-
-func (r redactor) apply(s string) string {
-	for _, v := range r {
-		// Very short values would redact noise and leak little; still
-		// redact anything of 3+ bytes.
-		if len(v) >= 3 {
-			s = strings.ReplaceAll(s, v, "[REDACTED]")
-		}
-	}
-	return s
-}
-
 func firstLine(s string, max int) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
