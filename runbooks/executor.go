@@ -73,7 +73,11 @@ type Options struct {
 	WorkDir string
 	// HTTPClient is used by http and http_check. The default client does
 	// not follow redirects (so headers carrying secrets are never sent to
-	// another host) and uses the per-step timeouts.
+	// another host) and uses the per-step timeouts. Its transport (an
+	// *http.Transport; nil means http.DefaultTransport) is copied and
+	// given a dialer that checks every address it connects to against the
+	// step's allowed_hosts, never uses a proxy and keeps no idle
+	// connections; a RoundTripper of another type is used unchecked.
 	HTTPClient *http.Client
 	// OutputLimit caps kept exec output; default DefaultOutputLimit (64 KiB).
 	OutputLimit int
@@ -94,6 +98,7 @@ func (o Options) withDefaults() Options {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
+	o.HTTPClient = guardClient(o.HTTPClient)
 	if o.OutputLimit <= 0 {
 		o.OutputLimit = DefaultOutputLimit
 	}

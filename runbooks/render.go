@@ -149,6 +149,11 @@ type RenderedHTTP struct {
 	Body         string
 	ExpectStatus []int // empty means any 2xx
 	Timeout      time.Duration
+	// AllowedHosts is the step's allowed_hosts; HostFromParam says a
+	// parameter chose the URL's host, so secrets are sent only if
+	// AllowedHosts covers it.
+	AllowedHosts  []string `json:",omitempty"`
+	HostFromParam bool     `json:",omitempty"`
 }
 
 // RenderedTLSCheck is a concrete TLS check.
@@ -161,11 +166,13 @@ type RenderedTLSCheck struct {
 
 // RenderedHTTPCheck is a concrete HTTP probe.
 type RenderedHTTPCheck struct {
-	Method       string
-	URL          string
-	ExpectStatus []int
-	MaxLatency   time.Duration // 0 means no latency limit
-	Timeout      time.Duration
+	Method        string
+	URL           string
+	ExpectStatus  []int
+	MaxLatency    time.Duration // 0 means no latency limit
+	Timeout       time.Duration
+	AllowedHosts  []string `json:",omitempty"` // as RenderedHTTP's
+	HostFromParam bool     `json:",omitempty"`
 }
 
 // Render substitutes bound params into step, which must be one of rb's
@@ -310,7 +317,8 @@ func (r renderer) http(spec *HTTPSpec) (*RenderedHTTP, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &RenderedHTTP{Method: spec.Method, URL: u, ExpectStatus: append([]int(nil), spec.ExpectStatus...), Timeout: spec.Timeout}
+	out := &RenderedHTTP{Method: spec.Method, URL: u, ExpectStatus: append([]int(nil), spec.ExpectStatus...), Timeout: spec.Timeout,
+		AllowedHosts: append([]string(nil), spec.AllowedHosts...), HostFromParam: urlHostTemplated(spec.URL)}
 	names := make([]string, 0, len(spec.Headers))
 	for k := range spec.Headers {
 		names = append(names, k)
@@ -364,7 +372,8 @@ func (r renderer) httpCheck(spec *HTTPCheckSpec) (*RenderedHTTPCheck, error) {
 	if len(exp) == 0 {
 		exp = []int{200}
 	}
-	return &RenderedHTTPCheck{Method: spec.Method, URL: u, ExpectStatus: exp, MaxLatency: spec.MaxLatency, Timeout: spec.Timeout}, nil
+	return &RenderedHTTPCheck{Method: spec.Method, URL: u, ExpectStatus: exp, MaxLatency: spec.MaxLatency, Timeout: spec.Timeout,
+		AllowedHosts: append([]string(nil), spec.AllowedHosts...), HostFromParam: urlHostTemplated(spec.URL)}, nil
 }
 
 // String renders the step for humans (approval cards, dry runs). Exec argv

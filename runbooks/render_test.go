@@ -284,6 +284,7 @@ steps:
       body: '{"domain": "{{ .domain }}"}'
       expect_status: [200, 204]
       timeout: 5s
+      allowed_hosts: ["*.example.com"]
 `, nil)
 	rs := mustRender(t, rb, rb.Steps[0], map[string]string{"domain": "api.example.com"})
 	h := rs.HTTP

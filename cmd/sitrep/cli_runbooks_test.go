@@ -34,6 +34,22 @@ func TestRunbooksValidateShipped(t *testing.T) {
 	}
 }
 
+// A step whose host a parameter chooses, without allowed_hosts, is
+// valid but warned about; the shipped runbooks have no such step.
+func TestRunbooksValidateWarnsAboutTemplatedHost(t *testing.T) {
+	if _, out, _ := runSitrep(t, nil, "runbooks", "validate", "../../runbooks"); strings.Contains(out, "warning:") {
+		t.Errorf("the shipped runbooks have warnings:\n%s", out)
+	}
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "open.yaml"), "name: open\ntitle: t\nparams:\n  - {name: h, pattern: '[a-z.]+', default: a.example.com}\n"+
+		"steps:\n  - name: probe\n    action: http_check\n    with: {url: \"https://{{ .h }}/healthz\"}\n")
+	code, out, errOut := runSitrep(t, nil, "runbooks", "validate", dir)
+	want := "warning: " + filepath.Join(dir, "open.yaml") + `:6: step "probe": a parameter chooses the url's host and the step has no allowed_hosts`
+	if code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "1 runbooks in") {
+		t.Errorf("exit %d, want 0 with %q:\n%s%s", code, want, out, errOut)
+	}
+}
+
 func TestRunbooksValidateBroken(t *testing.T) {
 	dir := t.TempDir()
 	writeTestFile(t, filepath.Join(dir, "bad.yaml"), "name: bad\ntitle: Bad\nsteps:\n  - name: s\n    action: exce\n    with: {command: [x]}\n")
