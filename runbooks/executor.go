@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/sitrep-io/sitrep/bot"
 )
 
 // Executor runs one rendered step.
@@ -155,9 +157,11 @@ func (c *cappedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// String returns the kept bytes plus a note about dropped bytes.
+// String returns the kept bytes, made safe to show (control characters
+// such as terminal escapes shown as [U+001B]; see bot.SafeText), plus a
+// note about dropped bytes.
 func (c *cappedBuffer) String() string {
-	s := string(c.buf)
+	s := bot.SafeText(string(c.buf), true)
 	if c.dropped > 0 {
 		if s != "" && !strings.HasSuffix(s, "\n") {
 			s += "\n"
