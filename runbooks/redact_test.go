@@ -68,3 +68,19 @@ func TestRedactionLeavesOtherTextAlone(t *testing.T) {
 		}
 	}
 }
+
+// A command's output reaches chat: terminal escapes and bidi overrides in
+// it are shown, not obeyed.
+func TestExecOutputShowsControlCharactersHarmlessly(t *testing.T) {
+	dir := t.TempDir()
+	writeScript(t, dir, "colour.sh", `printf '\033[31mred\342\200\256txt.exe\n\tok\n'`+"\n")
+	st := execStep(time.Minute, nil, "./colour.sh")
+	st.Exec.Dir = dir
+	res, err := NewExecExecutor(Options{}).Execute(context.Background(), st)
+	if err != nil || !res.Succeeded() {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if want := "[U+001B][31mred[U+202E]txt.exe\n\tok\n"; res.Output != want {
+		t.Errorf("output %q, want %q", res.Output, want)
+	}
+}

@@ -129,3 +129,38 @@ func TestWireRunbooksInterruptsDeadRuns(t *testing.T) {
 		t.Errorf("the runbooks command is not registered: %v", err)
 	}
 }
+
+// A 1 MB alert title with a bidi override and a terminal escape gives
+// `sitrep incidents` one short, harmless row (it printed 15 MB before).
+func TestIncidentsOutputIsBoundedAndHarmless(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "sitrep.db")
+	ctx := t.Context()
+	db, err := store.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc := bot.NewService(db, bot.ServiceConfig{})
+	title := "gateway\u202Etxt.exe\x1b[2J " + strings.Repeat("x", 1<<20)
+	out, err := svc.IngestAlert(ctx, bot.Alert{Source: "webhook", DedupKey: "big", Title: title, Firing: true,
+		Description: strings.Repeat("d\x1b[31m", 100_000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"SITREP_DB": dbPath}
+	for _, args := range [][]string{{"incidents"}, {"timeline", out.Incident.Key()}} {
+		code, text, errOut := runSitrep(t, vars, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d %s", args, code, errOut)
+		}
+		if len(text) > 16<<10 {
+			t.Errorf("%v printed %d bytes", args, len(text))
+		}
+		if strings.ContainsAny(text, "\u202E\x1b") {
+			t.Errorf("%v printed a raw control character", args)
+		}
+		if !strings.Contains(text, "[U+202E]") || !strings.Contains(text, bot.CutMark) {
+			t.Errorf("%v: %.300q", args, text)
+		}
+	}
+}
