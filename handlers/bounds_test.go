@@ -235,3 +235,23 @@ func TestSlackTextLimits(t *testing.T) {
 		t.Errorf("a note at the limit: %s %d characters", last.Kind, len(last.Text))
 	}
 }
+
+// Alertmanager's group title (the common summary) is cut and made safe
+// like an alert's.
+func TestAlertmanagerGroupTitleIsBounded(t *testing.T) {
+	e := newAlertEnv(t)
+	am := string(fixture(t, "alertmanager_firing.json"))
+	long := "checkout\u202E " + strings.Repeat("s", 300_000)
+	body := strings.Replace(am, `"commonAnnotations":{`, `"commonAnnotations":{"summary":"`+long+`",`, 1)
+	if body == am {
+		t.Fatal("fixture changed: no commonAnnotations")
+	}
+	status, out := e.am(t, "Bearer "+token, []byte(body))
+	if status != http.StatusCreated {
+		t.Fatalf("%d %v", status, out)
+	}
+	inc := e.only(t)
+	if utf8.RuneCountInString(inc.Title) != bot.MaxTitleLen || !strings.HasPrefix(inc.Title, "checkout[U+202E] ") || !strings.HasSuffix(inc.Title, bot.CutMark) {
+		t.Errorf("title %.60q… (%d characters)", inc.Title, utf8.RuneCountInString(inc.Title))
+	}
+}
