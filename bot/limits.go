@@ -76,6 +76,19 @@ func SafeText(s string, multiline bool) string {
 	return b.String()
 }
 
+// HasUnsafeText reports whether SafeText would change s as a one-line
+// text: it holds invalid UTF-8, a line break or a control or invisible
+// formatting character. Values that are shown for approval (runbook
+// parameters) are refused rather than rewritten when it does.
+func HasUnsafeText(s string) bool { return needsSafe(s, false) }
+
+// CheckTypedText is the check of a text a person typed, for adapters and
+// packages outside bot: trimmed, made safe, refused naming field when over
+// max characters.
+func CheckTypedText(field, what, s string, max int) (string, error) {
+	return typedText(field, what, s, max, true)
+}
+
 func needsSafe(s string, multiline bool) bool {
 	if !utf8.ValidString(s) {
 		return true

@@ -255,3 +255,30 @@ func TestAlertmanagerGroupTitleIsBounded(t *testing.T) {
 		t.Errorf("title %.60q… (%d characters)", inc.Title, utf8.RuneCountInString(inc.Title))
 	}
 }
+
+// Follow-ups, runbook parameter values and deny reasons are bounded too,
+// and the refusal is short: it never quotes the oversized text back (a
+// reply Slack would refuse to show).
+func TestSlackFeatureTextLimits(t *testing.T) {
+	h := newFeatureHarness(t)
+	inc := h.declared("U1", "Checkout failing")
+	run := h.requestRun("UREQ", inc, "scale capacity=3")
+	events := len(h.timeline(inc.ID))
+	for _, tt := range []struct{ text, want string }{
+		{"followup " + strings.Repeat("f", bot.MaxTextLen+1), "a follow-up is at most 3000 characters"},
+		{"run scale capacity=" + strings.Repeat("9", 2000), `param "capacity": value is 2000 characters; at most 1024`},
+		{"deny " + run.Key() + " " + strings.Repeat("r", bot.MaxTextLen+1), "a reason is at most 3000 characters"},
+	} {
+		status, out := h.command("UAPPROVER", inc.ChannelID, tt.text)
+		msg, _ := out["text"].(string)
+		if status != http.StatusOK || !strings.Contains(msg, tt.want) || len(msg) > 1000 {
+			t.Errorf("%.30q…: %d %.300q (%d bytes), want a short reply with %q", tt.text, status, msg, len(msg), tt.want)
+		}
+	}
+	if n := len(h.timeline(inc.ID)); n != events {
+		t.Errorf("refused texts were recorded: %d events, want %d", n, events)
+	}
+	if got := h.run(run.ID); got.State != bot.RunRequested {
+		t.Errorf("the run is %s after a refused deny, want still requested", got.State)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sitrep-io/sitrep/bot"
 )
 
 // Params are parameter values bound to a runbook by [Runbook.Bind]: every
@@ -37,14 +39,25 @@ func (p Params) Map() map[string]string {
 }
 
 // check applies the global value rules and the param's pattern.
+// MaxParamValueLen bounds a parameter value, in characters: values are
+// host names, counts and identifiers, and a longer one would only make an
+// approval card Slack cannot post.
+const MaxParamValueLen = 1024
+
 func (prm *Param) check(v string) error {
 	switch {
+	case utf8.RuneCountInString(v) > MaxParamValueLen:
+		return &ParamError{Param: prm.Name, Msg: fmt.Sprintf("value is %d characters; at most %d", utf8.RuneCountInString(v), MaxParamValueLen)}
 	case !utf8.ValidString(v):
 		return &ParamError{Param: prm.Name, Msg: "value is not valid UTF-8"}
 	case strings.ContainsAny(v, "\x00\r\n"):
 		return &ParamError{Param: prm.Name, Msg: "value must not contain NUL, CR or LF"}
 	case strings.Contains(v, "${env:"):
 		return &ParamError{Param: prm.Name, Msg: "value must not contain a ${env:…} reference"}
+	case bot.HasUnsafeText(v):
+		// A bidi override or escape could make the approval card show
+		// something other than what runs.
+		return &ParamError{Param: prm.Name, Msg: "value must not contain control or invisible formatting characters (such as U+202E)"}
 	}
 	re := prm.re
 	if re == nil {
