@@ -22,11 +22,23 @@ func (e *alertEnv) refused(t *testing.T, name string, status int, out map[string
 	}
 }
 
+// webhook posts body to one of the JSON webhooks, authenticated as its
+// sender authenticates (bearer token, PagerDuty's signature).
+func (e *alertEnv) webhook(t *testing.T, endpoint, body string) (int, map[string]any) {
+	t.Helper()
+	switch endpoint {
+	case "alertmanager":
+		return e.am(t, "Bearer "+token, []byte(body))
+	case "pagerduty":
+		return e.pd(t, []byte(body), pdSecret)
+	}
+	return e.do(t, jsonPost(t, e.srv.URL+"/webhooks/alert", "Bearer "+token, []byte(body)))
+}
+
 // Every JSON webhook reads its body with one strict decoder: one JSON
 // value, no key twice.
 func TestWebhooksRefuseTrailingDataAndDuplicateKeys(t *testing.T) {
 	e := newAlertEnv(t, pdSecret)
-	auth := "Bearer " + token
 	generic := `{"title": "Platform API returning 500", "dedup_key": "k"}`
 	am := string(fixture(t, "alertmanager_firing.json"))
 	pd := string(fixture(t, "pagerduty_v3_incident_triggered.json"))
@@ -44,16 +56,7 @@ func TestWebhooksRefuseTrailingDataAndDuplicateKeys(t *testing.T) {
 		{"pagerduty trailing garbage", "pagerduty", pd + "\n{}", "body"},
 		{"pagerduty duplicate event id", "pagerduty", strings.Replace(pd, `"event": {`, `"event": {"id": "OTHER",`, 1), "event.id"},
 	} {
-		var status int
-		var out map[string]any
-		switch tt.endpoint {
-		case "alert":
-			status, out = e.do(t, jsonPost(t, e.srv.URL+"/webhooks/alert", auth, []byte(tt.body)))
-		case "alertmanager":
-			status, out = e.am(t, auth, []byte(tt.body))
-		case "pagerduty":
-			status, out = e.pd(t, []byte(tt.body), pdSecret)
-		}
+		status, out := e.webhook(t, tt.endpoint, tt.body)
 		e.refused(t, tt.name, status, out, tt.field)
 	}
 }
@@ -80,16 +83,7 @@ func TestWebhooksRefuseImpossibleTimes(t *testing.T) {
 		{"pagerduty occurred_at 9999", "pagerduty", strings.Replace(pd, "2020-04-09T15:16:27.000Z", "9999-04-09T15:16:27.000Z", 1), "event.occurred_at"},
 		{"pagerduty occurred_at year 0", "pagerduty", strings.Replace(pd, "2020-04-09T15:16:27.000Z", "0000-04-09T15:16:27.000Z", 1), "event.occurred_at"},
 	} {
-		var status int
-		var out map[string]any
-		switch tt.endpoint {
-		case "alert":
-			status, out = e.do(t, jsonPost(t, e.srv.URL+"/webhooks/alert", auth, []byte(tt.body)))
-		case "alertmanager":
-			status, out = e.am(t, auth, []byte(tt.body))
-		case "pagerduty":
-			status, out = e.pd(t, []byte(tt.body), pdSecret)
-		}
+		status, out := e.webhook(t, tt.endpoint, tt.body)
 		e.refused(t, tt.name, status, out, tt.field)
 	}
 	// A resolved alert whose end is before its start.
