@@ -71,7 +71,7 @@ func validateAlert(a *Alert) error {
 	if a.Severity != 0 && !a.Severity.Valid() {
 		return FieldErrorf("severity", "use SEV1 to SEV4")
 	}
-	return nil
+	return checkAlertBounds(a)
 }
 
 func (s *Service) ingest(tx Tx, a Alert, out *AlertOutcome) error {

@@ -55,6 +55,7 @@ func groupAlerts(g AlertGroup) ([]Alert, error) {
 	if g.Source == "" || g.DedupKey == "" {
 		return nil, FieldErrorf("groupKey", "a group of alerts needs a source and a key")
 	}
+	g.Title = cleanLine(g.Title, MaxTitleLen) // as every alert's title
 	var firing, resolved []Alert
 	for i, a := range g.Alerts {
 		a.Source, a.DedupKey = g.Source, g.DedupKey

@@ -118,6 +118,7 @@ func (s *Service) PinMessage(ctx context.Context, req PinRequest) (bool, error) 
 // the chat, keeping its original time (and its first known text in
 // Data["original_text"]). Messages that were never pinned are ignored.
 func (s *Service) EditPinnedMessage(ctx context.Context, ref ChatEventRef, channelID, ts, text string, at time.Time) (bool, error) {
+	text = cleanBlock(text, MaxDescriptionLen)
 	return s.changePinned(ctx, ref, channelID, ts, func(ev *Event) bool {
 		if ev.Data["state"] == PinDeleted || ev.Text == text {
 			return false // an unfurl re-sends the same text; a deleted message stays deleted
@@ -246,7 +247,7 @@ func (s *Service) fetchPinned(ctx context.Context, f MessageFetcher, d Delivery)
 			ev.Text = "(pinned message not found in the chat)"
 			ev.Data["state"] = PinUnavailable
 		} else {
-			ev.Text, ev.Data["state"] = msg.Text, PinFetched
+			ev.Text, ev.Data["state"] = cleanBlock(msg.Text, MaxDescriptionLen), PinFetched
 			if ev.Data["author"] == "" && msg.Author != "" { // the event did not say; the chat does
 				ev.Actor, ev.Data["author"] = msg.Author, msg.Author
 			}

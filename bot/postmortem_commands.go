@@ -68,12 +68,15 @@ func splitOwner(args string) (text, owner string) {
 // AddFollowUp records an action item (owner may be empty) on the incident's
 // timeline and in the store. Empty text is EINVALID.
 func (p *Postmortems) AddFollowUp(ctx context.Context, actor string, id int64, text, owner string) (FollowUp, error) {
-	text = strings.TrimSpace(text)
+	text, err := typedText("text", "a follow-up", text, MaxTextLen, true)
+	if err != nil {
+		return FollowUp{}, err
+	}
 	if text == "" {
 		return FollowUp{}, FieldErrorf("text", "a follow-up needs text: /incident followup <text> [@owner]")
 	}
 	f := FollowUp{IncidentID: id, Text: text, Owner: NormalizeUser(owner), CreatedBy: actor}
-	_, err := p.svc.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
+	_, err = p.svc.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
 		f.CreatedAt = now
 		ev := Event{IncidentID: id, Kind: KindFollowUpAdded, Actor: actor, OccurredAt: now, RecordedAt: now,
 			Text: "follow-up: " + text, Data: map[string]any{"owner": f.Owner}}

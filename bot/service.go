@@ -252,9 +252,15 @@ type DeclareRequest struct {
 
 // Declare opens an incident by hand. The declarer becomes its commander.
 func (s *Service) Declare(ctx context.Context, req DeclareRequest) (Incident, error) {
-	title := strings.TrimSpace(req.Title)
+	title, err := typedText("title", "a title", req.Title, MaxTitleLen, false)
+	if err != nil {
+		return Incident{}, err
+	}
 	if title == "" {
 		return Incident{}, FieldErrorf("title", "a title is required: /incident declare <title>")
+	}
+	if req.Description, err = typedText("description", "a description", req.Description, MaxDescriptionLen, true); err != nil {
+		return Incident{}, err
 	}
 	sev := req.Severity
 	if sev == 0 {
@@ -264,7 +270,7 @@ func (s *Service) Declare(ctx context.Context, req DeclareRequest) (Incident, er
 		return Incident{}, FieldErrorf("severity", "use SEV1 to SEV4")
 	}
 	var inc Incident
-	err := s.update(ctx, func(tx Tx) error {
+	err = s.update(ctx, func(tx Tx) error {
 		now := s.now()
 		inc = Incident{
 			Title: title, Description: req.Description, Severity: sev, Private: req.Private,
@@ -311,6 +317,10 @@ func (s *Service) enqueueOpening(tx Tx, inc Incident, invite []string) error {
 // SetStatus moves an incident along its lifecycle (or back: a re-open) and
 // says so in its channel.
 func (s *Service) SetStatus(ctx context.Context, actor string, id int64, to Status, message string) (Incident, error) {
+	message, err := typedText("message", "a status message", message, MaxTextLen, true)
+	if err != nil {
+		return Incident{}, err
+	}
 	return s.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
 		return s.applyStatus(tx, inc, now, actor, to, message, KindStatusChanged)
 	})
@@ -425,7 +435,10 @@ func (s *Service) AssignRole(ctx context.Context, actor string, id int64, role R
 
 // AddNote records a note on the timeline.
 func (s *Service) AddNote(ctx context.Context, actor string, id int64, text string) (Incident, error) {
-	text = strings.TrimSpace(text)
+	text, err := typedText("text", "a note", text, MaxTextLen, true)
+	if err != nil {
+		return Incident{}, err
+	}
 	if text == "" {
 		return Incident{}, FieldErrorf("text", "a note needs text: /incident note <text>")
 	}
@@ -437,7 +450,10 @@ func (s *Service) AddNote(ctx context.Context, actor string, id int64, text stri
 // PostUpdate posts a status update in the incident channel, mirrors it to
 // the broadcast channel and records it.
 func (s *Service) PostUpdate(ctx context.Context, actor string, id int64, text string) (Incident, error) {
-	text = strings.TrimSpace(text)
+	text, err := typedText("text", "a status update", text, MaxTextLen, true)
+	if err != nil {
+		return Incident{}, err
+	}
 	if text == "" {
 		return Incident{}, FieldErrorf("text", "a status update needs text: /incident update <text>")
 	}

@@ -71,6 +71,14 @@ func (s *Service) RecordSourceEvent(ctx context.Context, ev SourceEvent) (Source
 	} else if ev.DedupKey == "" {
 		return SourceOutcome{}, FieldErrorf("dedup_key", "a source event must name the source's incident")
 	}
+	if len(ev.DedupKey) > MaxKeyLen || len(ev.EventID) > MaxKeyLen || len(ev.DeliveryID) > MaxKeyLen {
+		return SourceOutcome{}, FieldErrorf("id", "a source's identifiers are at most %d characters", MaxKeyLen)
+	}
+	if len(ev.URL) > MaxURLLen {
+		return SourceOutcome{}, FieldErrorf("url", "at most %d bytes (got %d)", MaxURLLen, len(ev.URL))
+	}
+	ev.Text = cleanBlock(ev.Text, MaxTextLen)
+	ev.Agent = cleanLine(ev.Agent, MaxTitleLen)
 	var out SourceOutcome
 	var err error
 	for range 2 { // a conflict: another writer opened the incident first; attach to it

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -239,12 +238,15 @@ func (s *Service) AcceptTriage(ctx context.Context, actor string, id int64) (Inc
 // incident resolved with a "declined" mark, without ever opening a channel.
 // It returns EINVALID when the incident is not waiting in triage.
 func (s *Service) DeclineTriage(ctx context.Context, actor string, id int64, reason string) (Incident, error) {
-	reason = strings.TrimSpace(reason)
+	reason, err := typedText("reason", "a reason", reason, MaxTextLen, true)
+	if err != nil {
+		return Incident{}, err
+	}
 	if reason == "" {
 		reason = "not worth an incident"
 	}
 	var out Incident
-	err := s.update(ctx, func(tx Tx) error {
+	err = s.update(ctx, func(tx Tx) error {
 		inc, t, err := pendingTriage(tx, id)
 		if err != nil {
 			return err

@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -55,7 +53,7 @@ func (h *AlertWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	alert, err := parseGenericAlert(body)
+	alert, err := parseGenericAlert(body, domainNow(h.Alerts))
 	if err != nil {
 		writeError(w, h.Log, err)
 		return
@@ -104,11 +102,10 @@ func bearerOK(r *http.Request, token string) bool {
 
 // parseGenericAlert validates the generic webhook body; every error names
 // the field at fault.
-func parseGenericAlert(body []byte) (bot.Alert, error) {
+func parseGenericAlert(body []byte, now time.Time) (bot.Alert, error) {
 	var in genericAlert
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&in); err != nil {
-		return bot.Alert{}, bot.FieldErrorf("body", "malformed JSON: %v", err)
+	if err := decodeJSON(body, &in); err != nil {
+		return bot.Alert{}, err
 	}
 	if strings.TrimSpace(in.Title) == "" {
 		return bot.Alert{}, bot.FieldErrorf("title", "required: a short description of what is wrong")
@@ -135,9 +132,9 @@ func parseGenericAlert(body []byte) (bot.Alert, error) {
 		a.Severity = sev
 	}
 	if in.OccurredAt != "" {
-		t, err := time.Parse(time.RFC3339Nano, in.OccurredAt)
+		t, err := parseSourceTime("occurred_at", in.OccurredAt, now)
 		if err != nil {
-			return bot.Alert{}, bot.FieldErrorf("occurred_at", "%q is not an RFC 3339 time (e.g. 2020-10-08T00:06:00Z)", in.OccurredAt)
+			return bot.Alert{}, err
 		}
 		a.OccurredAt = t
 	}

@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -75,7 +73,7 @@ func (h *AlertmanagerWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 	if !ok {
 		return
 	}
-	n, err := parseAlertmanager(body)
+	n, err := parseAlertmanager(body, domainNow(h.Alerts))
 	if err != nil {
 		writeError(w, h.Log, err)
 		return
@@ -118,10 +116,10 @@ type groupResponse struct {
 
 // parseAlertmanager decodes and validates a notification; every error
 // names the field at fault.
-func parseAlertmanager(body []byte) (amNotification, error) {
+func parseAlertmanager(body []byte, now time.Time) (amNotification, error) {
 	var n amNotification
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&n); err != nil {
-		return n, bot.FieldErrorf("body", "malformed JSON: %v", err)
+	if err := decodeJSON(body, &n); err != nil {
+		return n, err
 	}
 	switch {
 	case n.Version == "":
@@ -134,33 +132,43 @@ func parseAlertmanager(body []byte) (amNotification, error) {
 		return n, bot.FieldErrorf("status", "%q: use firing or resolved", n.Status)
 	case len(n.Alerts) == 0:
 		return n, bot.FieldErrorf("alerts", "required: at least one alert")
+	case n.TruncatedAlerts < 0:
+		return n, bot.FieldErrorf("truncatedAlerts", "%d: a count of alerts left out cannot be negative", n.TruncatedAlerts)
 	}
 	for i := range n.Alerts {
-		if err := n.Alerts[i].validate(fmt.Sprintf("alerts[%d]", i)); err != nil {
+		if err := n.Alerts[i].validate(fmt.Sprintf("alerts[%d]", i), now); err != nil {
 			return n, err
 		}
 	}
 	return n, nil
 }
 
-func (a *amAlert) validate(field string) error {
+func (a *amAlert) validate(field string, now time.Time) error {
 	if a.Status != "firing" && a.Status != "resolved" {
 		return bot.FieldErrorf(field+".status", "%q: use firing or resolved", a.Status)
 	}
 	if strings.TrimSpace(a.Fingerprint) == "" {
 		return bot.FieldErrorf(field+".fingerprint", "required")
 	}
-	t, err := time.Parse(time.RFC3339Nano, a.StartsAt)
-	if err != nil || t.IsZero() {
-		return bot.FieldErrorf(field+".startsAt", "%q is not an RFC 3339 time", a.StartsAt)
+	t, err := parseSourceTime(field+".startsAt", a.StartsAt, now)
+	if err != nil {
+		return err
 	}
-	a.starts = t.UTC()
+	a.starts = t
+	// A firing alert's endsAt is Alertmanager's guess at when it will
+	// time out (or the zero time): only a resolved alert's end is a fact.
 	if a.Status == "resolved" {
-		t, err := time.Parse(time.RFC3339Nano, a.EndsAt)
-		if err != nil || t.IsZero() {
-			return bot.FieldErrorf(field+".endsAt", "%q: a resolved alert needs its end time", a.EndsAt)
+		if a.EndsAt == "" {
+			return bot.FieldErrorf(field+".endsAt", "a resolved alert needs its end time")
 		}
-		a.ends = t.UTC()
+		t, err := parseSourceTime(field+".endsAt", a.EndsAt, now)
+		if err != nil {
+			return err
+		}
+		if t.Before(a.starts) {
+			return bot.FieldErrorf(field+".endsAt", "%s is before the alert's startsAt %s", a.EndsAt, a.StartsAt)
+		}
+		a.ends = t
 	}
 	if a.title("") == "" {
 		return bot.FieldErrorf(field+".labels.alertname", "required when there is no summary annotation")

@@ -1,12 +1,10 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -93,7 +91,7 @@ func (h *PagerDutyWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "missing or invalid X-PagerDuty-Signature: check PAGERDUTY_WEBHOOK_SECRET against the subscription's secret"})
 		return
 	}
-	ev, err := parsePagerDutyEvent(body)
+	ev, err := parsePagerDutyEvent(body, domainNow(h.Events))
 	if err != nil {
 		writeError(w, h.Log, err)
 		return
@@ -210,10 +208,10 @@ func (d pdData) incidentID() string {
 
 // parsePagerDutyEvent decodes and validates a v3 webhook body; every error
 // names the field at fault.
-func parsePagerDutyEvent(body []byte) (pdEvent, error) {
+func parsePagerDutyEvent(body []byte, now time.Time) (pdEvent, error) {
 	var env pdEnvelope
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&env); err != nil {
-		return pdEvent{}, bot.FieldErrorf("body", "malformed JSON: %v", err)
+	if err := decodeJSON(body, &env); err != nil {
+		return pdEvent{}, err
 	}
 	ev := env.Event
 	switch {
@@ -225,9 +223,9 @@ func parsePagerDutyEvent(body []byte) (pdEvent, error) {
 		return pdEvent{}, bot.FieldErrorf("event.event_type", "required")
 	}
 	if ev.OccurredAt != "" {
-		t, err := time.Parse(time.RFC3339Nano, ev.OccurredAt)
+		t, err := parseSourceTime("event.occurred_at", ev.OccurredAt, now)
 		if err != nil {
-			return pdEvent{}, bot.FieldErrorf("event.occurred_at", "%q is not an RFC 3339 time", ev.OccurredAt)
+			return pdEvent{}, err
 		}
 		ev.occurred = t
 	}

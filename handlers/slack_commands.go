@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/slack-go/slack"
@@ -36,11 +37,19 @@ func (s *Slack) serveCommands(w http.ResponseWriter, r *http.Request) {
 	s.ack(w, r, ackBody, work)
 }
 
+// MaxCommandTextLen bounds a slash command's text, in characters: room
+// for the longest note or update (bot.MaxTextLen) and its command words.
+const MaxCommandTextLen = bot.MaxTextLen + 200
+
 // command applies a slash command (from HTTP or Socket Mode) and returns
 // its acknowledgement and the work to do after it. It never fails: every
 // error becomes an ephemeral answer, as Slack shows a 500 as a failure.
 func (s *Slack) command(ctx context.Context, cmd slack.SlashCommand) (any, afterAck) {
 	text := strings.TrimSpace(cmd.Text)
+	if n := utf8.RuneCountInString(text); n > MaxCommandTextLen {
+		return ephemeral(fmt.Sprintf("That command is %d characters; /incident takes at most %d. Shorten it (a note or update is at most %d).",
+			n, MaxCommandTextLen, bot.MaxTextLen)), nil
+	}
 	if form, ok := declareFormRequest(text); ok {
 		form.Channel = cmd.ChannelID
 		return nil, func(ctx context.Context) { s.openDeclareModal(ctx, cmd.TriggerID, cmd.UserID, form) }

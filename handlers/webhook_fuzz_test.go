@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
 )
@@ -46,7 +47,7 @@ func FuzzParsePagerDutyEvent(f *testing.F) {
 	addFixtures(f, "pagerduty_v3_*.json")
 	sev := DefaultPagerDutySeverity()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ev, err := parsePagerDutyEvent(body)
+		ev, err := parsePagerDutyEvent(body, time.Now())
 		checkParseError(t, err)
 		if err != nil {
 			return
@@ -70,7 +71,7 @@ func FuzzParsePagerDutyEvent(f *testing.F) {
 func FuzzParseAlertmanager(f *testing.F) {
 	addFixtures(f, "alertmanager_*.json")
 	f.Fuzz(func(t *testing.T, body []byte) {
-		n, err := parseAlertmanager(body)
+		n, err := parseAlertmanager(body, time.Now())
 		checkParseError(t, err)
 		if err != nil {
 			return

@@ -27,7 +27,11 @@ func (r *Runs) Approve(ctx context.Context, actor string, id int64) (bot.Runbook
 // it) may deny; anyone else is refused and the refusal recorded. Errors as
 // for Approve.
 func (r *Runs) Deny(ctx context.Context, actor string, id int64, reason string) (bot.RunbookRun, error) {
-	return r.decide(ctx, actor, id, bot.RunDenied, strings.TrimSpace(reason))
+	reason, err := bot.CheckTypedText("reason", "a reason", reason, bot.MaxTextLen)
+	if err != nil {
+		return bot.RunbookRun{}, err
+	}
+	return r.decide(ctx, actor, id, bot.RunDenied, reason)
 }
 
 func (r *Runs) decide(ctx context.Context, actor string, id int64, to bot.RunState, reason string) (bot.RunbookRun, error) {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/sitrep-io/sitrep/bot"
 )
 
 // Executor runs one rendered step.
@@ -73,7 +75,11 @@ type Options struct {
 	WorkDir string
 	// HTTPClient is used by http and http_check. The default client does
 	// not follow redirects (so headers carrying secrets are never sent to
-	// another host) and uses the per-step timeouts.
+	// another host) and uses the per-step timeouts. Its transport (an
+	// *http.Transport; nil means http.DefaultTransport) is copied and
+	// given a dialer that checks every address it connects to against the
+	// step's allowed_hosts, never uses a proxy and keeps no idle
+	// connections; a RoundTripper of another type is used unchecked.
 	HTTPClient *http.Client
 	// OutputLimit caps kept exec output; default DefaultOutputLimit (64 KiB).
 	OutputLimit int
@@ -94,6 +100,7 @@ func (o Options) withDefaults() Options {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
+	o.HTTPClient = guardClient(o.HTTPClient)
 	if o.OutputLimit <= 0 {
 		o.OutputLimit = DefaultOutputLimit
 	}
@@ -150,28 +157,16 @@ func (c *cappedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// String returns the kept bytes plus a note about dropped bytes.
+// String returns the kept bytes, made safe to show (control characters
+// such as terminal escapes shown as [U+001B]; see bot.SafeText), plus a
+// note about dropped bytes.
 func (c *cappedBuffer) String() string {
-	s := string(c.buf)
+	s := bot.SafeText(string(c.buf), true)
 	if c.dropped > 0 {
 		if s != "" && !strings.HasSuffix(s, "\n") {
 			s += "\n"
 		}
 		s += fmt.Sprintf("… %d more bytes not kept", c.dropped)
-	}
-	return s
-}
-
-// redactor replaces secret values in text.
-type redactor []string
-
-func (r redactor) apply(s string) string {
-	for _, v := range r {
-		// Very short values would redact noise and leak little; still
-		// redact anything of 3+ bytes.
-		if len(v) >= 3 {
-			s = strings.ReplaceAll(s, v, "[REDACTED]")
-		}
 	}
 	return s
 }

@@ -2,9 +2,11 @@ package runbooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -82,7 +84,17 @@ func (e *HTTPExecutor) Execute(ctx context.Context, step RenderedStep) (Result, 
 	if timeout <= 0 {
 		timeout = DefaultHTTPTimeout
 	}
-	r := doRequest(ctx, o, h.Method, h.URL, headers, body, timeout, DefaultBodyExcerptLimit)
+	guard, err := checkTarget(h.URL, h.AllowedHosts)
+	if err == nil && h.HostFromParam && len(secrets) > 0 && guard.policy.empty() {
+		err = errors.New("a parameter chose the host and the step sends secrets: the step needs allowed_hosts")
+	}
+	if err != nil {
+		res.Finished = o.Now()
+		res.Status = StatusFailed
+		res.Summary = fmt.Sprintf("%s %s not sent: %v", h.Method, h.URL, err)
+		return res, nil
+	}
+	r := doRequest(withDialGuard(ctx, guard), o, h.Method, h.URL, headers, body, timeout, DefaultBodyExcerptLimit)
 	return finishHTTP(o, res, details, r, secrets, h.ExpectStatus, 0), nil
 }
 
@@ -119,8 +131,32 @@ func (e *HTTPCheckExecutor) Execute(ctx context.Context, step RenderedStep) (Res
 	if method == "" {
 		method = http.MethodGet
 	}
-	r := doRequest(ctx, o, method, c.URL, nil, "", timeout, 1<<10)
+	guard, err := checkTarget(c.URL, c.AllowedHosts)
+	if err != nil {
+		res.Finished = o.Now()
+		res.Status = StatusFailed
+		res.Summary = fmt.Sprintf("%s %s not sent: %v", method, c.URL, err)
+		return res, nil
+	}
+	r := doRequest(withDialGuard(ctx, guard), o, method, c.URL, nil, "", timeout, 1<<10)
 	return finishHTTP(o, res, details, r, nil, exp, c.MaxLatency), nil
+}
+
+// checkTarget checks a request's URL against the step's allowed_hosts
+// before anything is sent, and returns what the dialer must check.
+func checkTarget(rawURL string, allowed []string) (dialGuard, error) {
+	policy, err := newHostPolicy(allowed)
+	if err != nil {
+		return dialGuard{}, err
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return dialGuard{}, fmt.Errorf("invalid url: %v", err)
+	}
+	if _, err := policy.checkHost(u.Hostname()); err != nil {
+		return dialGuard{}, err
+	}
+	return dialGuard{policy: policy}, nil
 }
 
 type httpOutcome struct {

@@ -38,6 +38,7 @@ steps:
       url: "http://{{ .target }}/admin/reload"
       headers: {Authorization: "Bearer ${env:GATEWAY_TOKEN}"}
       body: 'token=${env:GATEWAY_TOKEN}'
+      allowed_hosts: ["127.0.0.1"]
 `, nil)
 	rs := mustRender(t, rb, rb.Steps[0], map[string]string{"target": strings.TrimPrefix(srv.URL, "http://")})
 	lookup := func(name string) (string, bool) {
@@ -77,7 +78,8 @@ steps:
 }
 
 func httpStep(method, url string, expect []int, headers ...Header) RenderedStep {
-	return RenderedStep{Action: ActionHTTP, HTTP: &RenderedHTTP{Method: method, URL: url, ExpectStatus: expect, Headers: headers, Timeout: 10 * time.Second}}
+	return RenderedStep{Action: ActionHTTP, HTTP: &RenderedHTTP{Method: method, URL: url, ExpectStatus: expect, Headers: headers, Timeout: 10 * time.Second,
+		AllowedHosts: []string{"127.0.0.1"}}}
 }
 
 func TestHTTPExecutor(t *testing.T) {
@@ -162,7 +164,7 @@ func TestHTTPCheck(t *testing.T) {
 	defer srv.Close()
 	check := func(path string, expect []int, maxLatency time.Duration) RenderedStep {
 		return RenderedStep{Action: ActionHTTPCheck, HTTPCheck: &RenderedHTTPCheck{Method: "GET", URL: srv.URL + path,
-			ExpectStatus: expect, MaxLatency: maxLatency, Timeout: 20 * time.Second}}
+			ExpectStatus: expect, MaxLatency: maxLatency, Timeout: 20 * time.Second, AllowedHosts: []string{"127.0.0.1"}}}
 	}
 	tests := []struct {
 		name        string
@@ -176,7 +178,8 @@ func TestHTTPCheck(t *testing.T) {
 		{"500 expected", check("/broken", []int{500, 503}, 0), true, 500, "500"},
 		{"too slow", check("/slow", nil, 50*time.Millisecond), false, 200, "slower than 50ms"},
 		{"slow but within budget", check("/slow", nil, 15*time.Second), true, 200, "200 OK"},
-		{"no response", RenderedStep{Action: ActionHTTPCheck, HTTPCheck: &RenderedHTTPCheck{URL: "http://" + closedAddr(t) + "/", Timeout: 10 * time.Second}},
+		{"no response", RenderedStep{Action: ActionHTTPCheck, HTTPCheck: &RenderedHTTPCheck{URL: "http://" + closedAddr(t) + "/", Timeout: 10 * time.Second,
+			AllowedHosts: []string{"127.0.0.1"}}},
 			false, 0, "failed after"},
 	}
 	ex := NewExecutors(Options{})
@@ -222,7 +225,7 @@ params:
 steps:
   - name: probe
     action: http_check
-    with: {url: "http://{{ .host }}{{ .path }}", max_latency: 5s}
+    with: {url: "http://{{ .host }}{{ .path }}", max_latency: 5s, allowed_hosts: ["127.0.0.1"]}
 `, nil)
 	for _, tt := range []struct {
 		path string

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -708,7 +709,7 @@ func (v *withCtx) url(f map[string]*yaml.Node) string {
 
 func (v *withCtx) http(n *yaml.Node) *HTTPSpec {
 	spec := &HTTPSpec{Timeout: DefaultHTTPTimeout}
-	f := v.p.fields(n, v.where, "http with", []string{"method", "url", "headers", "body", "expect_status", "timeout"}, []string{"url"})
+	f := v.p.fields(n, v.where, "http with", []string{"method", "url", "headers", "body", "expect_status", "timeout", "allowed_hosts"}, []string{"url"})
 	if f == nil {
 		return spec
 	}
@@ -733,7 +734,42 @@ func (v *withCtx) http(n *yaml.Node) *HTTPSpec {
 	}
 	spec.ExpectStatus = v.p.statusList(f["expect_status"], v.where, "expect_status")
 	spec.Timeout = v.timeout(f, DefaultHTTPTimeout)
+	spec.AllowedHosts = v.allowedHosts(f, spec.URL)
+	secret := strings.Contains(spec.Body, "${env:")
+	for _, val := range spec.Headers {
+		secret = secret || strings.Contains(val, "${env:")
+	}
+	if secret && len(spec.AllowedHosts) == 0 && urlHostTemplated(spec.URL) && strings.HasPrefix(spec.URL, "http") {
+		v.p.errf(f["url"], v.where, "url: a parameter chooses the host and the step sends ${env:…} secrets: list the hosts they may go to in allowed_hosts")
+	}
 	return spec
+}
+
+// allowedHosts validates the allowed_hosts list; a url whose host is
+// literal must itself be allowed by it.
+func (v *withCtx) allowedHosts(f map[string]*yaml.Node, rawURL string) []string {
+	n := f["allowed_hosts"]
+	if n == nil {
+		return nil
+	}
+	nodes, vals := v.p.strList(n, v.where, "allowed_hosts")
+	if len(vals) == 0 && deref(n).Kind == yaml.SequenceNode {
+		v.p.errf(n, v.where, "allowed_hosts must not be empty (leave it out to allow any host but loopback and link-local)")
+	}
+	var policy hostPolicy
+	for i, s := range vals {
+		if err := policy.add(s); err != nil {
+			v.p.errf(nodes[i], v.where, "allowed_hosts: %v", err)
+		}
+	}
+	if rawURL != "" && !urlHostTemplated(rawURL) {
+		if u, err := url.Parse(rawURL); err == nil && u.Hostname() != "" {
+			if _, err := policy.checkHost(u.Hostname()); err != nil {
+				v.p.errf(n, v.where, "url: %v", err)
+			}
+		}
+	}
+	return vals
 }
 
 func (v *withCtx) tlsCheck(n *yaml.Node) *TLSCheckSpec {
@@ -773,7 +809,7 @@ func (v *withCtx) tlsCheck(n *yaml.Node) *TLSCheckSpec {
 
 func (v *withCtx) httpCheck(n *yaml.Node) *HTTPCheckSpec {
 	spec := &HTTPCheckSpec{Timeout: DefaultCheckTimeout}
-	f := v.p.fields(n, v.where, "http_check with", []string{"method", "url", "expect_status", "max_latency", "timeout"}, []string{"url"})
+	f := v.p.fields(n, v.where, "http_check with", []string{"method", "url", "expect_status", "max_latency", "timeout", "allowed_hosts"}, []string{"url"})
 	if f == nil {
 		return spec
 	}
@@ -782,6 +818,7 @@ func (v *withCtx) httpCheck(n *yaml.Node) *HTTPCheckSpec {
 	spec.ExpectStatus = v.p.statusList(f["expect_status"], v.where, "expect_status")
 	spec.MaxLatency = v.p.duration(f["max_latency"], v.where, "max_latency")
 	spec.Timeout = v.timeout(f, DefaultCheckTimeout)
+	spec.AllowedHosts = v.allowedHosts(f, spec.URL)
 	if spec.MaxLatency > 0 && spec.MaxLatency > spec.Timeout {
 		v.p.errf(f["max_latency"], v.where, "max_latency (%s) exceeds timeout (%s)", spec.MaxLatency, spec.Timeout)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sitrep-io/sitrep/bot"
 )
 
 // Params are parameter values bound to a runbook by [Runbook.Bind]: every
@@ -37,14 +39,25 @@ func (p Params) Map() map[string]string {
 }
 
 // check applies the global value rules and the param's pattern.
+// MaxParamValueLen bounds a parameter value, in characters: values are
+// host names, counts and identifiers, and a longer one would only make an
+// approval card Slack cannot post.
+const MaxParamValueLen = 1024
+
 func (prm *Param) check(v string) error {
 	switch {
+	case utf8.RuneCountInString(v) > MaxParamValueLen:
+		return &ParamError{Param: prm.Name, Msg: fmt.Sprintf("value is %d characters; at most %d", utf8.RuneCountInString(v), MaxParamValueLen)}
 	case !utf8.ValidString(v):
 		return &ParamError{Param: prm.Name, Msg: "value is not valid UTF-8"}
 	case strings.ContainsAny(v, "\x00\r\n"):
 		return &ParamError{Param: prm.Name, Msg: "value must not contain NUL, CR or LF"}
 	case strings.Contains(v, "${env:"):
 		return &ParamError{Param: prm.Name, Msg: "value must not contain a ${env:…} reference"}
+	case bot.HasUnsafeText(v):
+		// A bidi override or escape could make the approval card show
+		// something other than what runs.
+		return &ParamError{Param: prm.Name, Msg: "value must not contain control or invisible formatting characters (such as U+202E)"}
 	}
 	re := prm.re
 	if re == nil {
@@ -149,6 +162,11 @@ type RenderedHTTP struct {
 	Body         string
 	ExpectStatus []int // empty means any 2xx
 	Timeout      time.Duration
+	// AllowedHosts is the step's allowed_hosts; HostFromParam says a
+	// parameter chose the URL's host, so secrets are sent only if
+	// AllowedHosts covers it.
+	AllowedHosts  []string `json:",omitempty"`
+	HostFromParam bool     `json:",omitempty"`
 }
 
 // RenderedTLSCheck is a concrete TLS check.
@@ -161,11 +179,13 @@ type RenderedTLSCheck struct {
 
 // RenderedHTTPCheck is a concrete HTTP probe.
 type RenderedHTTPCheck struct {
-	Method       string
-	URL          string
-	ExpectStatus []int
-	MaxLatency   time.Duration // 0 means no latency limit
-	Timeout      time.Duration
+	Method        string
+	URL           string
+	ExpectStatus  []int
+	MaxLatency    time.Duration // 0 means no latency limit
+	Timeout       time.Duration
+	AllowedHosts  []string `json:",omitempty"` // as RenderedHTTP's
+	HostFromParam bool     `json:",omitempty"`
 }
 
 // Render substitutes bound params into step, which must be one of rb's
@@ -310,7 +330,8 @@ func (r renderer) http(spec *HTTPSpec) (*RenderedHTTP, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &RenderedHTTP{Method: spec.Method, URL: u, ExpectStatus: append([]int(nil), spec.ExpectStatus...), Timeout: spec.Timeout}
+	out := &RenderedHTTP{Method: spec.Method, URL: u, ExpectStatus: append([]int(nil), spec.ExpectStatus...), Timeout: spec.Timeout,
+		AllowedHosts: append([]string(nil), spec.AllowedHosts...), HostFromParam: urlHostTemplated(spec.URL)}
 	names := make([]string, 0, len(spec.Headers))
 	for k := range spec.Headers {
 		names = append(names, k)
@@ -364,7 +385,8 @@ func (r renderer) httpCheck(spec *HTTPCheckSpec) (*RenderedHTTPCheck, error) {
 	if len(exp) == 0 {
 		exp = []int{200}
 	}
-	return &RenderedHTTPCheck{Method: spec.Method, URL: u, ExpectStatus: exp, MaxLatency: spec.MaxLatency, Timeout: spec.Timeout}, nil
+	return &RenderedHTTPCheck{Method: spec.Method, URL: u, ExpectStatus: exp, MaxLatency: spec.MaxLatency, Timeout: spec.Timeout,
+		AllowedHosts: append([]string(nil), spec.AllowedHosts...), HostFromParam: urlHostTemplated(spec.URL)}, nil
 }
 
 // String renders the step for humans (approval cards, dry runs). Exec argv

@@ -284,6 +284,7 @@ steps:
       body: '{"domain": "{{ .domain }}"}'
       expect_status: [200, 204]
       timeout: 5s
+      allowed_hosts: ["*.example.com"]
 `, nil)
 	rs := mustRender(t, rb, rb.Steps[0], map[string]string{"domain": "api.example.com"})
 	h := rs.HTTP
@@ -321,5 +322,22 @@ steps:
 	}
 	if rs, err := rb.Render(rb.Steps[0], params); err == nil {
 		t.Fatalf("rendered %v; want the assembled ${env:…} reference refused", rs)
+	}
+}
+
+// A value shown on an approval card must look like what runs: bidi
+// overrides, escapes and other invisible characters are refused even by a
+// '.*' pattern, and so is a value too long for a card.
+func TestBindRefusesInvisibleAndOversizedValues(t *testing.T) {
+	rb := loadOne(t, bindRunbook, nil)
+	for _, v := range []string{"rm\u202Efdp.txt", "a\x1b[2Jb", "zero\u200bwidth", strings.Repeat("n", MaxParamValueLen+1)} {
+		_, err := rb.Bind(map[string]string{"domain": "api.example.com", "note": v})
+		var pe *ParamError
+		if !errors.As(err, &pe) || pe.Param != "note" {
+			t.Errorf("%.20q: %v, want a ParamError for note", v, err)
+		}
+	}
+	if _, err := rb.Bind(map[string]string{"domain": "api.example.com", "note": strings.Repeat("n", MaxParamValueLen)}); err != nil {
+		t.Errorf("a value at the limit: %v", err)
 	}
 }

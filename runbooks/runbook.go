@@ -28,6 +28,7 @@
 package runbooks
 
 import (
+	"fmt"
 	"regexp"
 	"sort"
 	"time"
@@ -176,6 +177,9 @@ type HTTPSpec struct {
 	Body         string
 	ExpectStatus []int // empty means any 2xx
 	Timeout      time.Duration
+	// AllowedHosts restricts where the request may go (see hosts.go and
+	// the README): host names, *.domain wildcards, addresses, ranges.
+	AllowedHosts []string
 }
 
 // TLSCheckSpec is the `with` of a tls_check step.
@@ -193,6 +197,7 @@ type HTTPCheckSpec struct {
 	ExpectStatus []int // defaults to [200]
 	MaxLatency   time.Duration
 	Timeout      time.Duration
+	AllowedHosts []string // as HTTPSpec.AllowedHosts
 }
 
 // Defaults applied when a step does not set them.
@@ -299,4 +304,31 @@ func (rb *Runbook) NeedsApproval() bool {
 		}
 	}
 	return false
+}
+
+// Warnings are problems that do not stop the catalog from loading but
+// deserve a look: an http or http_check step whose host a parameter
+// chooses and that has no allowed_hosts (whoever runs it may point it at
+// any host but loopback and link-local). Each is "file:line: step …".
+func (c *Catalog) Warnings() []string {
+	var out []string
+	for _, rb := range c.sorted {
+		for _, st := range rb.Steps {
+			var u string
+			var allowed []string
+			switch {
+			case st.HTTP != nil:
+				u, allowed = st.HTTP.URL, st.HTTP.AllowedHosts
+			case st.HTTPCheck != nil:
+				u, allowed = st.HTTPCheck.URL, st.HTTPCheck.AllowedHosts
+			default:
+				continue
+			}
+			if urlHostTemplated(u) && len(allowed) == 0 {
+				out = append(out, fmt.Sprintf("%s:%d: step %q: a parameter chooses the url's host and the step has no allowed_hosts: "+
+					"whoever runs it can point it at any host but loopback and link-local (list the hosts it may reach)", rb.File, st.Line, st.Name))
+			}
+		}
+	}
+	return out
 }

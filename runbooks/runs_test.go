@@ -393,7 +393,7 @@ func TestFailedStepFailsRunAndSkipsTheRest(t *testing.T) {
 
 func TestTimelineOutputIsCapped(t *testing.T) {
 	e := newEnv(t)
-	big := strings.Repeat("x", 5000)
+	big := strings.Repeat("x", runbooks.MaxParamValueLen) // the longest value a param takes
 	e.request("UREQ", "run echo msg="+big)
 	e.settle()
 	finished := e.events(bot.KindRunbookStepFinished)

@@ -49,7 +49,10 @@ func listIncidents(ctx context.Context, cfg Config, out io.Writer, all bool) err
 		if inc.ChannelName != "" {
 			channel = "#" + inc.ChannelName
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", inc.Key(), inc.Severity, inc.Status, inc.Title, channel,
+		// Titles are cut and made safe when they arrive; a row stored
+		// before that still gets one line, no terminal escapes, bounded.
+		title := bot.CutText(bot.SafeText(inc.Title, false), bot.MaxTitleLen)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", inc.Key(), inc.Severity, inc.Status, title, channel,
 			inc.DeclaredAt.UTC().Format("2006-01-02 15:04"))
 	}
 	return tw.Flush()
@@ -87,11 +90,12 @@ func printTimeline(ctx context.Context, cfg Config, out io.Writer, args []string
 	if err != nil {
 		return err
 	}
+	// SafeText: no stored text can send escape sequences to the terminal.
 	if collapse {
-		fmt.Fprintln(out, bot.FormatTimelineCollapsed(inc, events, 0))
+		fmt.Fprintln(out, bot.SafeText(bot.FormatTimelineCollapsed(inc, events, 0), true))
 		return nil
 	}
-	fmt.Fprintln(out, bot.FormatTimeline(inc, events))
+	fmt.Fprintln(out, bot.SafeText(bot.FormatTimeline(inc, events), true))
 	return nil
 }
 

@@ -28,6 +28,11 @@ func runbooksCLI(cfg Config, out io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Warnings do not fail validation: a templated host without an
+	// allowlist may be deliberate, but it should be a decision.
+	for _, w := range cat.Warnings() {
+		fmt.Fprintln(out, "warning: "+w)
+	}
 	fmt.Fprintf(out, "%d runbooks in %s are valid\n", len(cat.List()), dir)
 	return nil
 }

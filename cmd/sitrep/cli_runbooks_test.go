@@ -34,6 +34,22 @@ func TestRunbooksValidateShipped(t *testing.T) {
 	}
 }
 
+// A step whose host a parameter chooses, without allowed_hosts, is
+// valid but warned about; the shipped runbooks have no such step.
+func TestRunbooksValidateWarnsAboutTemplatedHost(t *testing.T) {
+	if _, out, _ := runSitrep(t, nil, "runbooks", "validate", "../../runbooks"); strings.Contains(out, "warning:") {
+		t.Errorf("the shipped runbooks have warnings:\n%s", out)
+	}
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "open.yaml"), "name: open\ntitle: t\nparams:\n  - {name: h, pattern: '[a-z.]+', default: a.example.com}\n"+
+		"steps:\n  - name: probe\n    action: http_check\n    with: {url: \"https://{{ .h }}/healthz\"}\n")
+	code, out, errOut := runSitrep(t, nil, "runbooks", "validate", dir)
+	want := "warning: " + filepath.Join(dir, "open.yaml") + `:6: step "probe": a parameter chooses the url's host and the step has no allowed_hosts`
+	if code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "1 runbooks in") {
+		t.Errorf("exit %d, want 0 with %q:\n%s%s", code, want, out, errOut)
+	}
+}
+
 func TestRunbooksValidateBroken(t *testing.T) {
 	dir := t.TempDir()
 	writeTestFile(t, filepath.Join(dir, "bad.yaml"), "name: bad\ntitle: Bad\nsteps:\n  - name: s\n    action: exce\n    with: {command: [x]}\n")
@@ -111,5 +127,40 @@ func TestWireRunbooksInterruptsDeadRuns(t *testing.T) {
 	}
 	if _, err := svc.Execute(ctx, bot.Invocation{Actor: "U1", IncidentID: inc.ID, Text: "runbooks"}); err != nil {
 		t.Errorf("the runbooks command is not registered: %v", err)
+	}
+}
+
+// A 1 MB alert title with a bidi override and a terminal escape gives
+// `sitrep incidents` one short, harmless row (it printed 15 MB before).
+func TestIncidentsOutputIsBoundedAndHarmless(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "sitrep.db")
+	ctx := t.Context()
+	db, err := store.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc := bot.NewService(db, bot.ServiceConfig{})
+	title := "gateway\u202Etxt.exe\x1b[2J " + strings.Repeat("x", 1<<20)
+	out, err := svc.IngestAlert(ctx, bot.Alert{Source: "webhook", DedupKey: "big", Title: title, Firing: true,
+		Description: strings.Repeat("d\x1b[31m", 100_000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"SITREP_DB": dbPath}
+	for _, args := range [][]string{{"incidents"}, {"timeline", out.Incident.Key()}} {
+		code, text, errOut := runSitrep(t, vars, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d %s", args, code, errOut)
+		}
+		if len(text) > 16<<10 {
+			t.Errorf("%v printed %d bytes", args, len(text))
+		}
+		if strings.ContainsAny(text, "\u202E\x1b") {
+			t.Errorf("%v printed a raw control character", args)
+		}
+		if !strings.Contains(text, "[U+202E]") || !strings.Contains(text, bot.CutMark) {
+			t.Errorf("%v: %.300q", args, text)
+		}
 	}
 }

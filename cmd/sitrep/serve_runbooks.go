@@ -66,5 +66,8 @@ func loadRunbooks(dir string, log *slog.Logger) (*runbooks.Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runbooks in %s (check them with `sitrep runbooks validate`):\n%w", dir, err)
 	}
+	for _, w := range cat.Warnings() {
+		log.Warn("runbook: " + w)
+	}
 	return cat, nil
 }
