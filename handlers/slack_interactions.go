@@ -119,6 +119,10 @@ func (s *Slack) blockActions(ctx context.Context, ic slack.InteractionCallback) 
 	var work []afterAck
 	for _, a := range ic.ActionCallback.BlockActions {
 		inv, err := s.actionInvocation(ctx, user, channel, a)
+		if err == nil && inv.ActionID == bot.ActionOpenStatusPage {
+			work = append(work, s.statusPageFormFirst(ctx, ic.TriggerID, inv))
+			continue
+		}
 		if err == nil {
 			if form := s.formFirst(ic.TriggerID, inv); form != nil {
 				work = append(work, form)
@@ -314,6 +318,8 @@ func (s *Slack) viewSubmission(ctx context.Context, ic slack.InteractionCallback
 		return s.submitDecline(ctx, ic)
 	case CallbackRunRunbook:
 		return s.submitRunbook(ctx, ic)
+	case CallbackPublishStatusPage:
+		return s.submitPublish(ctx, ic)
 	}
 	return nil, nil
 }
