@@ -897,3 +897,43 @@ func (p *StatusPages) keepOpenAction(ctx context.Context, a ActionInvocation) (R
 	}
 	return Reply{Text: fmt.Sprintf("The public incident stays open on %s. Resolve it later with /incident statuspage resolve [text].", p.PageName()), Incident: inc}, nil
 }
+
+// PublishedIncident is one public incident as the status page took it.
+type PublishedIncident struct {
+	Ref        string
+	Page       string
+	Title      string
+	Status     Status
+	Components []PublicComponent // as the last update set them
+	StartedAt  time.Time
+	UpdatedAt  time.Time
+	ResolvedAt time.Time         // zero while open
+	Updates    []PublishedUpdate // oldest first
+}
+
+// Open reports whether the public incident is not resolved.
+func (p PublishedIncident) Open() bool { return p.Status != StatusResolved }
+
+// PublicHistory is every public incident an incident's timeline records as
+// published, oldest first: only what a status page took, as it took it.
+func PublicHistory(events []Event) []PublishedIncident {
+	var out []PublishedIncident
+	for _, ev := range events {
+		if ev.Kind != KindPublicPublished {
+			continue
+		}
+		u := publicUpdateOf(ev.Data)
+		ref, _ := ev.Data["ref"].(string)
+		page, _ := ev.Data["page"].(string)
+		if n := len(out); n == 0 || !out[n-1].Open() || out[n-1].Ref != ref {
+			out = append(out, PublishedIncident{Ref: ref, Page: page, StartedAt: ev.OccurredAt})
+		}
+		cur := &out[len(out)-1]
+		cur.Title, cur.Status, cur.Components, cur.UpdatedAt = u.Title, u.Status, u.Components, ev.OccurredAt
+		cur.Updates = append(cur.Updates, PublishedUpdate{At: ev.OccurredAt, Actor: ev.Actor, Status: u.Status, Body: u.Body})
+		if u.Status == StatusResolved {
+			cur.ResolvedAt = ev.OccurredAt
+		}
+	}
+	return out
+}
