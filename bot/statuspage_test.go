@@ -413,3 +413,54 @@ func TestStatusPageCardButton(t *testing.T) {
 		t.Errorf("card actions %s: want %s before %s", joined, bot.ActionOpenStatusPage, bot.ActionResolve)
 	}
 }
+
+// TestStatusPageConsolePreview: the console's preview names the commands
+// that publish or cancel it; a cancelled preview cannot be published, and
+// /incident statuspage without text prints the draft.
+func TestStatusPageConsolePreview(t *testing.T) {
+	e := newSPEnv(t)
+	inc := e.secretIncident()
+	console := func(text string) (bot.Reply, error) {
+		return e.svc.Execute(e.ctx(), bot.Invocation{Actor: "ana", IncidentID: inc.ID, Text: text})
+	}
+	draft, err := console("statuspage")
+	if err != nil || !strings.Contains(draft.Text, bot.PublicPrompt) || strings.Contains(draft.Text, "INTERNAL-TITLE") {
+		t.Fatalf("draft: %q %v", draft.Text, err)
+	}
+	first, err := console("statuspage First text.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := console("statuspage Second text.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n1, n2 := proposalNumber(t, first.Text), proposalNumber(t, second.Text)
+	if _, err := console("statuspage cancel " + n1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := console("statuspage publish " + n1); bot.ErrorCode(err) != bot.ECONFLICT {
+		t.Errorf("publishing a cancelled preview: %v, want ECONFLICT", err)
+	}
+	if _, err := console("statuspage publish 999999"); bot.ErrorCode(err) != bot.ENOTFOUND {
+		t.Errorf("publishing an unknown preview: %v, want ENOTFOUND", err)
+	}
+	if _, err := console("statuspage publish " + n2); err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	got := e.sp.Incidents()
+	if len(got) != 1 || got[0].IncidentUpdates[0].Body != "Second text." {
+		t.Fatalf("published %+v, want only the second preview", got)
+	}
+}
+
+// proposalNumber reads n from a preview's "statuspage publish <n>".
+func proposalNumber(t *testing.T, text string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(text, "/incident statuspage publish ")
+	if !ok {
+		t.Fatalf("no publish command in %q", text)
+	}
+	return strings.Fields(rest)[0]
+}
