@@ -38,7 +38,7 @@ func (nopChat) Upload(context.Context, string, bot.File) (bot.MessageRef, error)
 
 // pageEnv is a service publishing to the built-in page, over SQLite.
 type pageEnv struct {
-	t     *testing.T
+	t     testing.TB
 	clock *testclock.Clock
 	svc   *bot.Service
 	disp  *bot.Dispatcher
@@ -48,7 +48,7 @@ type pageEnv struct {
 
 var components = map[string]string{"api-gateway": "api-gateway", "checkout": "checkout", "website": "website"}
 
-func newPageEnv(t *testing.T) *pageEnv {
+func newPageEnv(t testing.TB) *pageEnv {
 	t.Helper()
 	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sitrep.db"))
 	if err != nil {
