@@ -196,6 +196,9 @@ func EnableStatusPage(svc *Service, cfg StatusPageConfig) *StatusPages {
 	for _, c := range p.commands() {
 		svc.RegisterCommand(c)
 	}
+	if core, ok := svc.actions[ActionPostUpdate]; ok {
+		svc.RegisterAction(ActionPostUpdate, p.postUpdateAction(core))
+	}
 	svc.RegisterAction(ActionPublishStatusPage, p.publishAction)
 	svc.RegisterAction(ActionCancelStatusPage, p.cancelAction)
 	svc.RegisterAction(ActionResolvePublicly, p.resolveAction)
@@ -809,6 +812,27 @@ func (p *StatusPages) execPublicUpdate(ctx context.Context, inv Invocation, inc 
 	}
 	reply.Text += fmt.Sprintf("; publishing it to %s", p.PageName())
 	return reply, nil
+}
+
+// postUpdateAction is the update form's action with its "also publish"
+// box: checked (Input "public" = "true"), the update is published too,
+// after the same checks as update --public.
+func (p *StatusPages) postUpdateAction(core ActionHandler) ActionHandler {
+	return func(ctx context.Context, a ActionInvocation) (Reply, error) {
+		if a.Input["public"] != "true" {
+			return core(ctx, a)
+		}
+		id, err := ActionIncident(a)
+		if err != nil {
+			return Reply{}, err
+		}
+		inc, err := p.svc.Incident(ctx, id)
+		if err != nil {
+			return Reply{}, err
+		}
+		return p.execPublicUpdate(ctx, Invocation{Actor: a.Actor, ChannelID: a.ChannelID}, inc, strings.TrimSpace(a.Input["text"]),
+			func(ctx context.Context, _ Invocation, _ Incident, _ string) (Reply, error) { return core(ctx, a) })
+	}
 }
 
 func parseProposal(s string) (int64, error) {

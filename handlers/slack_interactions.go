@@ -211,7 +211,7 @@ func (s *Slack) formFirst(triggerID string, inv bot.ActionInvocation) afterAck {
 	origin := formOrigin{Value: inv.Value, Channel: inv.ChannelID}
 	switch inv.ActionID {
 	case bot.ActionPostUpdate:
-		return s.modalOpener(triggerID, inv.Actor, inv.ChannelID, updateModal(inv.Value),
+		return s.modalOpener(triggerID, inv.Actor, inv.ChannelID, s.withPublishBox(updateModal(inv.Value)),
 			"the update form", "/incident update <text>")
 	case bot.ActionTriageDecline:
 		id, err := bot.ActionIncident(inv)
@@ -307,7 +307,7 @@ func (s *Slack) viewSubmission(ctx context.Context, ic slack.InteractionCallback
 	switch ic.View.CallbackID {
 	case CallbackPostUpdate:
 		inv := bot.ActionInvocation{Actor: ic.User.ID, ActionID: bot.ActionPostUpdate, Value: ic.View.PrivateMetadata,
-			Input: map[string]string{"text": stateValue(ic.View.State, blockUpdateText)}}
+			Input: map[string]string{"text": stateValue(ic.View.State, blockUpdateText), "public": publishChecked(ic.View.State)}}
 		if _, err := s.Service.HandleAction(ctx, inv); err != nil {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateText: s.userMessage(err, "status update")}), nil
 		}

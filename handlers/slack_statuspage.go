@@ -196,3 +196,29 @@ func (s *Slack) submitPublish(ctx context.Context, ic slack.InteractionCallback)
 	}
 	return nil, s.replier(origin.Channel, ic.User.ID, reply)
 }
+
+// blockAlsoPublish is the update form's "also publish" box.
+const blockAlsoPublish = "also_publish"
+
+// withPublishBox adds to the update form, when a status page is
+// configured, a box that publishes the update too.
+func (s *Slack) withPublishBox(view slack.ModalViewRequest) slack.ModalViewRequest {
+	if s.StatusPage == nil {
+		return view
+	}
+	opt := slack.NewOptionBlockObject("public", plain("Also publish this text to "+s.StatusPage.PageName()), nil)
+	box := slack.NewInputBlock(blockAlsoPublish, plain("Customers"),
+		plain("Customers read the text exactly as written, with the incident's public status and components."),
+		slack.NewCheckboxGroupsBlockElement(inputValue, opt))
+	box.Optional = true
+	view.Blocks.BlockSet = append(view.Blocks.BlockSet, box)
+	return view
+}
+
+// publishChecked is "true" when the update form's publish box is ticked.
+func publishChecked(st *slack.ViewState) string {
+	if st == nil || len(st.Values[blockAlsoPublish][inputValue].SelectedOptions) == 0 {
+		return ""
+	}
+	return "true"
+}

@@ -158,3 +158,43 @@ func TestSlackStatusPage_PreviewButtonsAndCardButton(t *testing.T) {
 		t.Errorf("the card has no Publish to status page button")
 	}
 }
+
+// TestSlackStatusPage_UpdateFormPublishBox: with a status page, the update
+// form has an "also publish" box; ticked, the update is posted in the
+// channel and published; unticked, it stays internal.
+func TestSlackStatusPage_UpdateFormPublishBox(t *testing.T) {
+	h, sp := newStatusPageHarness(t)
+	inc := h.declared("U1", "Checkout failing")
+	h.click("U1", inc, bot.ActionPostUpdate)
+	views := h.fake.Views()
+	if len(views) != 1 || !strings.Contains(string(views[0].Raw), `"also_publish"`) {
+		t.Fatalf("update form without the publish box: %+v", views)
+	}
+	submit := func(text string, public bool) {
+		t.Helper()
+		values := map[string]map[string]slackfake.InputValue{"text": {"value": slackfake.PlainTextInput(text)}}
+		if public {
+			values["also_publish"] = map[string]slackfake.InputValue{"value": {Type: "checkboxes"}}
+		}
+		p := slackfake.ViewSubmission(slackfake.Submission{UserID: "U1", CallbackID: "sitrep.post_update",
+			PrivateMetadata: views[0].PrivateMetadata, Values: values}, time.Now())
+		raw, _ := json.Marshal(p)
+		raw = []byte(strings.Replace(string(raw), `"type":"checkboxes"`, `"type":"checkboxes","selected_options":[{"text":{"type":"plain_text","text":"Also"},"value":"public"}]`, 1))
+		if status, body := h.interact(json.RawMessage(raw)); status != http.StatusOK || len(strings.TrimSpace(string(body))) != 0 {
+			t.Fatalf("submit: %d %s", status, body)
+		}
+		h.app.Wait()
+		h.drain()
+	}
+	submit("Internal only: rolling back gw-07", false)
+	if len(sp.Calls()) != 0 {
+		t.Fatal("an unticked update reached the status page")
+	}
+	submit("Payments fail for some customers.", true)
+	if got := sp.Incidents(); len(got) != 1 || got[0].IncidentUpdates[0].Body != "Payments fail for some customers." {
+		t.Fatalf("published %+v", got)
+	}
+	if n := len(eventsOf(h.timeline(inc.ID), bot.KindStatusUpdate)); n != 2 {
+		t.Errorf("%d internal updates, want 2", n)
+	}
+}
