@@ -508,15 +508,16 @@ func (p *StatusPages) queue(tx Tx, inc Incident, now time.Time, actor string, u 
 	if !ok {
 		return Errorf(ECONFLICT, "this preview was already published or cancelled: open /incident statuspage for a new one")
 	}
-	if err := tx.Enqueue(mustDelivery(statusPageKey(inc.ID), OpPublishStatusPage, inc.ID, publishPayload{Update: u, Actor: actor})); err != nil {
+	if err := tx.Enqueue(mustDelivery(statusPageKey(inc.ID), OpPublishStatusPage, inc.ID, publishPayload{Update: u, Actor: actor, QueuedAt: now})); err != nil {
 		return err
 	}
 	return p.svc.say(tx, inc, fmt.Sprintf("%s is publishing to %s (%s)…", actorMention(actor), p.PageName(), u.Status))
 }
 
 type publishPayload struct {
-	Update PublicUpdate `json:"update"`
-	Actor  string       `json:"actor"`
+	Update   PublicUpdate `json:"update"`
+	Actor    string       `json:"actor"`
+	QueuedAt time.Time    `json:"queued_at"` // when the person confirmed it (the service's clock)
 }
 
 func statusPageKey(id int64) string { return fmt.Sprintf("statuspage:%d", id) }
@@ -630,7 +631,7 @@ func (p *StatusPages) deliver(ctx context.Context, d Delivery) (any, error) {
 		ref, err = p.cfg.Page.CreateIncident(ctx, pl.Update)
 	}
 	if err != nil {
-		return nil, p.failed(ctx, d, pl.Update, err)
+		return nil, p.failed(ctx, d, pl, err)
 	}
 	err = p.svc.update(ctx, func(tx Tx) error {
 		inc, err := tx.Incident(d.IncidentID)
@@ -659,14 +660,19 @@ func (p *StatusPages) deliver(ctx context.Context, d Delivery) (any, error) {
 	return map[string]string{"ref": ref}, nil
 }
 
+// lateAfter is how long a publication may be held back by the page's rate
+// limit before the channel is told it is late.
+const lateAfter = time.Minute
+
 // failed records a failed attempt: a refusal for good on the timeline and
 // in the channel with the page's reason; a delay (the page is down, or
 // slow) once per publication. A rate limit is a short wait, not news.
-func (p *StatusPages) failed(ctx context.Context, d Delivery, u PublicUpdate, cause error) error {
+func (p *StatusPages) failed(ctx context.Context, d Delivery, pl publishPayload, cause error) error {
+	u := pl.Update
 	var temp *TemporaryError
 	isTemp := errors.As(cause, &temp)
-	if isTemp && temp.RateLimited {
-		return cause
+	if isTemp && temp.RateLimited && p.svc.now().Sub(pl.QueuedAt) < lateAfter {
+		return cause // a wait of a second or so: not news yet
 	}
 	kind, dedup := KindPublicRefused, fmt.Sprintf("statuspage-refused:%d", d.ID)
 	text := fmt.Sprintf("%s refused the public update (%s): %v. Nothing was published; fix it and publish again with /incident statuspage.", p.PageName(), u.Status, cause)

@@ -464,3 +464,30 @@ func proposalNumber(t *testing.T, text string) string {
 	}
 	return strings.Fields(rest)[0]
 }
+
+// TestStatusPageSustainedRateLimitIsToldOnce: a rate limit that lasts over
+// a minute makes the publication late, and the channel is told once.
+func TestStatusPageSustainedRateLimitIsToldOnce(t *testing.T) {
+	e := newSPEnv(t)
+	inc := e.secretIncident()
+	e.sp.Arm(spfake.RouteCreate, spfake.Fault{Status: 420, Body: "Rate limit", RetryAfter: "5"}, 30)
+	e.mustExec(inc, "update --public Errors.")
+	for range 20 {
+		e.drain()
+		e.clock.Advance(6 * time.Second)
+	}
+	if n := len(e.sp.Incidents()); n != 0 {
+		t.Fatalf("published through a rate limit: %d", n)
+	}
+	if n := len(eventsOf(e.timeline(inc.ID), bot.KindPublicDelayed)); n != 1 {
+		t.Fatalf("%d delayed events after two minutes of 420, want 1", n)
+	}
+	e.sp.Arm(spfake.RouteCreate, spfake.Fault{}, 0)
+	for range 15 {
+		e.drain()
+		e.clock.Advance(6 * time.Second)
+	}
+	if n := len(e.sp.Incidents()); n != 1 {
+		t.Errorf("not published once the limit lifted: %d", n)
+	}
+}
