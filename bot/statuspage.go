@@ -249,25 +249,36 @@ type PublicIncident struct {
 	StartedAt, ResolvedAt time.Time
 }
 
-// PublicState reads an incident's public state from its timeline.
+// PublicState reads an incident's public state from its timeline: what
+// the status page took, and over it what people confirmed that is still on
+// its way (publications of one incident reach the page in order, each
+// ending in one published or refused event, so they pair up first in,
+// first out; a refused one changes nothing).
 func PublicState(events []Event) PublicIncident {
 	var st PublicIncident
+	var published PublicUpdate
 	publishedOpen := false
+	var pending []PublicUpdate
 	for _, ev := range events {
 		switch ev.Kind {
 		case KindPublicQueued:
-			u := publicUpdateOf(ev.Data)
-			st.Title, st.Status, st.Components = u.Title, u.Status, u.Components
-			st.Open = u.Status != StatusResolved
+			pending = append(pending, publicUpdateOf(ev.Data))
+		case KindPublicRefused:
+			if len(pending) > 0 {
+				pending = pending[1:]
+			}
 		case KindPublicPublished:
-			u := publicUpdateOf(ev.Data)
+			if len(pending) > 0 {
+				pending = pending[1:]
+			}
+			published = publicUpdateOf(ev.Data)
 			if !publishedOpen { // a new public incident
 				st.Updates, st.StartedAt, st.ResolvedAt = nil, ev.OccurredAt, time.Time{}
 			}
 			st.Ref, _ = ev.Data["ref"].(string)
 			st.Published = true
-			st.Updates = append(st.Updates, PublishedUpdate{At: ev.OccurredAt, Actor: ev.Actor, Status: u.Status, Body: u.Body})
-			publishedOpen = u.Status != StatusResolved
+			st.Updates = append(st.Updates, PublishedUpdate{At: ev.OccurredAt, Actor: ev.Actor, Status: published.Status, Body: published.Body})
+			publishedOpen = published.Status != StatusResolved
 			if !publishedOpen {
 				st.ResolvedAt = ev.OccurredAt
 			}
@@ -276,6 +287,11 @@ func PublicState(events []Event) PublicIncident {
 	if !publishedOpen {
 		st.Ref = "" // the next publication opens a new public incident
 	}
+	intended, open := published, publishedOpen
+	if n := len(pending); n > 0 {
+		intended, open = pending[n-1], pending[n-1].Status != StatusResolved
+	}
+	st.Title, st.Status, st.Components, st.Open = intended.Title, intended.Status, intended.Components, open
 	return st
 }
 

@@ -491,3 +491,27 @@ func TestStatusPageSustainedRateLimitIsToldOnce(t *testing.T) {
 		t.Errorf("not published once the limit lifted: %d", n)
 	}
 }
+
+// TestStatusPageRefusedCreateLeavesNothingOpen: after a refused first
+// publication there is no public incident: resolving asks nothing, and
+// "statuspage resolve" is refused rather than creating a resolved one.
+func TestStatusPageRefusedCreateLeavesNothingOpen(t *testing.T) {
+	e := newSPEnv(t)
+	inc := e.secretIncident()
+	e.sp.Arm(spfake.RouteCreate, spfake.Fault{Status: 401, Body: "Could not authenticate"}, 1)
+	e.mustExec(inc, "update --public Errors.")
+	e.drain()
+	if _, err := e.exec(inc, "statuspage resolve"); bot.ErrorCode(err) != bot.EINVALID {
+		t.Errorf("resolving a public incident that was never created: %v, want EINVALID", err)
+	}
+	if _, err := e.svc.Resolve(e.ctx(), "U1", inc.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	if slicesContain(e.chat.Posts(inc.ChannelID), "Resolve it publicly?") {
+		t.Error("asked to resolve a public incident that does not exist")
+	}
+	if n := len(e.sp.Incidents()); n != 0 {
+		t.Errorf("%d public incidents", n)
+	}
+}
