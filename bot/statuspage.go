@@ -368,7 +368,7 @@ func (p *StatusPages) draft(inc Incident, st PublicIncident) PublicUpdate {
 		u.Title = st.Title
 		last := ""
 		if n := len(st.Updates); n > 0 {
-			last = fmt.Sprintf("Our last update (%s): %s\n", st.Updates[n-1].At.In(p.cfg.Location).Format("15:04 MST"), st.Updates[n-1].Body)
+			last = fmt.Sprintf("Our last update (%s): %s\n", st.Updates[n-1].At.In(p.cfg.Location).Format("15:04 MST"), clip(st.Updates[n-1].Body, maxQuoted))
 		}
 		u.Body = last + PublicPrompt
 		return u
@@ -389,6 +389,19 @@ func (p *StatusPages) draft(inc Incident, st PublicIncident) PublicUpdate {
 	}
 	u.Body = fmt.Sprintf("We are %s %s. %s", statusVerb(u.Status), what, PublicPrompt)
 	return u
+}
+
+// maxQuoted bounds the last public text a draft quotes, so that the form
+// stays within a chat's field limits (Slack: 3,000 characters).
+const maxQuoted = 1000
+
+// clip cuts s to at most n runes, marking the cut.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 func statusVerb(s Status) string {
