@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/internal/statuspagetest"
 	"github.com/sitrep-io/sitrep/internal/testclock"
 	"github.com/sitrep-io/sitrep/publicpage"
 	"github.com/sitrep-io/sitrep/store"
@@ -244,3 +245,5 @@ func TestSiteRebuildsOnPublicationAndKeeps90Days(t *testing.T) {
 		t.Error("an incident resolved 91 days ago is still listed")
 	}
 }
+
+func TestLocalContract(t *testing.T) { statuspagetest.Run(t, publicpage.Local{}, nil) }

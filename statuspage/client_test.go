@@ -10,6 +10,7 @@ import (
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/internal/spfake"
+	"github.com/sitrep-io/sitrep/internal/statuspagetest"
 	"github.com/sitrep-io/sitrep/statuspage"
 )
 
@@ -146,4 +147,9 @@ func TestErrors(t *testing.T) {
 			t.Error("the key is in a URL")
 		}
 	}
+}
+
+func TestContract(t *testing.T) {
+	_, c, now := newClient(t, "good-key")
+	statuspagetest.Run(t, c, func() { *now = now.Add(time.Second) })
 }
