@@ -198,3 +198,17 @@ func TestSlackStatusPage_UpdateFormPublishBox(t *testing.T) {
 		t.Errorf("%d internal updates, want 2", n)
 	}
 }
+
+// TestSlackStatusPage_CommandOutsideIncident: /incident statuspage outside
+// an incident channel says where to run it and opens nothing.
+func TestSlackStatusPage_CommandOutsideIncident(t *testing.T) {
+	h, _ := newStatusPageHarness(t)
+	status, out := h.command("U1", "CGENERAL", "statuspage")
+	if status != http.StatusOK || !strings.Contains(fmt.Sprint(out["text"]), "not an incident channel") {
+		t.Fatalf("outside an incident: %d %v", status, out)
+	}
+	h.app.Wait()
+	if views := h.fake.Views(); len(views) != 0 {
+		t.Errorf("a form was opened: %+v", views)
+	}
+}
