@@ -167,9 +167,9 @@ type StatusPageConfig struct {
 	// ("api-gateway" → "8kbf7d35c070").
 	Components map[string]string
 	Label      string
-	// OnPublished is called after each publication is recorded (the
-	// built-in page rebuilds itself).
-	OnPublished func(ctx context.Context)
+	// OnPublished is called with the incident after each publication is
+	// recorded (the built-in page refreshes itself).
+	OnPublished func(ctx context.Context, incidentID int64)
 	// Location is the display time zone of drafts (UTC when nil).
 	Location *time.Location
 }

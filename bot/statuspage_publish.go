@@ -196,7 +196,7 @@ func (p *StatusPages) deliver(ctx context.Context, d Delivery) (any, error) {
 		return map[string]string{"ref": ref, "record_error": err.Error()}, nil
 	}
 	if p.cfg.OnPublished != nil {
-		p.cfg.OnPublished(ctx)
+		p.cfg.OnPublished(ctx, d.IncidentID)
 	}
 	return map[string]string{"ref": ref}, nil
 }

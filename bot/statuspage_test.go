@@ -36,7 +36,7 @@ func newSPEnv(t *testing.T) *spEnv {
 	client := &statuspage.Client{APIKey: spKey, PageID: spPage, BaseURL: e.sp.BaseURL(), HTTP: e.sp.Client(), Now: e.clock.Now}
 	e.pages = bot.EnableStatusPage(e.svc, bot.StatusPageConfig{Page: client,
 		Components:  map[string]string{"api-gateway": spAPI, "website": spWeb},
-		OnPublished: func(context.Context) { e.rebuilt++ }})
+		OnPublished: func(context.Context, int64) { e.rebuilt++ }})
 	e.disp.Handle(e.pages.Handlers())
 	return e
 }

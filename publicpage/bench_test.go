@@ -41,6 +41,28 @@ func BenchmarkRebuildAndServePage(b *testing.B) {
 	}
 }
 
+// BenchmarkRefreshAfterPublication is what a publication costs the page:
+// one incident's timeline read and a render. Its baseline,
+// BenchmarkRebuildAfterPublication, reads every incident of the past 90
+// days instead.
+func BenchmarkRefreshAfterPublication(b *testing.B) {
+	e, _ := benchEnv(b)
+	for b.Loop() {
+		if err := e.site.Refresh(b.Context(), 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRebuildAfterPublication(b *testing.B) {
+	e, _ := benchEnv(b)
+	for b.Loop() {
+		if err := e.site.Rebuild(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // benchEnv publishes 20 incidents of 3 updates each (half resolved).
 func benchEnv(b *testing.B) (*pageEnv, http.Handler) {
 	e := newPageEnv(b)

@@ -60,7 +60,8 @@ type Config struct {
 type Site struct {
 	src     Source
 	cfg     Config
-	mu      sync.Mutex // one rebuild at a time
+	mu      sync.Mutex                        // one rebuild at a time; guards history
+	history map[int64][]bot.PublishedIncident // by incident: what it published
 	current atomic.Pointer[rendered]
 }
 
@@ -128,38 +129,93 @@ type UpdateView struct {
 	Body   string    `json:"body"`
 }
 
-// Rebuild reads what was published and renders the page again. The page
-// served until then stays up when it fails.
+// Rebuild reads everything published in the past 90 days (and what is
+// still open) and renders the page again. The page served until then stays
+// up when it fails.
 func (s *Site) Rebuild(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.cfg.Now().UTC()
-	incs, err := s.src.Incidents(ctx, bot.IncidentFilter{ResolvedSince: now.Add(-History)})
+	incs, err := s.src.Incidents(ctx, bot.IncidentFilter{ResolvedSince: s.cfg.Now().UTC().Add(-History)})
 	if err != nil {
 		return fmt.Errorf("status page: list incidents: %w", err)
 	}
-	var published []bot.PublishedIncident
+	history := map[int64][]bot.PublishedIncident{}
 	for _, inc := range incs {
 		events, err := s.src.Timeline(ctx, inc.ID)
 		if err != nil {
 			return fmt.Errorf("status page: read the timeline of %s: %w", inc.Key(), err)
 		}
-		published = append(published, bot.PublicHistory(events)...)
-	}
-	snap := Snapshot{Title: s.cfg.Title, UpdatedAt: now}
-	var open []bot.PublishedIncident
-	for _, p := range published {
-		switch {
-		case p.Open():
-			open = append(open, p)
-			snap.Open = append(snap.Open, view(p))
-		case now.Sub(p.ResolvedAt) <= History:
-			snap.Past = append(snap.Past, view(p))
+		if h := bot.PublicHistory(events); len(h) > 0 {
+			history[inc.ID] = h
 		}
 	}
-	newest := func(a, b IncidentView) int { return b.UpdatedAt.Compare(a.UpdatedAt) }
-	slices.SortStableFunc(snap.Open, newest)
-	slices.SortStableFunc(snap.Past, newest)
+	s.history = history
+	return s.renderLocked()
+}
+
+// Refresh reads what incident id published and renders the page again: a
+// publication costs one timeline read, not a rebuild.
+func (s *Site) Refresh(ctx context.Context, id int64) error {
+	events, err := s.src.Timeline(ctx, id)
+	if err != nil {
+		return fmt.Errorf("status page: read the timeline of %s: %w", bot.IncidentKey(id), err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.history == nil {
+		s.history = map[int64][]bot.PublishedIncident{}
+	}
+	s.history[id] = bot.PublicHistory(events)
+	return s.renderLocked()
+}
+
+// Render renders the page again from what it holds, so that incidents
+// resolved more than 90 days ago drop off without a publication.
+func (s *Site) Render() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.renderLocked()
+}
+
+// Run renders the page every interval until ctx ends.
+func (s *Site) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Render(); err != nil {
+				s.cfg.Log.Error("render the status page", "err", err)
+			}
+		}
+	}
+}
+
+func (s *Site) renderLocked() error {
+	now := s.cfg.Now().UTC()
+	snap := Snapshot{Title: s.cfg.Title, UpdatedAt: now}
+	var open []bot.PublishedIncident
+	for _, h := range s.history {
+		for _, p := range h {
+			switch {
+			case p.Open():
+				open = append(open, p)
+				snap.Open = append(snap.Open, view(p))
+			case now.Sub(p.ResolvedAt) <= History:
+				snap.Past = append(snap.Past, view(p))
+			}
+		}
+	}
+	newest := func(a, b IncidentView) int {
+		if c := b.UpdatedAt.Compare(a.UpdatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	}
+	slices.SortFunc(snap.Open, newest)
+	slices.SortFunc(snap.Past, newest)
 	snap.Components = s.components(open)
 	r, err := s.render(snap)
 	if err != nil {
@@ -169,11 +225,12 @@ func (s *Site) Rebuild(ctx context.Context) error {
 	return nil
 }
 
-// OnPublished is a bot.StatusPageConfig OnPublished hook: it rebuilds the
-// page, logging a failure (the publication itself is recorded).
-func (s *Site) OnPublished(ctx context.Context) {
-	if err := s.Rebuild(ctx); err != nil {
-		s.cfg.Log.Error("rebuild the status page", "err", err)
+// OnPublished is a bot.StatusPageConfig OnPublished hook: it refreshes the
+// page with incident id's publications, logging a failure (the
+// publication itself is recorded).
+func (s *Site) OnPublished(ctx context.Context, id int64) {
+	if err := s.Refresh(ctx, id); err != nil {
+		s.cfg.Log.Error("refresh the status page", "err", err)
 	}
 }
 

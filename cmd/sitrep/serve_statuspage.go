@@ -23,6 +23,8 @@ type statusPages struct {
 	site  *publicpage.Site
 	srv   *http.Server
 	ln    net.Listener
+	// stopRender stops the page's hourly render (nil until start).
+	stopRender func()
 }
 
 // wireStatusPage enables /incident statuspage, update --public, the
@@ -86,6 +88,9 @@ func (sp *statusPages) start(log *slog.Logger) {
 	if sp.srv == nil {
 		return
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sp.stopRender = cancel
+	go sp.site.Run(ctx, time.Hour) // incidents past 90 days drop off without a publication
 	go func() {
 		if err := sp.srv.Serve(sp.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("built-in status page stopped", "err", err)
@@ -95,6 +100,9 @@ func (sp *statusPages) start(log *slog.Logger) {
 
 // stop closes the built-in page's listener, letting requests finish.
 func (sp *statusPages) stop(ctx context.Context) {
+	if sp.stopRender != nil {
+		sp.stopRender()
+	}
 	if sp.srv != nil {
 		_ = sp.srv.Shutdown(ctx)
 		_ = sp.ln.Close() // when it never served (the main listener failed)
