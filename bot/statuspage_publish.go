@@ -269,7 +269,7 @@ func (p *StatusPages) askResolve(ctx context.Context, d Delivery) (any, error) {
 		}
 		id := fmt.Sprint(inc.ID)
 		msg := Message{
-			Text: fmt.Sprintf("%s is resolved, but its public incident on %s (%q) is still %s. Resolve it publicly? Nothing is published until someone chooses.", inc.Key(), p.PageName(), st.Title, st.Status),
+			Text: fmt.Sprintf("%s is resolved, but its public incident on %s (%q) is still %s. Resolve it publicly (or later with /incident statuspage resolve [text])? Nothing is published until someone chooses.", inc.Key(), p.PageName(), st.Title, st.Status),
 			Actions: []Action{
 				{ID: ActionResolvePublicly, Label: "Resolve publicly", Value: id, Style: "primary"},
 				{ID: ActionKeepPublicOpen, Label: "Keep it open", Value: id},

@@ -370,7 +370,7 @@ func TestStatusPageResolvingAsksNeverSilently(t *testing.T) {
 	}
 	var asked bool
 	for _, c := range e.chat.In(inc.ChannelID) {
-		if c.Method == "post" && strings.Contains(c.Text, "Resolve it publicly?") {
+		if c.Method == "post" && strings.Contains(c.Text, "Resolve it publicly") {
 			asked = true
 		}
 	}
@@ -393,7 +393,7 @@ func TestStatusPageResolvingAsksNeverSilently(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.drain()
-	if slicesContain(e.chat.Posts(other.ChannelID), "Resolve it publicly?") {
+	if slicesContain(e.chat.Posts(other.ChannelID), "Resolve it publicly") {
 		t.Error("asked about a public incident that does not exist")
 	}
 }
@@ -508,7 +508,7 @@ func TestStatusPageRefusedCreateLeavesNothingOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.drain()
-	if slicesContain(e.chat.Posts(inc.ChannelID), "Resolve it publicly?") {
+	if slicesContain(e.chat.Posts(inc.ChannelID), "Resolve it publicly") {
 		t.Error("asked to resolve a public incident that does not exist")
 	}
 	if n := len(e.sp.Incidents()); n != 0 {
