@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -324,12 +325,27 @@ func (u PublicUpdate) data() map[string]any {
 }
 
 // PublicText is text a person typed, as customers will read it: plain
-// text, chat mention markup as "@name", Slack's entities decoded.
+// text, chat markup undone (mentions as "@name", "<!here>" as "@here", a
+// link as its label and address), Slack's entities decoded last, so that
+// what a person typed as "<b>" reads as "<b>".
 func PublicText(s string) string {
 	s = PlainText(s)
+	s = specialMention.ReplaceAllString(s, "@$1")
+	s = chatLink.ReplaceAllStringFunc(s, func(m string) string {
+		parts := chatLink.FindStringSubmatch(m)
+		if parts[2] == "" || parts[2] == parts[1] {
+			return parts[1]
+		}
+		return parts[2] + " (" + parts[1] + ")"
+	})
 	s = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 	return strings.TrimSpace(s)
 }
+
+var (
+	specialMention = regexp.MustCompile(`<!(here|channel|everyone)(?:\|[^>]*)?>`)
+	chatLink       = regexp.MustCompile(`<((?:https?|mailto):[^|>\s]+)(?:\|([^>]*))?>`)
+)
 
 // PublishedIncident is one public incident as the status page took it.
 type PublishedIncident struct {

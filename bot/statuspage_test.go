@@ -515,3 +515,19 @@ func TestStatusPageRefusedCreateLeavesNothingOpen(t *testing.T) {
 		t.Errorf("%d public incidents", n)
 	}
 }
+
+func TestPublicText(t *testing.T) {
+	for in, want := range map[string]string{
+		"  Stores fail  ":                            "Stores fail",
+		"cc <@U123|ana> and <!here>":                 "cc @ana and @here",
+		"see <https://status.example.com|our page>":  "see our page (https://status.example.com)",
+		"see <https://status.example.com>":           "see https://status.example.com",
+		"a &lt;b&gt; tag &amp; more":                 "a <b> tag & more",
+		"&lt;!channel&gt; typed literally":           "<!channel> typed literally",
+		"<script>alert(1)</script> from the console": "<script>alert(1)</script> from the console",
+	} {
+		if got := bot.PublicText(in); got != want {
+			t.Errorf("PublicText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -143,7 +143,7 @@ func TestSlackStatusPage_PreviewButtonsAndCardButton(t *testing.T) {
 	}
 	h.app.Wait()
 	h.drain()
-	if got := sp.Incidents(); len(got) != 1 || got[0].IncidentUpdates[0].Body != "Payments fail for some customers. <!channel>" {
+	if got := sp.Incidents(); len(got) != 1 || got[0].IncidentUpdates[0].Body != "Payments fail for some customers. @channel" {
 		t.Fatalf("published %+v", got)
 	}
 
