@@ -160,6 +160,14 @@ type StatusPage interface {
 	UpdateIncident(ctx context.Context, ref string, u PublicUpdate) error
 }
 
+// PublicIncidentFinder is an optional StatusPage capability: find the open
+// public incident titled u.Title created at or after since. Publishing
+// uses it before creating again an incident whose first attempt was in
+// flight when the process died, so customers do not see it twice.
+type PublicIncidentFinder interface {
+	FindIncident(ctx context.Context, u PublicUpdate, since time.Time) (ref string, found bool, err error)
+}
+
 // StatusPageConfig configures publishing.
 type StatusPageConfig struct {
 	Page StatusPage // required

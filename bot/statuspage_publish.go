@@ -166,9 +166,24 @@ func (p *StatusPages) deliver(ctx context.Context, d Delivery) (any, error) {
 		return nil, err
 	}
 	ref := st.Ref
-	if ref != "" {
+	if ref == "" && d.Uncertain {
+		// An attempt was in flight when the process died: the page may
+		// have created the incident already. Find it rather than open a
+		// second one, when the page can tell.
+		if finder, ok := p.cfg.Page.(PublicIncidentFinder); ok {
+			found, ok, ferr := finder.FindIncident(ctx, pl.Update, pl.QueuedAt)
+			if ferr != nil {
+				return nil, p.failed(ctx, d, pl, ferr)
+			}
+			if ok {
+				ref = found
+			}
+		}
+	}
+	switch {
+	case ref != "" && ref == st.Ref:
 		err = p.cfg.Page.UpdateIncident(ctx, ref, pl.Update)
-	} else {
+	case ref == "":
 		ref, err = p.cfg.Page.CreateIncident(ctx, pl.Update)
 	}
 	if err != nil {

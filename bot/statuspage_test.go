@@ -531,3 +531,40 @@ func TestPublicText(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusPageUncertainCreateIsNotRepeated: a first publication whose
+// attempt was in flight when sitrep died (the page created the incident,
+// sitrep never heard) finds that incident instead of opening a second.
+func TestStatusPageUncertainCreateIsNotRepeated(t *testing.T) {
+	e := newSPEnv(t)
+	inc := e.secretIncident()
+	e.mustExec(inc, "update --public Errors.")
+	var d bot.Delivery
+	for _, p := range e.deliveries(bot.DeliveryPending) {
+		if p.Op == bot.OpPublishStatusPage {
+			d = p
+		}
+	}
+	if d.ID == 0 {
+		t.Fatal("no publication queued")
+	}
+	// The attempt before the crash: the page took it.
+	client := &statuspage.Client{APIKey: spKey, PageID: spPage, BaseURL: e.sp.BaseURL(), HTTP: e.sp.Client()}
+	_, draft, _ := e.pages.PublicDraft(e.ctx(), inc.ID)
+	ref, err := client.CreateIncident(e.ctx(), bot.PublicUpdate{Title: draft.Title, Body: "Errors.", Status: bot.StatusInvestigating})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Second)
+	d.Uncertain = true
+	if _, err := e.pages.Handlers()[bot.OpPublishStatusPage](e.ctx(), d); err != nil {
+		t.Fatalf("retry after the crash: %v", err)
+	}
+	if n := len(e.sp.Incidents()); n != 1 {
+		t.Fatalf("%d public incidents after the retry, want 1", n)
+	}
+	pub := eventsOf(e.timeline(inc.ID), bot.KindPublicPublished)
+	if len(pub) != 1 || pub[0].Data["ref"] != ref {
+		t.Fatalf("published events %+v, want one with ref %s", pub, ref)
+	}
+}

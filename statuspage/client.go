@@ -57,8 +57,8 @@ type incidentFields struct {
 	DeliverNotifications bool `json:"deliver_notifications"`
 }
 
-func fields(u bot.PublicUpdate) incidentFields {
-	f := incidentFields{Name: u.Title, Status: string(u.Status), Body: u.Body,
+func fields(u bot.PublicUpdate) *incidentFields {
+	f := &incidentFields{Name: u.Title, Status: string(u.Status), Body: u.Body,
 		ComponentIDs: []string{}, Components: map[string]string{}, DeliverNotifications: true}
 	// The components go with every update: an update without them has
 	// broken later ones elsewhere.
@@ -89,21 +89,50 @@ func (c *Client) UpdateIncident(ctx context.Context, ref string, u bot.PublicUpd
 	return c.call(ctx, http.MethodPatch, "/pages/"+url.PathEscape(c.PageID)+"/incidents/"+url.PathEscape(ref), fields(u), nil, "update public incident "+ref)
 }
 
-func (c *Client) call(ctx context.Context, method, path string, in incidentFields, out any, what string) error {
-	body, err := json.Marshal(map[string]any{"incident": in})
-	if err != nil {
-		return fmt.Errorf("statuspage: encode: %w", err)
+// FindIncident finds the unresolved public incident titled u.Title created
+// at or after since (less a minute, for the clocks' difference).
+func (c *Client) FindIncident(ctx context.Context, u bot.PublicUpdate, since time.Time) (string, bool, error) {
+	var list []struct {
+		ID        string    `json:"id"`
+		Name      string    `json:"name"`
+		CreatedAt time.Time `json:"created_at"`
+	}
+	if err := c.call(ctx, http.MethodGet, "/pages/"+url.PathEscape(c.PageID)+"/incidents/unresolved", nil, &list, "look for the public incident"); err != nil {
+		return "", false, err
+	}
+	for _, inc := range list {
+		if inc.Name == u.Title && !inc.CreatedAt.Before(since.Add(-time.Minute)) {
+			return inc.ID, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+var _ bot.PublicIncidentFinder = (*Client)(nil)
+
+// call sends in (nil: no body) as {"incident": in} and decodes the answer
+// into out (nil: ignored).
+func (c *Client) call(ctx context.Context, method, path string, in *incidentFields, out any, what string) error {
+	var body io.Reader
+	if in != nil {
+		raw, err := json.Marshal(map[string]any{"incident": in})
+		if err != nil {
+			return fmt.Errorf("statuspage: encode: %w", err)
+		}
+		body = bytes.NewReader(raw)
 	}
 	base := strings.TrimRight(c.BaseURL, "/")
 	if base == "" {
 		base = DefaultAPIURL
 	}
-	req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
 	if err != nil {
 		return fmt.Errorf("statuspage: %w", err)
 	}
 	req.Header.Set("Authorization", "OAuth "+c.APIKey)
-	req.Header.Set("Content-Type", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Accept", "application/json")
 	hc := c.HTTP
 	if hc == nil {

@@ -29,6 +29,7 @@ const (
 	RouteUpdate     = "PATCH /v1/pages/{page}/incidents/{id}"
 	RouteGet        = "GET /v1/pages/{page}/incidents/{id}"
 	RouteComponents = "GET /v1/pages/{page}/components"
+	RouteUnresolved = "GET /v1/pages/{page}/incidents/unresolved"
 )
 
 // Realtime incident statuses and component statuses Statuspage accepts.
@@ -115,6 +116,7 @@ func New(key, page string, components map[string]string, now func() time.Time) *
 	s.Handle(mux, RouteUpdate, s.serve(s.update))
 	s.Handle(mux, RouteGet, s.serve(s.get))
 	s.Handle(mux, RouteComponents, s.serve(s.listComponents))
+	s.Handle(mux, RouteUnresolved, s.serve(s.unresolved))
 	s.Handle(mux, "/", func(w http.ResponseWriter, r *http.Request, _ string) {
 		writeError(w, http.StatusNotFound, "The requested resource could not be found.")
 	})
@@ -326,6 +328,16 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, inc)
+}
+
+func (s *Server) unresolved(w http.ResponseWriter, _ *http.Request) {
+	out := []Incident{}
+	for _, id := range slices.Backward(s.order) { // newest first
+		if inc := s.incidents[id]; inc.Status != "resolved" {
+			out = append(out, s.copyIncident(inc))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) listComponents(w http.ResponseWriter, _ *http.Request) {
