@@ -84,6 +84,16 @@ func TestErrors(t *testing.T) {
 	if !errors.As(err, &temp) || !temp.RateLimited || temp.RetryAfter != time.Second {
 		t.Fatalf("over the limit: %v", err)
 	}
+	sp.LimitStatus = http.StatusTooManyRequests // Statuspage sometimes answers 429
+	*now = now.Add(1500 * time.Millisecond)
+	if _, err := c.CreateIncident(t.Context(), update); err != nil {
+		t.Fatal(err)
+	}
+	*now = now.Add(300 * time.Millisecond)
+	_, err = c.CreateIncident(t.Context(), update)
+	if !errors.As(err, &temp) || !temp.RateLimited || temp.RetryAfter != time.Second {
+		t.Fatalf("429 over the limit: %v", err)
+	}
 	for _, tc := range []struct {
 		fault     spfake.Fault
 		wantWait  time.Duration
