@@ -85,11 +85,10 @@ func TestErrors(t *testing.T) {
 		t.Fatalf("over the limit: %v", err)
 	}
 	sp.LimitStatus = http.StatusTooManyRequests // Statuspage sometimes answers 429
-	*now = now.Add(1500 * time.Millisecond)
+	*now = now.Add(2 * time.Second)
 	if _, err := c.CreateIncident(t.Context(), update); err != nil {
 		t.Fatal(err)
 	}
-	*now = now.Add(300 * time.Millisecond)
 	_, err = c.CreateIncident(t.Context(), update)
 	if !errors.As(err, &temp) || !temp.RateLimited || temp.RetryAfter != time.Second {
 		t.Fatalf("429 over the limit: %v", err)
