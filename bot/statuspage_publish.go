@@ -206,8 +206,8 @@ func (p *StatusPages) deliver(ctx context.Context, d Delivery) (any, error) {
 		return p.svc.say(tx, inc, fmt.Sprintf("Published to %s: %s, %s", p.PageName(), pl.Update.Status, pl.Update.Title))
 	})
 	if err != nil {
-		// The page took it: retrying would post it twice. The result keeps
-		// the ref; the log has the error.
+		// The page took it: retrying would post it twice (or open a second
+		// incident). The outbox entry's result keeps the ref and the error.
 		return map[string]string{"ref": ref, "record_error": err.Error()}, nil
 	}
 	if p.cfg.OnPublished != nil {
