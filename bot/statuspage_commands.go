@@ -62,11 +62,7 @@ func (p *StatusPages) execPublicUpdate(ctx context.Context, inv Invocation, inc 
 	if text == "" {
 		return Reply{}, p.svc.UsageError("update", "a public update needs text")
 	}
-	st, err := p.state(ctx, inc.ID)
-	if err != nil {
-		return Reply{}, err
-	}
-	if _, err := p.build(inc, st, PublicRequest{Body: text}); err != nil {
+	if _, err := p.prepare(ctx, inc, PublicRequest{Body: text}); err != nil {
 		return Reply{}, err // refused before anything is posted
 	}
 	reply, err := internal(ctx, inv, inc, text)
@@ -88,11 +84,7 @@ func (p *StatusPages) postUpdateAction(core ActionHandler) ActionHandler {
 		if a.Input["public"] != "true" {
 			return core(ctx, a)
 		}
-		id, err := ActionIncident(a)
-		if err != nil {
-			return Reply{}, err
-		}
-		inc, err := p.svc.Incident(ctx, id)
+		inc, err := p.svc.actionIncident(ctx, a)
 		if err != nil {
 			return Reply{}, err
 		}
@@ -177,11 +169,7 @@ func (p *StatusPages) resolveAction(ctx context.Context, a ActionInvocation) (Re
 }
 
 func (p *StatusPages) keepOpenAction(ctx context.Context, a ActionInvocation) (Reply, error) {
-	id, err := ActionIncident(a)
-	if err != nil {
-		return Reply{}, err
-	}
-	inc, err := p.svc.Incident(ctx, id)
+	inc, err := p.svc.actionIncident(ctx, a)
 	if err != nil {
 		return Reply{}, err
 	}

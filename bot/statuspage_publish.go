@@ -17,16 +17,23 @@ import (
 func (p *StatusPages) Publish(ctx context.Context, actor string, id int64, req PublicRequest) (Incident, PublicUpdate, error) {
 	var u PublicUpdate
 	inc, err := p.svc.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
-		st, err := p.state(ctx, id)
-		if err != nil {
-			return err
-		}
-		if u, err = p.build(*inc, st, req); err != nil {
+		var err error
+		if u, err = p.prepare(ctx, *inc, req); err != nil {
 			return err
 		}
 		return p.queue(tx, *inc, now, actor, u, "")
 	})
 	return inc, u, err
+}
+
+// prepare builds the public update from what a person confirmed, over the
+// incident's public state.
+func (p *StatusPages) prepare(ctx context.Context, inc Incident, req PublicRequest) (PublicUpdate, error) {
+	st, err := p.state(ctx, inc.ID)
+	if err != nil {
+		return PublicUpdate{}, err
+	}
+	return p.build(inc, st, req)
 }
 
 func (p *StatusPages) state(ctx context.Context, id int64) (PublicIncident, error) {
@@ -69,11 +76,8 @@ func (p *StatusPages) Propose(ctx context.Context, actor string, id int64, req P
 	var u PublicUpdate
 	var evID int64
 	inc, err := p.svc.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
-		st, err := p.state(ctx, id)
-		if err != nil {
-			return err
-		}
-		if u, err = p.build(*inc, st, req); err != nil {
+		var err error
+		if u, err = p.prepare(ctx, *inc, req); err != nil {
 			return err
 		}
 		ev := Event{IncidentID: id, Kind: KindPublicProposed, Actor: actor, OccurredAt: now, RecordedAt: now,
