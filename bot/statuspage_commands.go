@@ -9,8 +9,8 @@ import (
 // The statuspage command, update --public and the status page buttons.
 
 func (p *StatusPages) commands() []Command {
-	cmds := []Command{{Name: "statuspage", Syntax: "[<public text> | resolve [text] | publish <n> | cancel <n>]",
-		Help: "publish to the status page: a form, or a preview of <public text> with Publish/Cancel",
+	cmds := []Command{{Name: "statuspage", Syntax: "[<public text> | resolve [text]]",
+		Help: "publish to the status page: the form, or a preview of <public text> (publish|cancel <n>); resolve it publicly",
 		Run:  p.execStatusPage}}
 	if core, ok := p.svc.command("update"); ok {
 		run := core.Run
