@@ -41,6 +41,15 @@ func ActionIncident(a ActionInvocation) (int64, error) {
 	return id, nil
 }
 
+// actionIncident loads the incident a button names.
+func (s *Service) actionIncident(ctx context.Context, a ActionInvocation) (Incident, error) {
+	id, err := ActionIncident(a)
+	if err != nil {
+		return Incident{}, err
+	}
+	return s.Incident(ctx, id)
+}
+
 func (s *Service) coreActions() map[string]ActionHandler {
 	onIncident := func(f func(ctx context.Context, a ActionInvocation, id int64) (Incident, error)) ActionHandler {
 		return func(ctx context.Context, a ActionInvocation) (Reply, error) {

@@ -173,7 +173,7 @@ func (h *chatHandlers) postCard(ctx context.Context, d Delivery) (any, error) {
 	if inc.CardTS != "" { // already posted by an attempt whose completion was not recorded
 		return MessageRef{ChannelID: inc.ChannelID, TS: inc.CardTS}, nil
 	}
-	msg := Card(inc)
+	msg := h.svc.Card(inc)
 	msg.Tag = DeliveryTag(d)
 	ref, err := PostOnce(ctx, h.chat, d, inc.ChannelID, msg)
 	if err != nil {
@@ -222,7 +222,7 @@ func (h *chatHandlers) refreshCard(ctx context.Context, d Delivery) (any, error)
 		// message of the incident, for ever.
 		return SkippedDelivery{Reason: "the incident card was never posted"}, nil
 	}
-	if err := h.chat.Update(ctx, MessageRef{ChannelID: inc.ChannelID, TS: inc.CardTS}, Card(inc)); err != nil {
+	if err := h.chat.Update(ctx, MessageRef{ChannelID: inc.ChannelID, TS: inc.CardTS}, h.svc.Card(inc)); err != nil {
 		return nil, fmt.Errorf("update card of %s: %w", inc.Key(), err)
 	}
 	return nil, nil

@@ -41,9 +41,13 @@ type Command struct {
 	Run      func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error)
 }
 
-// RegisterCommand adds (or replaces) a subcommand.
+// RegisterCommand adds a subcommand, or replaces the one of that name
+// where it stands in the list.
 func (s *Service) RegisterCommand(c Command) {
-	s.commands = slices.DeleteFunc(s.commands, func(o Command) bool { return o.Name == c.Name })
+	if i := slices.IndexFunc(s.commands, func(o Command) bool { return o.Name == c.Name }); i >= 0 {
+		s.commands[i] = c
+		return
+	}
 	s.commands = append(s.commands, c)
 }
 

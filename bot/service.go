@@ -30,7 +30,8 @@ type Service struct {
 	commands []Command
 	actions  map[string]ActionHandler
 	hooks    []EventHook
-	alerts   alerting // triage, alert summaries, pager (triage.go); zero: off
+	buttons  []func(Incident) []Action // extra card buttons (features)
+	alerts   alerting                  // triage, alert summaries, pager (triage.go); zero: off
 }
 
 // EventHook is told, inside the transaction that recorded it, about every
@@ -38,6 +39,30 @@ type Service struct {
 // written. A hook may read and write through tx (queue a PagerDuty
 // write-back, schedule a reminder); an error aborts the whole change.
 type EventHook func(tx Tx, inc Incident, ev Event) error
+
+// RegisterCardButtons adds buttons to the incident card of open
+// incidents, before Resolve (the status page's Publish button).
+func (s *Service) RegisterCardButtons(f func(Incident) []Action) { s.buttons = append(s.buttons, f) }
+
+// Card is the incident card with the features' buttons.
+func (s *Service) Card(inc Incident) Message {
+	msg := Card(inc)
+	if !inc.Open() {
+		return msg
+	}
+	at := len(msg.Actions)
+	for i, a := range msg.Actions {
+		if a.ID == ActionResolve {
+			at = i
+		}
+	}
+	for _, f := range s.buttons {
+		extra := f(inc)
+		msg.Actions = append(msg.Actions[:at:at], append(extra, msg.Actions[at:]...)...)
+		at += len(extra)
+	}
+	return msg
+}
 
 // RegisterHook adds an EventHook.
 func (s *Service) RegisterHook(h EventHook) { s.hooks = append(s.hooks, h) }

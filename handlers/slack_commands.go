@@ -58,6 +58,9 @@ func (s *Slack) command(ctx context.Context, cmd slack.SlashCommand) (any, after
 	if err != nil {
 		return ephemeral(s.userMessage(err, "command")), nil
 	}
+	if s.StatusPage != nil && statusPageFormRequest(text) {
+		return s.statusPageCommand(ctx, cmd, inv)
+	}
 	done := make(chan actionResult, 1)
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), actionTimeout)
 	go func() {

@@ -119,6 +119,10 @@ func (s *Slack) blockActions(ctx context.Context, ic slack.InteractionCallback) 
 	var work []afterAck
 	for _, a := range ic.ActionCallback.BlockActions {
 		inv, err := s.actionInvocation(ctx, user, channel, a)
+		if err == nil && inv.ActionID == bot.ActionOpenStatusPage {
+			work = append(work, s.statusPageFormFirst(ctx, ic.TriggerID, inv))
+			continue
+		}
 		if err == nil {
 			if form := s.formFirst(ic.TriggerID, inv); form != nil {
 				work = append(work, form)
@@ -207,7 +211,7 @@ func (s *Slack) formFirst(triggerID string, inv bot.ActionInvocation) afterAck {
 	origin := formOrigin{Value: inv.Value, Channel: inv.ChannelID}
 	switch inv.ActionID {
 	case bot.ActionPostUpdate:
-		return s.modalOpener(triggerID, inv.Actor, inv.ChannelID, updateModal(inv.Value),
+		return s.modalOpener(triggerID, inv.Actor, inv.ChannelID, s.withPublishBox(updateModal(inv.Value)),
 			"the update form", "/incident update <text>")
 	case bot.ActionTriageDecline:
 		id, err := bot.ActionIncident(inv)
@@ -303,7 +307,7 @@ func (s *Slack) viewSubmission(ctx context.Context, ic slack.InteractionCallback
 	switch ic.View.CallbackID {
 	case CallbackPostUpdate:
 		inv := bot.ActionInvocation{Actor: ic.User.ID, ActionID: bot.ActionPostUpdate, Value: ic.View.PrivateMetadata,
-			Input: map[string]string{"text": stateValue(ic.View.State, blockUpdateText)}}
+			Input: map[string]string{"text": stateValue(ic.View.State, blockUpdateText), "public": publishChecked(ic.View.State)}}
 		if _, err := s.Service.HandleAction(ctx, inv); err != nil {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateText: s.userMessage(err, "status update")}), nil
 		}
@@ -314,6 +318,8 @@ func (s *Slack) viewSubmission(ctx context.Context, ic slack.InteractionCallback
 		return s.submitDecline(ctx, ic)
 	case CallbackRunRunbook:
 		return s.submitRunbook(ctx, ic)
+	case CallbackPublishStatusPage:
+		return s.submitPublish(ctx, ic)
 	}
 	return nil, nil
 }

@@ -55,6 +55,9 @@ type Slack struct {
 	// opens a form asking for them; nil: the button requests the run at
 	// once, with the parameters' defaults.
 	Runbooks RunbookCatalog
+	// StatusPage drafts the publish form that "/incident statuspage" and
+	// the card's button open; nil: no status page is configured.
+	StatusPage StatusPageForms
 	// Now is the clock signatures are checked against (time.Now when nil).
 	Now func() time.Time
 	// AfterAckTimeout bounds each piece of work done after an

@@ -23,6 +23,18 @@ type Comms struct {
 	LongestGap time.Duration
 	GapText    string // the longest gap in words
 	Flag       string // set when the gap exceeds the reminder interval
+	// Public are the updates a status page took, in order.
+	Public []PublicUpdate
+}
+
+// PublicUpdate is one update published to a status page.
+type PublicUpdate struct {
+	When  string // UTC and display-zone time it was published
+	Who   string // who confirmed it
+	Page  string // which status page
+	State string // the public status
+	Title string // the public title
+	Quote string // the public text, as Markdown block-quote lines
 }
 
 func communications(in Input, n namer) Comms {
@@ -30,6 +42,15 @@ func communications(in Input, n namer) Comms {
 	var prev time.Time
 	var gapFrom, gapTo time.Time
 	for _, ev := range in.Events {
+		if ev.Kind == bot.KindPublicPublished {
+			page, _ := ev.Data["page"].(string)
+			status, _ := ev.Data["status"].(string)
+			title, _ := ev.Data["title"].(string)
+			body, _ := ev.Data["body"].(string)
+			c.Public = append(c.Public, PublicUpdate{When: clock(ev.OccurredAt, in.Location), Who: n.actor(ev.Actor),
+				Page: page, State: status, Title: title, Quote: blockQuote(body)})
+			continue
+		}
 		if ev.Kind != bot.KindStatusUpdate {
 			continue
 		}

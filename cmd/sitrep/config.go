@@ -38,6 +38,7 @@ type Config struct {
 	Postmortem       PostmortemConfig  // config_postmortem.go
 	API              APIConfig         // config_api.go
 	Web              WebConfig         // config_web.go
+	StatusPage       StatusPageConfig  // config_statuspage.go
 }
 
 // setting is one configuration key: its YAML path, its environment name,
@@ -50,12 +51,16 @@ type setting struct {
 	Help    string
 	Secret  bool // never printed or logged
 	apply   func(c *Config, v string) error
+	// MapEntries: in YAML the key is a map, each entry applied with
+	// applyEntry (the environment gives the whole map to apply).
+	MapEntries bool
+	applyEntry func(c *Config, name, v string) error
 }
 
 // settings lists every configuration key. Each feature keeps its keys in a
 // function of its own file.
 func settings() []setting {
-	return slices.Concat(coreSettings(), slackSettings(), alertsSettings(), runbooksSettings(), slackEventsSettings(), remindersSettings(), postmortemSettings(), apiSettings(), webSettings())
+	return slices.Concat(coreSettings(), slackSettings(), alertsSettings(), runbooksSettings(), slackEventsSettings(), remindersSettings(), postmortemSettings(), statusPageSettings(), apiSettings(), webSettings())
 }
 
 func coreSettings() []setting {
@@ -141,6 +146,12 @@ func LoadConfig(path string, required bool, getenv func(string) string) (Config,
 	for key, v := range values {
 		s, ok := byKey[key]
 		if !ok {
+			if m, name, found := mapEntry(byKey, key); found {
+				if err := m.applyEntry(&c, name, v); err != nil {
+					problems = append(problems, fmt.Sprintf("%s:%d: %s: %v", path, lines[key], key, err))
+				}
+				continue
+			}
 			problems = append(problems, fmt.Sprintf("%s:%d: unknown key %q (see the configuration table in README.md)", path, lines[key], key))
 			continue
 		}
@@ -162,6 +173,17 @@ func LoadConfig(path string, required bool, getenv func(string) string) (Config,
 		return c, &ConfigError{msg: strings.Join(problems, "\n  ")}
 	}
 	return c, nil
+}
+
+// mapEntry finds the map setting a flattened YAML key is an entry of
+// ("statuspage.components.api-gateway" of "statuspage.components").
+func mapEntry(byKey map[string]setting, key string) (setting, string, bool) {
+	for i := strings.LastIndexByte(key, '.'); i > 0; i = strings.LastIndexByte(key[:i], '.') {
+		if s, ok := byKey[key[:i]]; ok && s.MapEntries {
+			return s, key[i+1:], true
+		}
+	}
+	return setting{}, "", false
 }
 
 func lookupEnv(getenv func(string) string, name string) (string, bool) {
@@ -260,5 +282,6 @@ func (c *Config) crossCheck() []string {
 	}
 	problems = append(problems, c.Postmortem.crossCheck()...)
 	problems = append(problems, c.Web.crossCheck(c.Slack.Enabled())...)
+	problems = append(problems, c.StatusPage.crossCheck()...)
 	return problems
 }

@@ -75,6 +75,12 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	wireWeb(cfg, svc, db, pms, slackEdge, log, &routes) // serve_web.go: the web view and the REST API
 	limits := hooks.httpLimits.orDefaults()
 	routes.BodyTimeout = limits.body
+	status, err := wireStatusPage(ctx, cfg, svc, disp, log, limits) // serve_statuspage.go
+	if err != nil {
+		return err
+	}
+	defer status.stop(context.Background())
+	slackEdge.useStatusPage(status.forms())
 	srv := newHTTPServer(routes.Handler(), log, limits, hooks.connState)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -104,9 +110,14 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	status.start(log)
+	if hooks.onStatusListen != nil && status.ln != nil {
+		hooks.onStatusListen(status.ln.Addr())
+	}
 
 	select {
 	case err := <-serveErr:
+		status.stop(context.Background())
 		stopDispatch()
 		wg.Wait()
 		return fmt.Errorf("http server: %w", err)
@@ -115,6 +126,7 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	log.Info("shutting down: finishing in-flight requests")
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	status.stop(shutCtx)
 	err = srv.Shutdown(shutCtx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("in-flight requests did not finish in time", "timeout", cfg.ShutdownTimeout)
@@ -167,6 +179,8 @@ func newHTTPServer(h http.Handler, log *slog.Logger, l httpLimits, connState fun
 // Their zero values keep production behaviour.
 type serveHooks struct {
 	onListen func(net.Addr) // told the bound address
+	// onStatusListen is told the built-in status page's bound address.
+	onStatusListen func(net.Addr)
 	// httpLimits replaces the HTTP server's timeouts (zero fields keep
 	// the defaults).
 	httpLimits httpLimits

@@ -120,3 +120,11 @@ func (s *slackEdge) useRunbooks(c handlers.RunbookCatalog) {
 		s.app.Runbooks = c
 	}
 }
+
+// useStatusPage lets the Slack edge open the publish form. Without Slack
+// (s nil), or without a status page (f nil), it does nothing.
+func (s *slackEdge) useStatusPage(f handlers.StatusPageForms) {
+	if s != nil && s.app != nil && f != nil {
+		s.app.StatusPage = f
+	}
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/handlers"
+	"github.com/sitrep-io/sitrep/publicpage"
+	"github.com/sitrep-io/sitrep/statuspage"
+)
+
+// statusPages is the status page feature, built from the configuration:
+// publishing (to Statuspage, else to the built-in page) and the built-in
+// page's listener when an address is set.
+type statusPages struct {
+	pages *bot.StatusPages // nil when no status page is configured
+	site  *publicpage.Site
+	srv   *http.Server
+	ln    net.Listener
+	// stopRender stops the page's hourly render (nil until start).
+	stopRender func()
+}
+
+// wireStatusPage enables /incident statuspage, update --public, the
+// publish form and the resolve question, with the outbox handlers that
+// publish; and, with status.addr, listens for the built-in page (served
+// by start).
+func wireStatusPage(ctx context.Context, cfg Config, svc *bot.Service, disp *bot.Dispatcher, log *slog.Logger, limits httpLimits) (*statusPages, error) {
+	sc := cfg.StatusPage
+	sp := &statusPages{}
+	if !sc.Enabled() {
+		log.Info("status page off (set STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID, or SITREP_STATUS_ADDR)")
+		return sp, nil
+	}
+	if sc.Addr != "" {
+		sp.site = publicpage.New(svc, publicpage.Config{Title: sc.Title, Components: sc.Components, Now: svc.Now, Log: log})
+		if err := sp.site.Rebuild(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var page bot.StatusPage = publicpage.Local{}
+	if sc.Atlassian() {
+		page = &statuspage.Client{APIKey: sc.APIKey, PageID: sc.PageID, BaseURL: sc.APIURL,
+			HTTP: &http.Client{Timeout: 20 * time.Second}, Now: svc.Now}
+	}
+	spc := bot.StatusPageConfig{Page: page, Components: sc.Components, Label: sc.Label, Location: cfg.Postmortem.Location}
+	if sp.site != nil {
+		spc.OnPublished = sp.site.OnPublished
+	}
+	sp.pages = bot.EnableStatusPage(svc, spc)
+	disp.Handle(sp.pages.Handlers())
+	if sp.site != nil {
+		ln, err := net.Listen("tcp", sc.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s (status.addr): %w", sc.Addr, err)
+		}
+		sp.ln = ln
+		sp.srv = newHTTPServer(sp.site.Handler(), log, limits, nil)
+	}
+	log.Info("status page enabled", "publishes_to", page.Name(), "components", len(sc.Components), "built_in_addr", sp.addr())
+	return sp, nil
+}
+
+func (sp *statusPages) addr() string {
+	if sp.ln == nil {
+		return ""
+	}
+	return sp.ln.Addr().String()
+}
+
+// forms is what the Slack edge needs to open the publish form (nil: no
+// status page).
+func (sp *statusPages) forms() handlers.StatusPageForms {
+	if sp.pages == nil {
+		return nil
+	}
+	return sp.pages
+}
+
+// start serves the built-in page until stop; a serving error is logged.
+func (sp *statusPages) start(log *slog.Logger) {
+	if sp.srv == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sp.stopRender = cancel
+	go sp.site.Run(ctx, time.Hour) // incidents past 90 days drop off without a publication
+	go func() {
+		if err := sp.srv.Serve(sp.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("built-in status page stopped", "err", err)
+		}
+	}()
+}
+
+// stop closes the built-in page's listener, letting requests finish.
+func (sp *statusPages) stop(ctx context.Context) {
+	if sp.stopRender != nil {
+		sp.stopRender()
+	}
+	if sp.srv != nil {
+		_ = sp.srv.Shutdown(ctx)
+		_ = sp.ln.Close() // when it never served (the main listener failed)
+	}
+}

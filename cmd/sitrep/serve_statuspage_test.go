@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sitrep-io/sitrep/internal/spfake"
+)
+
+func TestStatusPageConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sitrep.yaml")
+	os.WriteFile(path, []byte("statuspage:\n  api_key: k\n  page_id: pg1\n  components:\n    api-gateway: cmp1\n    web.site: cmp2\nstatus:\n  addr: 127.0.0.1:0\n"), 0o600)
+	c, err := LoadConfig(path, true, envFrom(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StatusPage.Components["api-gateway"] != "cmp1" || c.StatusPage.Components["web.site"] != "cmp2" || c.StatusPage.Label != "service" ||
+		c.StatusPage.APIURL != "https://api.statuspage.io/v1" || c.StatusPage.Title != "Status" {
+		t.Errorf("from YAML: %+v", c.StatusPage)
+	}
+	c, err = LoadConfig(path, true, envFrom(map[string]string{"STATUSPAGE_COMPONENTS": "checkout=cmp9"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.StatusPage.Components) != 1 || c.StatusPage.Components["checkout"] != "cmp9" {
+		t.Errorf("the environment's components do not win: %v", c.StatusPage.Components)
+	}
+	for name, tc := range map[string]struct {
+		vars map[string]string
+		want []string
+	}{
+		"key without page":    {map[string]string{"STATUSPAGE_API_KEY": "k"}, []string{"STATUSPAGE_PAGE_ID"}},
+		"page without key":    {map[string]string{"STATUSPAGE_PAGE_ID": "pg"}, []string{"STATUSPAGE_API_KEY"}},
+		"bad components":      {map[string]string{"STATUSPAGE_COMPONENTS": "api-gateway", "SITREP_STATUS_ADDR": ":1"}, []string{"STATUSPAGE_COMPONENTS", "name=<component id>"}},
+		"components, no page": {map[string]string{"STATUSPAGE_COMPONENTS": "a=b"}, []string{"STATUSPAGE_COMPONENTS", "SITREP_STATUS_ADDR"}},
+		"bad status addr":     {map[string]string{"SITREP_STATUS_ADDR": "nope"}, []string{"SITREP_STATUS_ADDR", "host:port"}},
+		"bad api url":         {map[string]string{"STATUSPAGE_API_URL": "ftp://x"}, []string{"STATUSPAGE_API_URL"}},
+	} {
+		_, err := LoadConfig("", false, envFrom(tc.vars))
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %q does not mention %q", name, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), "=k") {
+			t.Errorf("%s: the key is in the error", name)
+		}
+	}
+}
+
+// TestServeStatusPage runs sitrep serve with Statuspage (the fake) and the
+// built-in page: an alert on api-gateway, "/incident update --public" in
+// the console, and the update is at Statuspage and on the built-in page's
+// own listener, which answers nothing else.
+func TestServeStatusPage(t *testing.T) {
+	sp := spfake.New("sp-key", "pg1", map[string]string{"cmp-api": "API"}, nil)
+	defer sp.Close()
+	cfg, err := LoadConfig("", false, envFrom(map[string]string{
+		"SITREP_DB": filepath.Join(t.TempDir(), "sitrep.db"), "SITREP_ADDR": "127.0.0.1:0", "SITREP_WEBHOOK_TOKEN": "tok",
+		"SITREP_CONSOLE": "on", "STATUSPAGE_API_KEY": "sp-key", "STATUSPAGE_PAGE_ID": "pg1", "STATUSPAGE_API_URL": sp.BaseURL(),
+		"STATUSPAGE_COMPONENTS": "api-gateway=cmp-api", "SITREP_STATUS_ADDR": "127.0.0.1:0", "SITREP_STATUS_TITLE": "Olla status",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrc, statusc := make(chan net.Addr, 1), make(chan net.Addr, 1)
+	stdin, typed := io.Pipe()
+	defer typed.Close()
+	var out, logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, cfg, env{getenv: envFrom(nil), stdin: stdin, stdout: &out, stderr: &logs},
+			&serveHooks{onListen: func(a net.Addr) { addrc <- a }, onStatusListen: func(a net.Addr) { statusc <- a }})
+	}()
+	var addr, status net.Addr
+	for addr == nil || status == nil {
+		select {
+		case addr = <-addrc:
+		case status = <-statusc:
+		case err := <-done:
+			t.Fatalf("serve ended: %v\n%s", err, logs.String())
+		case <-time.After(30 * time.Second):
+			t.Fatal("server did not start")
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr.String()+"/webhooks/alert",
+		strings.NewReader(`{"title":"INTERNAL db-07 pool exhausted","dedup_key":"k1","severity":"SEV1","labels":{"service":"api-gateway"}}`))
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("alert: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if _, err := io.WriteString(typed, "/incident update --public Some stores cannot be reached.\n"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(sp.Incidents()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing reached Statuspage:\n%s\n%s", out.String(), logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := sp.Incidents()[0]; got.Name != "Major outage of api-gateway" || sp.ComponentStatus("cmp-api") != "major_outage" {
+		t.Errorf("at Statuspage: %+v", got)
+	}
+	get := func(base, path string) (int, string) {
+		resp, err := http.Get("http://" + base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	var page string
+	for time.Now().Before(deadline) {
+		if _, page = get(status.String(), "/"); strings.Contains(page, "Some stores cannot be reached.") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(page, "Olla status") || !strings.Contains(page, "Some stores cannot be reached.") || strings.Contains(page, "INTERNAL") {
+		t.Errorf("built-in page:\n%s", page)
+	}
+	for _, path := range []string{"/webhooks/alert", "/healthz", "/slack/commands"} {
+		if code, _ := get(status.String(), path); code != http.StatusNotFound {
+			t.Errorf("status listener %s: %d, want 404", path, code)
+		}
+	}
+	if code, _ := get(addr.String(), "/feed.atom"); code != http.StatusNotFound {
+		t.Errorf("the main listener serves the status page's feed: %d", code)
+	}
+	cancel()
+	typed.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if strings.Contains(logs.String(), "sp-key") {
+		t.Error("the Statuspage key is in the logs")
+	}
+}

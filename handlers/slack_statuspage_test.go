@@ -1,0 +1,214 @@
+package handlers_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/handlers"
+	"github.com/sitrep-io/sitrep/internal/slackfake"
+	"github.com/sitrep-io/sitrep/internal/spfake"
+	"github.com/sitrep-io/sitrep/slackchat"
+	"github.com/sitrep-io/sitrep/statuspage"
+)
+
+// newStatusPageHarness is a Slack harness whose service publishes to the
+// fake Statuspage, with components api-gateway and website.
+func newStatusPageHarness(t *testing.T) (*slackHarness, *spfake.Server) {
+	t.Helper()
+	var sp *spfake.Server
+	var pages *bot.StatusPages
+	h := newSlackHarnessApp(t, func(app *handlers.Slack) {
+		svc := app.Service.(*bot.Service)
+		sp = spfake.New("key", "pg", map[string]string{"cmp-api": "API", "cmp-web": "Website"}, svc.Now)
+		t.Cleanup(sp.Close)
+		pages = bot.EnableStatusPage(svc, bot.StatusPageConfig{
+			Page:       &statuspage.Client{APIKey: "key", PageID: "pg", BaseURL: sp.BaseURL(), HTTP: sp.Client()},
+			Components: map[string]string{"api-gateway": "cmp-api", "website": "cmp-web"}})
+		app.StatusPage = pages
+	})
+	h.disp.Handle(pages.Handlers())
+	return h, sp
+}
+
+// viewBlocks decodes an opened view's blocks: block id → its element.
+func viewBlocks(t *testing.T, v slackfake.View) map[string]map[string]any {
+	t.Helper()
+	var view struct {
+		Blocks []struct {
+			BlockID string         `json:"block_id"`
+			Element map[string]any `json:"element"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(v.Raw, &view); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]any{}
+	for _, b := range view.Blocks {
+		out[b.BlockID] = b.Element
+	}
+	return out
+}
+
+func TestSlackStatusPage_FormPrefilledAndPublished(t *testing.T) {
+	h, sp := newStatusPageHarness(t)
+	inc := h.declared("U1", "INTERNAL db-07 pool exhausted")
+
+	if status, out := h.command("U1", inc.ChannelID, "statuspage"); status != http.StatusOK || len(out) != 0 {
+		t.Fatalf("/incident statuspage: %d %v (want an empty ack, then the form)", status, out)
+	}
+	h.app.Wait()
+	views := h.fake.Views()
+	if len(views) != 1 || views[0].CallbackID != handlers.CallbackPublishStatusPage {
+		t.Fatalf("views: %+v", views)
+	}
+	if strings.Contains(string(views[0].Raw), "INTERNAL") {
+		t.Errorf("the form shows the internal title: %s", views[0].Raw)
+	}
+	blocks := viewBlocks(t, views[0])
+	if blocks["title"]["initial_value"] != "Service disruption" || !strings.Contains(fmt.Sprint(blocks["body"]["initial_value"]), bot.PublicPrompt) {
+		t.Errorf("form not prefilled with the public draft: title %v body %v", blocks["title"]["initial_value"], blocks["body"]["initial_value"])
+	}
+	if _, ok := blocks["components"]; !ok {
+		t.Errorf("no components field: %v", blocks)
+	}
+
+	submit := func(body string) (int, map[string]any) {
+		values := map[string]map[string]slackfake.InputValue{
+			"title":            {"value": slackfake.PlainTextInput("Checkout errors")},
+			"status":           {"value": slackfake.StaticSelect("identified", "Identified")},
+			"component_status": {"value": slackfake.StaticSelect("major_outage", "Major outage")},
+			"components":       {"value": {Type: "multi_static_select"}},
+			"body":             {"value": slackfake.PlainTextInput(body)},
+		}
+		p := slackfake.ViewSubmission(slackfake.Submission{UserID: "U1", CallbackID: handlers.CallbackPublishStatusPage,
+			PrivateMetadata: views[0].PrivateMetadata, Values: values}, time.Now())
+		raw, _ := json.Marshal(p)
+		raw = []byte(strings.Replace(string(raw), `"type":"multi_static_select"`,
+			`"type":"multi_static_select","selected_options":[{"text":{"type":"plain_text","text":"website"},"value":"website"}]`, 1))
+		status, resp := h.interact(json.RawMessage(raw))
+		out := map[string]any{}
+		_ = json.Unmarshal(resp, &out)
+		return status, out
+	}
+	if status, out := submit(fmt.Sprint(blocks["body"]["initial_value"])); status != http.StatusOK || out["response_action"] != "errors" ||
+		!strings.Contains(fmt.Sprint(out["errors"]), "body") {
+		t.Fatalf("a draft with its prompt left: %d %v (want errors under body)", status, out)
+	}
+	if status, out := submit("Checkout fails for some customers; the cause is found."); status != http.StatusOK || len(out) != 0 {
+		t.Fatalf("publish: %d %v", status, out)
+	}
+	h.app.Wait()
+	h.drain()
+	got := sp.Incidents()
+	if len(got) != 1 || got[0].Name != "Checkout errors" || got[0].Status != "identified" || sp.ComponentStatus("cmp-web") != "major_outage" {
+		t.Fatalf("published: %+v, website %s", got, sp.ComponentStatus("cmp-web"))
+	}
+}
+
+func TestSlackStatusPage_PreviewButtonsAndCardButton(t *testing.T) {
+	h, sp := newStatusPageHarness(t)
+	inc := h.declared("U1", "Checkout failing")
+
+	status, out := h.command("U1", inc.ChannelID, "statuspage Payments fail for some customers. <!channel>")
+	if status != http.StatusOK {
+		t.Fatalf("preview: %d", status)
+	}
+	raw, _ := json.Marshal(out["blocks"])
+	if !strings.Contains(string(raw), bot.ActionPublishStatusPage) || !strings.Contains(string(raw), "Payments fail") {
+		t.Fatalf("preview has no Publish button or text: %v", out)
+	}
+	if strings.Contains(string(raw), "<!channel>") {
+		t.Errorf("the preview renders a typed mention live: %s", raw)
+	}
+	h.drain()
+	if len(sp.Calls()) != 0 {
+		t.Fatal("a preview reached the status page")
+	}
+	// The Publish button carries the preview; clicking it publishes.
+	var value string
+	for _, ev := range h.timeline(inc.ID) {
+		if ev.Kind == bot.KindPublicProposed {
+			value = fmt.Sprintf("%d:%d", inc.ID, ev.ID)
+		}
+	}
+	p := slackfake.BlockActions(slackfake.ButtonClick{UserID: "U1", ChannelID: inc.ChannelID, ActionID: bot.ActionPublishStatusPage,
+		BlockID: slackchat.BlockActions, Value: value, TriggerID: "t"}, time.Now())
+	if status, body := h.interact(p); status != http.StatusOK {
+		t.Fatalf("click: %d %s", status, body)
+	}
+	h.app.Wait()
+	h.drain()
+	if got := sp.Incidents(); len(got) != 1 || got[0].IncidentUpdates[0].Body != "Payments fail for some customers. @channel" {
+		t.Fatalf("published %+v", got)
+	}
+
+	// The card's button opens the same form.
+	inc = h.incident(inc.ID)
+	h.click("U1", inc, bot.ActionOpenStatusPage)
+	if views := h.fake.Views(); len(views) != 1 || views[0].CallbackID != handlers.CallbackPublishStatusPage {
+		t.Fatalf("card button opened %+v", views)
+	}
+	card, ok := h.fake.Message(inc.ChannelID, inc.CardTS)
+	if !ok || !strings.Contains(string(card.Blocks), bot.ActionOpenStatusPage) {
+		t.Errorf("the card has no Publish to status page button")
+	}
+}
+
+// TestSlackStatusPage_UpdateFormPublishBox: with a status page, the update
+// form has an "also publish" box; ticked, the update is posted in the
+// channel and published; unticked, it stays internal.
+func TestSlackStatusPage_UpdateFormPublishBox(t *testing.T) {
+	h, sp := newStatusPageHarness(t)
+	inc := h.declared("U1", "Checkout failing")
+	h.click("U1", inc, bot.ActionPostUpdate)
+	views := h.fake.Views()
+	if len(views) != 1 || !strings.Contains(string(views[0].Raw), `"also_publish"`) {
+		t.Fatalf("update form without the publish box: %+v", views)
+	}
+	submit := func(text string, public bool) {
+		t.Helper()
+		values := map[string]map[string]slackfake.InputValue{"text": {"value": slackfake.PlainTextInput(text)}}
+		if public {
+			values["also_publish"] = map[string]slackfake.InputValue{"value": {Type: "checkboxes"}}
+		}
+		p := slackfake.ViewSubmission(slackfake.Submission{UserID: "U1", CallbackID: "sitrep.post_update",
+			PrivateMetadata: views[0].PrivateMetadata, Values: values}, time.Now())
+		raw, _ := json.Marshal(p)
+		raw = []byte(strings.Replace(string(raw), `"type":"checkboxes"`, `"type":"checkboxes","selected_options":[{"text":{"type":"plain_text","text":"Also"},"value":"public"}]`, 1))
+		if status, body := h.interact(json.RawMessage(raw)); status != http.StatusOK || len(strings.TrimSpace(string(body))) != 0 {
+			t.Fatalf("submit: %d %s", status, body)
+		}
+		h.app.Wait()
+		h.drain()
+	}
+	submit("Internal only: rolling back gw-07", false)
+	if len(sp.Calls()) != 0 {
+		t.Fatal("an unticked update reached the status page")
+	}
+	submit("Payments fail for some customers.", true)
+	if got := sp.Incidents(); len(got) != 1 || got[0].IncidentUpdates[0].Body != "Payments fail for some customers." {
+		t.Fatalf("published %+v", got)
+	}
+	if n := len(eventsOf(h.timeline(inc.ID), bot.KindStatusUpdate)); n != 2 {
+		t.Errorf("%d internal updates, want 2", n)
+	}
+}
+
+// TestSlackStatusPage_CommandOutsideIncident: /incident statuspage outside
+// an incident channel says where to run it and opens nothing.
+func TestSlackStatusPage_CommandOutsideIncident(t *testing.T) {
+	h, _ := newStatusPageHarness(t)
+	status, out := h.command("U1", "CGENERAL", "statuspage")
+	if status != http.StatusOK || !strings.Contains(fmt.Sprint(out["text"]), "not an incident channel") {
+		t.Fatalf("outside an incident: %d %v", status, out)
+	}
+	h.app.Wait()
+	if views := h.fake.Views(); len(views) != 0 {
+		t.Errorf("a form was opened: %+v", views)
+	}
+}
