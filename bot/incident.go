@@ -104,6 +104,9 @@ type Incident struct {
 	ResolvedAt     time.Time
 	UpdatedAt      time.Time
 	LastUpdateAt   time.Time // the last status update posted
+	// NextUpdateBy is when the last status update said the next one comes
+	// (zero: it said nothing); the reminder schedule follows it.
+	NextUpdateBy time.Time
 }
 
 // Key is the human id, "INC-<n>".
