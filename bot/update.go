@@ -46,7 +46,10 @@ type RepeatedUpdateError struct {
 	Incident Incident
 	Previous Event // the update it repeats
 	Request  UpdateRequest
-	err      *Error
+	// Reply is what its author is shown, alone: which update it repeats,
+	// with Post anyway and Edit buttons.
+	Reply Reply
+	err   *Error
 }
 
 func (e *RepeatedUpdateError) Error() string { return e.err.Error() }
@@ -101,9 +104,11 @@ func (s *Service) PostUpdateWith(ctx context.Context, actor string, id int64, re
 	}
 	return s.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
 		if previous != nil && normalizedUpdate(previous.Text) == normalizedUpdate(req.Text) {
-			return &RepeatedUpdateError{Incident: *inc, Previous: *previous, Request: req,
+			e := &RepeatedUpdateError{Incident: *inc, Previous: *previous, Request: req,
 				err: Errorf(EINVALID, "this repeats the status update of %s word for word: nothing was posted. Say what changed, or add --anyway to post it as it is",
 					s.clock(previous.RecordedAt))}
+			e.Reply = s.repeatedUpdateReply(e)
+			return e
 		}
 		if !req.NextBy.IsZero() && !req.NextBy.After(now) {
 			return FieldErrorf("next", "the next update (%s) must be after now", s.clock(req.NextBy))
@@ -207,12 +212,12 @@ func ParseUpdateActionValue(value string) (int64, UpdateRequest, error) {
 	return v.Incident, req, nil
 }
 
-// RepeatedUpdateReply is what the author of a repeated update is shown,
+// repeatedUpdateReply is what the author of a repeated update is shown,
 // alone: which update it repeats, with Post anyway and Edit buttons.
-func (s *Service) RepeatedUpdateReply(e *RepeatedUpdateError) Reply {
+func (s *Service) repeatedUpdateReply(e *RepeatedUpdateError) Reply {
 	at := s.clock(e.Previous.RecordedAt)
 	text := fmt.Sprintf("%s: this repeats the status update of %s (by %s) word for word, so it was not posted. Say what changed since, or post it anyway.",
-		e.Incident.Key(), at, draftActor(e.Previous.Actor, nil))
+		e.Incident.Key(), at, actorMention(e.Previous.Actor))
 	value, fits := UpdateActionValue(e.Incident.ID, e.Request)
 	msg := &Message{Text: text}
 	if fits {
@@ -242,12 +247,19 @@ func (s *Service) DraftUpdate(ctx context.Context, id int64) (string, error) {
 	return s.cfg.UpdateTemplate.Render(AssembleUpdateDraft(in))
 }
 
+// draftNamesBudget bounds the directory lookups of a draft: a form opens
+// within the 3 s a chat's trigger stays valid even when the chat is slow;
+// someone not looked up in time is shown by their id.
+const draftNamesBudget = time.Second
+
 // draftNames looks up the handles of the people on the timeline, when the
 // service has a directory; one that cannot be found is shown by its id.
 func (s *Service) draftNames(ctx context.Context, events []Event) map[string]string {
 	if s.cfg.Directory == nil {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, draftNamesBudget)
+	defer cancel()
 	names := map[string]string{}
 	for _, ev := range events {
 		a := ev.Actor
@@ -292,7 +304,7 @@ func (s *Service) execUpdate(ctx context.Context, inv Invocation, inc Incident, 
 			out, err := s.PostUpdateWith(ctx, inv.Actor, inc.ID, req)
 			var rep *RepeatedUpdateError
 			if errors.As(err, &rep) {
-				return s.RepeatedUpdateReply(rep), nil
+				return rep.Reply, nil
 			}
 			return s.replied(out, err)
 		}
@@ -355,10 +367,44 @@ func (s *Service) updateActions() map[string]ActionHandler {
 	}
 }
 
-// FormatNextUpdate renders a next-update time for a form's field ("01:30").
-func (s *Service) FormatNextUpdate(t time.Time) string {
-	if t.IsZero() {
-		return ""
+// UpdateForm is what an update form opens with.
+type UpdateForm struct {
+	Incident Incident
+	Text     string // prefilled: the draft, or the text being edited
+	Next     string // prefilled "next update by" ("HH:MM"; "": the default)
+	// DefaultNext is when the next update is due if the form says nothing
+	// (the severity's reminder interval; 0: no promise).
+	DefaultNext time.Duration
+}
+
+// UpdateForm is the update form of incident id, prefilled with the draft
+// from its timeline.
+func (s *Service) UpdateForm(ctx context.Context, id int64) (UpdateForm, error) {
+	inc, err := s.store.Incident(ctx, id)
+	if err != nil {
+		return UpdateForm{}, err
 	}
-	return s.clock(t)
+	draft, err := s.DraftUpdate(ctx, id)
+	if err != nil {
+		return UpdateForm{}, err
+	}
+	return UpdateForm{Incident: inc, Text: draft, DefaultNext: s.NextUpdateDefault(inc.Severity)}, nil
+}
+
+// EditUpdateForm is the update form prefilled with the update a
+// repeated-update button carries (its value).
+func (s *Service) EditUpdateForm(ctx context.Context, value string) (UpdateForm, error) {
+	id, req, err := ParseUpdateActionValue(value)
+	if err != nil {
+		return UpdateForm{}, err
+	}
+	inc, err := s.store.Incident(ctx, id)
+	if err != nil {
+		return UpdateForm{}, err
+	}
+	f := UpdateForm{Incident: inc, Text: req.Text, DefaultNext: s.NextUpdateDefault(inc.Severity)}
+	if req.NextBy.After(s.now()) {
+		f.Next = s.clock(req.NextBy)
+	}
+	return f, nil
 }
