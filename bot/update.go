@@ -114,7 +114,7 @@ func (s *Service) PostUpdateWith(ctx context.Context, actor string, id int64, re
 			return FieldErrorf("next", "the next update (%s) must be after now", s.clock(req.NextBy))
 		}
 		next := req.NextBy
-		if every := s.NextUpdateDefault(inc.Severity); next.IsZero() && every > 0 {
+		if every := s.NextUpdateDefault(inc.Severity); next.IsZero() && every > 0 && inc.Open() {
 			next = now.Add(every)
 		}
 		inc.LastUpdateAt, inc.NextUpdateBy = now, next
@@ -319,7 +319,7 @@ func (s *Service) draftReply(ctx context.Context, inc Incident) (Reply, error) {
 		return Reply{}, err
 	}
 	how := "Post it, edited, with /incident update <text> (add --next 30m or --next HH:MM to say when the next update comes)."
-	if every := s.NextUpdateDefault(inc.Severity); every > 0 {
+	if every := s.NextUpdateDefault(inc.Severity); every > 0 && inc.Open() {
 		how += fmt.Sprintf(" Without --next, the next update is due in %s.", durationText(every))
 	}
 	return Reply{Text: fmt.Sprintf("Draft status update for %s, from its timeline:\n\n%s\n\n%s", inc.Key(), draft, how), Incident: inc}, nil
