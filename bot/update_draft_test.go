@@ -81,9 +81,9 @@ func (d fakeDirectory) GroupMembers(context.Context, string) ([]string, error) {
 // --anyway where it repeats the previous one word for word). It returns
 // what each draft and each refusal said.
 type seedNight struct {
-	t   *testing.T
-	e   *env
-	inc bot.Incident
+	t      *testing.T
+	e      *env
+	inc    bot.Incident
 	out    strings.Builder
 	drafts []string
 	pin    *fakeFetcher
