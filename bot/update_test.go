@@ -209,7 +209,7 @@ func TestParseNextUpdate(t *testing.T) {
 		{"1h30m", time.UTC, now.Add(90 * time.Minute)},
 		{"01:30", time.UTC, time.Date(2020, 10, 8, 1, 30, 0, 0, time.UTC)},
 		{"00:30", time.UTC, time.Date(2020, 10, 9, 0, 30, 0, 0, time.UTC)}, // tomorrow
-		{"18:30", la, time.Date(2020, 10, 8, 1, 30, 0, 0, time.UTC)},      // 18:30 PDT
+		{"18:30", la, time.Date(2020, 10, 8, 1, 30, 0, 0, time.UTC)},       // 18:30 PDT
 	} {
 		if tt.loc == nil {
 			continue
