@@ -216,7 +216,7 @@ func ParseUpdateActionValue(value string) (int64, UpdateRequest, error) {
 // alone: which update it repeats, with Post anyway and Edit buttons.
 func (s *Service) repeatedUpdateReply(e *RepeatedUpdateError) Reply {
 	at := s.clock(e.Previous.RecordedAt)
-	text := fmt.Sprintf("%s: this repeats the status update of %s (by %s) word for word, so it was not posted. Say what changed since, or post it anyway.",
+	text := fmt.Sprintf("%s: this repeats the status update of %s (by %s) word for word, so it was not posted. Say what changed since, or post it anyway (the button, or /incident update --anyway <text>).",
 		e.Incident.Key(), at, actorMention(e.Previous.Actor))
 	value, fits := UpdateActionValue(e.Incident.ID, e.Request)
 	msg := &Message{Text: text}
@@ -226,7 +226,7 @@ func (s *Service) repeatedUpdateReply(e *RepeatedUpdateError) Reply {
 			{ID: ActionEditUpdate, Label: "Edit", Value: value, Style: "primary"},
 		}
 	} else {
-		msg.Text += " It is too long for a button: add --anyway to the command to post it as it is."
+		msg.Text += " It is too long for a button: use --anyway to post it as it is."
 		text = msg.Text
 	}
 	return Reply{Text: text, Message: msg, Incident: e.Incident}
