@@ -154,6 +154,7 @@ func (i *Incident) transition(to Status, at time.Time) (reopened bool, err error
 	}
 	if to == StatusResolved {
 		i.ResolvedAt = at
+		i.NextUpdateBy = time.Time{} // a resolved incident owes no update; a re-open starts afresh
 	} else {
 		i.ResolvedAt = time.Time{}
 	}

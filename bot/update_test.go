@@ -247,3 +247,30 @@ func TestNoteMarks(t *testing.T) {
 		t.Errorf("asking for the draft posted %d updates", n)
 	}
 }
+
+// TestNextUpdateClearedOnResolve: a resolved incident owes no update, and a
+// re-opened one is reminded on its interval from the re-open, not from a
+// time promised before it was resolved.
+func TestNextUpdateClearedOnResolve(t *testing.T) {
+	e := newEnv(t, bot.ServiceConfig{})
+	remindersOn(e, testReminderConfig()) // SEV1: 30 min
+	inc := declareSev(e, "Checkout down", bot.SEV1)
+	if _, err := e.exec(inc.ChannelID, "update --next 2h Rolling back"); err != nil {
+		t.Fatal(err)
+	}
+	at(e, 10*time.Minute)
+	if _, err := e.svc.Resolve(e.ctx(), "U1", inc.ID, "rolled back"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.incident(inc.ID).NextUpdateBy; !got.IsZero() {
+		t.Errorf("NextUpdateBy after resolve = %v", got)
+	}
+	at(e, 20*time.Minute)
+	if _, err := e.svc.SetStatus(e.ctx(), "U1", inc.ID, bot.StatusInvestigating, "errors are back"); err != nil {
+		t.Fatal(err)
+	}
+	at(e, 49*time.Minute)
+	wantReminders(t, e, inc, 0, "29 min after the re-open")
+	at(e, 50*time.Minute)
+	wantReminders(t, e, inc, 1, "30 min after the re-open")
+}
