@@ -2,8 +2,10 @@ package bot
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed" // the default update template ships in the binary
 	"fmt"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -203,36 +205,10 @@ func AssembleUpdateDraft(in DraftInput) UpdateDraftData {
 		case KindSeverityChanged:
 			d.Changes = append(d.Changes, DraftChange{What: "severity", At: clock(ev.OccurredAt), Who: who(ev.Actor),
 				From: dataString(ev.Data, "from"), To: dataString(ev.Data, "to")})
-		case KindRunbookRequested:
+		case KindRunbookRequested, KindRunbookApproved, KindRunbookStepStarted, KindRunbookDenied,
+			KindRunbookExpired, KindRunbookSucceeded, KindRunbookFailed, KindRunbookInterrupted:
 			r := run(ev)
-			r.At, r.Outcome = clock(ev.RecordedAt), "was requested"
-			if b, _ := ev.Data["needs_approval"].(bool); b {
-				r.Outcome = "is waiting for approval"
-			}
-		case KindRunbookApproved:
-			r := run(ev)
-			r.Outcome, r.At = "was approved", clock(ev.RecordedAt)
-		case KindRunbookStepStarted:
-			r := run(ev)
-			r.Outcome, r.At = "is running", clock(ev.RecordedAt)
-		case KindRunbookDenied:
-			r := run(ev)
-			r.Outcome, r.At = "was denied by "+who(ev.Actor), clock(ev.RecordedAt)
-		case KindRunbookExpired:
-			r := run(ev)
-			r.Outcome, r.At = "expired without approval", clock(ev.RecordedAt)
-		case KindRunbookSucceeded:
-			r := run(ev)
-			r.Outcome, r.At = "succeeded", clock(ev.RecordedAt)
-		case KindRunbookFailed:
-			r := run(ev)
-			r.Outcome, r.At = "failed", clock(ev.RecordedAt)
-			if _, why, ok := strings.Cut(ev.Text, " failed: "); ok {
-				r.Outcome += ": " + oneLine(why)
-			}
-		case KindRunbookInterrupted:
-			r := run(ev)
-			r.Outcome, r.At = "was interrupted", clock(ev.RecordedAt)
+			r.Outcome, r.At = runOutcome(ev, who(ev.Actor)), clock(ev.RecordedAt)
 		case KindMessagePinned:
 			if st := dataString(ev.Data, "state"); st != PinFetched && st != PinEdited {
 				continue // its text is not known (yet), or was deleted
@@ -255,6 +231,34 @@ func AssembleUpdateDraft(in DraftInput) UpdateDraftData {
 	return d
 }
 
+// runOutcome is where a runbook event leaves its run, as a fragment of
+// the draft's sentence.
+func runOutcome(ev Event, actor string) string {
+	switch ev.Kind {
+	case KindRunbookRequested:
+		if dataBool(ev.Data, "needs_approval") {
+			return "is waiting for approval"
+		}
+		return "was requested"
+	case KindRunbookApproved:
+		return "was approved"
+	case KindRunbookDenied:
+		return "was denied by " + actor
+	case KindRunbookExpired:
+		return "expired without approval"
+	case KindRunbookSucceeded:
+		return "succeeded"
+	case KindRunbookFailed:
+		if _, why, ok := strings.Cut(ev.Text, " failed: "); ok {
+			return "failed: " + oneLine(why)
+		}
+		return "failed"
+	case KindRunbookInterrupted:
+		return "was interrupted"
+	}
+	return "is running"
+}
+
 // laterEvent reports whether ev was recorded after the mark (the previous
 // update's RecordedAt and id): by time, and by id within the same instant.
 func laterEvent(ev Event, at time.Time, id int64) bool {
@@ -264,16 +268,17 @@ func laterEvent(ev Event, at time.Time, id int64) bool {
 // sortedEvents orders events as they were recorded: a source's clock
 // (OccurredAt) may put an event before others that were known earlier.
 func sortedEvents(events []Event) []Event {
-	out := make([]Event, len(events))
-	copy(out, events)
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && recordedBefore(out[j], out[j-1]); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
+	out := slices.Clone(events)
+	slices.SortStableFunc(out, func(a, b Event) int {
+		if c := a.RecordedAt.Compare(b.RecordedAt); c != 0 {
+			return c
 		}
-	}
+		return cmp.Compare(a.ID, b.ID)
+	})
 	return out
 }
 
+// recordedBefore reports whether a was recorded before b.
 func recordedBefore(a, b Event) bool {
 	if !a.RecordedAt.Equal(b.RecordedAt) {
 		return a.RecordedAt.Before(b.RecordedAt)
