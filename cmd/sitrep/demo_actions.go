@@ -159,6 +159,37 @@ func (d *demo) command(p demoPerson, text, want string) error {
 	return nil
 }
 
+// draftForm types "/incident update" without text as p and shows the
+// form sitrep opens, prefilled with the draft from the timeline.
+func (d *demo) draftForm(p demoPerson) error {
+	before := len(d.slack.Views())
+	if _, err := d.ask(p, "update"); err != nil {
+		return err
+	}
+	if !d.slack.WaitUntil(demoStepTimeout, func() bool { return len(d.slack.Views()) > before }) {
+		return fmt.Errorf("%w: /incident update without text opened no form", errStep)
+	}
+	views := d.slack.Views()
+	var form struct {
+		Blocks []struct {
+			BlockID string `json:"block_id"`
+			Element struct {
+				InitialValue string `json:"initial_value"`
+			} `json:"element"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(views[len(views)-1].Raw, &form); err != nil {
+		return fmt.Errorf("demo: read the update form: %w", err)
+	}
+	for _, b := range form.Blocks {
+		if b.BlockID == "text" {
+			d.tr.say(strings.Repeat(" ", len(d.tr.channelName(d.channel))), "↳ only "+p.Name+" sees the update form, drafted", b.Element.InitialValue)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the update form has no text field", errStep)
+}
+
 // ask types "/incident <text>" as p, waits for what it caused, and returns
 // the answer.
 func (d *demo) ask(p demoPerson, text string) (string, error) {
