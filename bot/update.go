@@ -36,6 +36,10 @@ type UpdateRequest struct {
 	NextBy time.Time
 	// Anyway posts it even when it repeats the previous update.
 	Anyway bool
+	// Repeats, with Anyway, is the id of the update it was shown to repeat
+	// (a Post anyway button): if another update has been posted since with
+	// the same words (the button pressed twice), it is not posted again.
+	Repeats int64
 }
 
 // RepeatedUpdateError is returned, and nothing is posted, when an update's
@@ -89,7 +93,7 @@ func (s *Service) PostUpdateWith(ctx context.Context, actor string, id int64, re
 		return Incident{}, FieldErrorf("text", "a status update needs text: /incident update <text>")
 	}
 	var previous *Event
-	if !req.Anyway {
+	if !req.Anyway || req.Repeats != 0 {
 		// Read before the change: the guard is advice to the author, and two
 		// people posting at the same instant are not repeating each other.
 		events, err := s.Timeline(ctx, id)
@@ -103,7 +107,11 @@ func (s *Service) PostUpdateWith(ctx context.Context, actor string, id int64, re
 		}
 	}
 	return s.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
-		if previous != nil && normalizedUpdate(previous.Text) == normalizedUpdate(req.Text) {
+		repeated := previous != nil && normalizedUpdate(previous.Text) == normalizedUpdate(req.Text)
+		if repeated && req.Anyway && previous.ID != req.Repeats {
+			return Errorf(ECONFLICT, "%s: this update was already posted at %s", inc.Key(), s.clock(previous.RecordedAt))
+		}
+		if repeated && !req.Anyway {
 			e := &RepeatedUpdateError{Incident: *inc, Previous: *previous, Request: req,
 				err: Errorf(EINVALID, "this repeats the status update of %s word for word: nothing was posted. Say what changed, or add --anyway to post it as it is",
 					s.clock(previous.RecordedAt))}
@@ -182,12 +190,13 @@ type updateActionValue struct {
 	Incident int64  `json:"i"`
 	Text     string `json:"t"`
 	NextBy   string `json:"n,omitempty"`
+	Repeats  int64  `json:"r,omitempty"`
 }
 
 // UpdateActionValue encodes an update for the repeated-update buttons; ok
 // is false when it does not fit in a button (MaxActionValue).
 func UpdateActionValue(id int64, req UpdateRequest) (string, bool) {
-	v := updateActionValue{Incident: id, Text: req.Text}
+	v := updateActionValue{Incident: id, Text: req.Text, Repeats: req.Repeats}
 	if !req.NextBy.IsZero() {
 		v.NextBy = req.NextBy.UTC().Format(time.RFC3339)
 	}
@@ -201,7 +210,7 @@ func ParseUpdateActionValue(value string) (int64, UpdateRequest, error) {
 	if err := json.Unmarshal([]byte(value), &v); err != nil || v.Incident < 1 {
 		return 0, UpdateRequest{}, Errorf(EINVALID, "this button does not carry a status update")
 	}
-	req := UpdateRequest{Text: v.Text}
+	req := UpdateRequest{Text: v.Text, Repeats: v.Repeats}
 	if v.NextBy != "" {
 		t, err := time.Parse(time.RFC3339, v.NextBy)
 		if err != nil {
@@ -218,7 +227,9 @@ func (s *Service) repeatedUpdateReply(e *RepeatedUpdateError) Reply {
 	at := s.clock(e.Previous.RecordedAt)
 	text := fmt.Sprintf("%s: this repeats the status update of %s (by %s) word for word, so it was not posted. Say what changed since, or post it anyway (the button, or /incident update --anyway <text>).",
 		e.Incident.Key(), at, actorMention(e.Previous.Actor))
-	value, fits := UpdateActionValue(e.Incident.ID, e.Request)
+	req := e.Request
+	req.Repeats = e.Previous.ID
+	value, fits := UpdateActionValue(e.Incident.ID, req)
 	msg := &Message{Text: text}
 	if fits {
 		msg.Actions = []Action{

@@ -74,6 +74,14 @@ func TestRepeatedUpdateGuard(t *testing.T) {
 	if len(ups) != 2 || ups[1].Text != repeat || ups[1].Data["anyway"] != true {
 		t.Fatalf("after Post anyway: %+v", ups)
 	}
+	// Pressed twice: posted once.
+	_, err = e.svc.HandleAction(e.ctx(), bot.ActionInvocation{Actor: "U1", ChannelID: inc.ChannelID, ActionID: bot.ActionPostUpdateAnyway, Value: anyway.Value})
+	if bot.ErrorCode(err) != bot.ECONFLICT || !strings.Contains(bot.ErrorMessage(err), "already posted") {
+		t.Errorf("Post anyway again: %v", err)
+	}
+	if n := len(statusUpdates(e, inc.ID)); n != 2 {
+		t.Fatalf("%d updates after pressing Post anyway twice, want 2", n)
+	}
 
 	// A different update goes straight through; so does --anyway.
 	e.clock.Advance(time.Minute)
