@@ -77,8 +77,5 @@ func (s *Service) coreActions() map[string]ActionHandler {
 			}
 			return s.SetSeverity(ctx, a.Actor, id, sev)
 		}),
-		ActionPostUpdate: onIncident(func(ctx context.Context, a ActionInvocation, id int64) (Incident, error) {
-			return s.PostUpdate(ctx, a.Actor, id, a.Input["text"])
-		}),
 	}
 }

@@ -142,24 +142,26 @@ func (s *Service) coreCommands() []Command {
 			Run: func(ctx context.Context, inv Invocation, inc Incident, _ string) (Reply, error) {
 				return s.replied(s.Acknowledge(ctx, inv.Actor, inc.ID))
 			}},
-		{Name: "note", Syntax: "<text>", Help: "add a note to the timeline",
+		{Name: "note", Syntax: "[--update | --next] <text>", Help: "add a note to the timeline (--update: quote it in the next update's draft; --next: what is being done next)",
 			Run: func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
+				mark, said := "", "Noted on the timeline of "+inc.Key()
+				switch word, rest := splitWord(args); strings.ToLower(word) {
+				case "--update":
+					mark, args, said = NoteForUpdate, rest, said+"; it goes in the next status update's draft"
+				case "--next":
+					mark, args, said = NoteNext, rest, said+"; the next status update's draft says it is next"
+				}
 				if args == "" {
 					return Reply{}, s.UsageError("note", "a note needs text")
 				}
-				inc, err := s.AddNote(ctx, inv.Actor, inc.ID, args)
+				inc, err := s.AddMarkedNote(ctx, inv.Actor, inc.ID, args, mark)
 				if err != nil {
 					return Reply{}, err
 				}
-				return Reply{Text: "Noted on the timeline of " + inc.Key(), Incident: inc}, nil
+				return Reply{Text: said, Incident: inc}, nil
 			}},
-		{Name: "update", Syntax: "<text>", Help: "post a status update (mirrored to the broadcast channel)",
-			Run: func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
-				if args == "" {
-					return Reply{}, s.UsageError("update", "a status update needs text")
-				}
-				return s.replied(s.PostUpdate(ctx, inv.Actor, inc.ID, args))
-			}},
+		{Name: "update", Syntax: "[--next <30m|HH:MM>] [--anyway] [text]", Help: "post a status update (mirrored to the broadcast channel); without text: a draft from the timeline",
+			Run: s.execUpdate},
 		{Name: "resolve", Syntax: "[summary]", Help: "resolve the incident",
 			Run: func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
 				return s.replied(s.Resolve(ctx, inv.Actor, inc.ID, args))

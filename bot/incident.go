@@ -104,6 +104,9 @@ type Incident struct {
 	ResolvedAt     time.Time
 	UpdatedAt      time.Time
 	LastUpdateAt   time.Time // the last status update posted
+	// NextUpdateBy is when the last status update said the next one comes
+	// (zero: it said nothing); the reminder schedule follows it.
+	NextUpdateBy time.Time
 }
 
 // Key is the human id, "INC-<n>".
@@ -151,6 +154,7 @@ func (i *Incident) transition(to Status, at time.Time) (reopened bool, err error
 	}
 	if to == StatusResolved {
 		i.ResolvedAt = at
+		i.NextUpdateBy = time.Time{} // a resolved incident owes no update; a re-open starts afresh
 	} else {
 		i.ResolvedAt = time.Time{}
 	}

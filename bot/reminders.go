@@ -60,6 +60,7 @@ func EnableReminders(svc *Service, disp *Dispatcher, cfg ReminderConfig) *Remind
 		cfg.Snooze = 30 * time.Minute
 	}
 	r := &Reminders{svc: svc, cfg: cfg}
+	svc.updateInterval = r.interval // the default "next update by"
 	svc.RegisterHook(r.onEvent)
 	svc.RegisterAction(ActionSnoozeReminder, r.snoozeAction)
 	disp.Handle(r.Handlers())
@@ -112,14 +113,34 @@ func (r *Reminders) onEvent(tx Tx, inc Incident, ev Event) error {
 		// A re-opened incident owes an update from now, not from before it
 		// was resolved.
 		since = ev.RecordedAt
+		inc.NextUpdateBy = time.Time{}
 	default:
 		return nil
 	}
-	every := r.interval(inc.Severity)
-	if every <= 0 {
-		return nil // a check already scheduled finds the interval off and does nothing
+	at, ok := r.due(inc, since, ev.RecordedAt)
+	if !ok {
+		return nil // a check already scheduled finds nothing due and does nothing
 	}
-	return r.schedule(tx, inc.ID, since, nextDue(since, every, ev.RecordedAt))
+	return r.schedule(tx, inc.ID, since, at)
+}
+
+// due is when the next reminder of inc is due after now, counting from
+// since (its last update): the time the last update promised the next
+// one by, while it is ahead; else the severity's reminder grid (after a
+// missed promise, from the promise). ok is false when nothing is due.
+func (r *Reminders) due(inc Incident, since, now time.Time) (time.Time, bool) {
+	every := r.interval(inc.Severity)
+	anchor := since
+	if promised := inc.NextUpdateBy; promised.After(since) {
+		if promised.After(now) {
+			return promised, true
+		}
+		anchor = promised
+	}
+	if every <= 0 {
+		return time.Time{}, false
+	}
+	return nextDue(anchor, every, now), true
 }
 
 // nextDue is the first time after now on the reminder grid since + k*every
@@ -157,11 +178,17 @@ func (r *Reminders) check(ctx context.Context, d Delivery) (any, error) {
 		if err != nil {
 			return err
 		}
-		every := r.interval(inc.Severity)
-		if !inc.Open() || every <= 0 || inc.LastUpdateAt.After(p.Since) {
+		now := r.svc.now()
+		if !inc.Open() || inc.LastUpdateAt.After(p.Since) {
 			return nil
 		}
-		now := r.svc.now()
+		promised := inc.NextUpdateBy.After(p.Since)
+		if promised && inc.NextUpdateBy.After(now) {
+			return r.schedule(tx, inc.ID, p.Since, inc.NextUpdateBy) // not due yet: the update said when
+		}
+		if r.interval(inc.Severity) <= 0 && !promised {
+			return nil
+		}
 		quiet := now.Sub(lastUpdate(inc)).Truncate(time.Minute)
 		ev := Event{IncidentID: inc.ID, Kind: KindReminderSent, Actor: SystemActor, OccurredAt: now, RecordedAt: now,
 			Text:     fmt.Sprintf("reminded %s to post a status update (none for %s)", mentionOr(inc.Commander, "the responders"), durationText(quiet)),
@@ -171,10 +198,16 @@ func (r *Reminders) check(ctx context.Context, d Delivery) (any, error) {
 			return err
 		}
 		msg := ReminderMessage(inc, quiet, r.cfg.Snooze)
+		if promised {
+			msg.Text += fmt.Sprintf(" The last update said the next would come by %s.", r.svc.clock(inc.NextUpdateBy))
+		}
 		if err := tx.Enqueue(mustDelivery(incidentKey(inc.ID), OpPost, inc.ID, postPayload{Target: TargetIncident, Message: msg})); err != nil {
 			return err
 		}
-		return r.schedule(tx, inc.ID, p.Since, nextDue(p.Since, every, now))
+		if at, ok := r.due(inc, p.Since, now); ok {
+			return r.schedule(tx, inc.ID, p.Since, at)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("check reminder of %s: %w", IncidentKey(d.IncidentID), err)
@@ -206,8 +239,8 @@ func (r *Reminders) Snooze(ctx context.Context, actor string, id int64) (Inciden
 			return Errorf(EINVALID, "%s is resolved; there are no reminders to snooze", inc.Key())
 		}
 		until := now.Add(r.cfg.Snooze)
-		if every := r.interval(inc.Severity); every > 0 {
-			until = later(until, nextDue(lastUpdate(*inc), every, now))
+		if due, ok := r.due(*inc, lastUpdate(*inc), now); ok {
+			until = later(until, due)
 		}
 		ev := Event{Kind: KindReminderSnoozed, Actor: actor,
 			Text: fmt.Sprintf("snoozed status-update reminders for %s", durationText(r.cfg.Snooze)),

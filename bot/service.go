@@ -17,6 +17,14 @@ type ServiceConfig struct {
 	DefaultSeverity Severity
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+	// Location is the team's time zone: status updates show and read
+	// "HH:MM" in it (drafts, "Next update by", --next 01:30, the repeat
+	// guard). UTC when nil.
+	Location *time.Location
+	// UpdateTemplate drafts status updates; nil: the shipped template.
+	UpdateTemplate *UpdateTemplate
+	// Directory names people in drafts by handle; nil: by user id.
+	Directory Directory
 }
 
 // Service applies commands to incidents: every change, its timeline event
@@ -32,6 +40,9 @@ type Service struct {
 	hooks    []EventHook
 	buttons  []func(Incident) []Action // extra card buttons (features)
 	alerts   alerting                  // triage, alert summaries, pager (triage.go); zero: off
+	// updateInterval is the reminder interval of a severity, the default
+	// "next update by" (set by EnableReminders; nil: none).
+	updateInterval func(Severity) time.Duration
 }
 
 // EventHook is told, inside the transaction that recorded it, about every
@@ -75,10 +86,19 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 	if !cfg.DefaultSeverity.Valid() {
 		cfg.DefaultSeverity = SEV3
 	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.UpdateTemplate == nil {
+		cfg.UpdateTemplate = DefaultUpdateTemplate()
+	}
 	s := &Service{store: store, cfg: cfg, now: func() time.Time { return cfg.Now().UTC() }, wake: func() {},
 		actions: map[string]ActionHandler{}}
 	s.commands = s.coreCommands()
 	for id, h := range s.coreActions() {
+		s.actions[id] = h
+	}
+	for id, h := range s.updateActions() {
 		s.actions[id] = h
 	}
 	return s
@@ -460,43 +480,30 @@ func (s *Service) AssignRole(ctx context.Context, actor string, id int64, role R
 
 // AddNote records a note on the timeline.
 func (s *Service) AddNote(ctx context.Context, actor string, id int64, text string) (Incident, error) {
+	return s.AddMarkedNote(ctx, actor, id, text, "")
+}
+
+// AddMarkedNote records a note; mark NoteForUpdate puts it in the next
+// status-update draft, NoteNext there as what is being done next, "" in
+// neither.
+func (s *Service) AddMarkedNote(ctx context.Context, actor string, id int64, text, mark string) (Incident, error) {
 	text, err := typedText("text", "a note", text, MaxTextLen, true)
 	if err != nil {
 		return Incident{}, err
 	}
 	if text == "" {
-		return Incident{}, FieldErrorf("text", "a note needs text: /incident note <text>")
+		return Incident{}, FieldErrorf("text", "a note needs text: /incident note [--update | --next] <text>")
+	}
+	var data map[string]any
+	switch mark {
+	case "":
+	case NoteForUpdate, NoteNext:
+		data = map[string]any{mark: true}
+	default:
+		return Incident{}, FieldErrorf("mark", "unknown note mark %q", mark)
 	}
 	return s.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
-		return appendAll(tx, inc.ID, now, Event{Kind: KindNote, Actor: actor, Text: text})
-	})
-}
-
-// PostUpdate posts a status update in the incident channel, mirrors it to
-// the broadcast channel and records it.
-func (s *Service) PostUpdate(ctx context.Context, actor string, id int64, text string) (Incident, error) {
-	text, err := typedText("text", "a status update", text, MaxTextLen, true)
-	if err != nil {
-		return Incident{}, err
-	}
-	if text == "" {
-		return Incident{}, FieldErrorf("text", "a status update needs text: /incident update <text>")
-	}
-	return s.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
-		inc.LastUpdateAt = now
-		ev := Event{Kind: KindStatusUpdate, Actor: actor, Text: text,
-			Data: map[string]any{"status": string(inc.Status), "severity": inc.Severity.String()}}
-		if err := appendAll(tx, inc.ID, now, ev); err != nil {
-			return err
-		}
-		msg := fmt.Sprintf("Status update (%s, %s) from %s: %s", inc.Severity, inc.Status, actorMention(actor), text)
-		if err := s.say(tx, *inc, msg); err != nil {
-			return err
-		}
-		if s.cfg.BroadcastChannel != "" && !inc.Private {
-			return s.broadcast(tx, *inc, fmt.Sprintf("%s %s (%s, %s): %s", inc.Key(), inc.Title, inc.Severity, inc.Status, text))
-		}
-		return nil
+		return appendAll(tx, inc.ID, now, Event{Kind: KindNote, Actor: actor, Text: text, Data: data})
 	})
 }
 

@@ -168,3 +168,26 @@ func TestConsole_ChannelNameTaken(t *testing.T) {
 		t.Errorf("second create: %v, want ECONFLICT", err)
 	}
 }
+
+// TestConsole_UpdateDraftAndRepeat: "/incident update" without text prints
+// the draft and how to post it; a repeated update is refused with how to
+// post it anyway.
+func TestConsole_UpdateDraftAndRepeat(t *testing.T) {
+	r := newRig(t)
+	r.say(t, "/incident declare Checkout is failing", "/incident note --update rolled back the deploy")
+	got := r.say(t, "/incident update")
+	for _, want := range []string{"> Draft status update for INC-1, from its timeline:", "> rolled back the deploy. (@ana, 00:06)",
+		"> Post it, edited, with /incident update <text>"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("draft lacks %q:\n%s", want, got)
+		}
+	}
+	r.say(t, "/incident update Rolled back the deploy.")
+	got = r.say(t, "/incident update rolled back the deploy")
+	if !strings.Contains(got, "repeats the status update of 00:06") || !strings.Contains(got, "--anyway") || strings.Contains(got, "Status update (") {
+		t.Errorf("repeat: %s", got)
+	}
+	if got = r.say(t, "/incident update --anyway rolled back the deploy"); !strings.Contains(got, "Status update (SEV3, investigating) from @ana: rolled back the deploy") {
+		t.Errorf("--anyway: %s", got)
+	}
+}

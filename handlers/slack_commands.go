@@ -61,6 +61,11 @@ func (s *Slack) command(ctx context.Context, cmd slack.SlashCommand) (any, after
 	if s.StatusPage != nil && statusPageFormRequest(text) {
 		return s.statusPageCommand(ctx, cmd, inv)
 	}
+	if next, ok := updateFormRequest(inv.Text); ok {
+		if open := s.openUpdateFormFor(ctx, inv, cmd.TriggerID, next); open != nil {
+			return nil, open // slack_updates.go: the form, prefilled with the draft
+		}
+	}
 	done := make(chan actionResult, 1)
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), actionTimeout)
 	go func() {

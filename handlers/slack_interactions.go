@@ -211,8 +211,13 @@ func (s *Slack) formFirst(triggerID string, inv bot.ActionInvocation) afterAck {
 	origin := formOrigin{Value: inv.Value, Channel: inv.ChannelID}
 	switch inv.ActionID {
 	case bot.ActionPostUpdate:
-		return s.modalOpener(triggerID, inv.Actor, inv.ChannelID, s.withPublishBox(updateModal(inv.Value)),
-			"the update form", "/incident update <text>")
+		id, err := bot.ActionIncident(inv)
+		if err != nil {
+			return nil // refused by the action itself
+		}
+		return s.draftFormOpener(triggerID, inv.Actor, inv.ChannelID, id, "")
+	case bot.ActionEditUpdate:
+		return s.editFormOpener(triggerID, inv)
 	case bot.ActionTriageDecline:
 		id, err := bot.ActionIncident(inv)
 		if err != nil {
@@ -306,12 +311,7 @@ func (s *Slack) actionInvocation(ctx context.Context, user, channel string, a *s
 func (s *Slack) viewSubmission(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	switch ic.View.CallbackID {
 	case CallbackPostUpdate:
-		inv := bot.ActionInvocation{Actor: ic.User.ID, ActionID: bot.ActionPostUpdate, Value: ic.View.PrivateMetadata,
-			Input: map[string]string{"text": stateValue(ic.View.State, blockUpdateText), "public": publishChecked(ic.View.State)}}
-		if _, err := s.Service.HandleAction(ctx, inv); err != nil {
-			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockUpdateText: s.userMessage(err, "status update")}), nil
-		}
-		return nil, nil
+		return s.submitUpdate(ctx, ic) // slack_updates.go
 	case CallbackDeclare:
 		return s.submitDeclare(ctx, ic)
 	case CallbackTriageDecline:
@@ -481,19 +481,6 @@ func (s *Slack) modalOpener(triggerID, user, channel string, view slack.ModalVie
 
 func plain(text string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, text, false, false)
-}
-
-// updateModal is the "Post update" form.
-func updateModal(incident string) slack.ModalViewRequest {
-	input := slack.NewPlainTextInputBlockElement(plain("What is happening, what is next, when the next update comes"), inputValue)
-	input.Multiline = true
-	return slack.ModalViewRequest{
-		Type: slack.VTModal, CallbackID: CallbackPostUpdate, PrivateMetadata: incident,
-		Title: plain("Post a status update"), Submit: plain("Post"), Close: plain("Cancel"),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewInputBlock(blockUpdateText, plain("Update"), plain("Posted in the channel and mirrored to the broadcast channel."), input),
-		}},
-	}
 }
 
 // declareModal is the declare form, preset with what the command said.

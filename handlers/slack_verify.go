@@ -33,6 +33,9 @@ type SlackService interface {
 	HandleAction(ctx context.Context, a bot.ActionInvocation) (bot.Reply, error)
 	Declare(ctx context.Context, req bot.DeclareRequest) (bot.Incident, error)
 	IncidentByChannel(ctx context.Context, channelID string) (bot.Incident, error)
+	// UpdateForm and EditUpdateForm prefill the status-update form.
+	UpdateForm(ctx context.Context, id int64) (bot.UpdateForm, error)
+	EditUpdateForm(ctx context.Context, value string) (bot.UpdateForm, error)
 	PinMessage(ctx context.Context, req bot.PinRequest) (bool, error)
 	EditPinnedMessage(ctx context.Context, ref bot.ChatEventRef, channelID, ts, text string, at time.Time) (bool, error)
 	DeletePinnedMessage(ctx context.Context, ref bot.ChatEventRef, channelID, ts string, at time.Time) (bool, error)

@@ -23,7 +23,7 @@ const (
 	incidentColumns     = `id, ` + incidentColumnsNoID
 	incidentColumnsNoID = `title, description, severity, status, commander, comms_lead, private,
 	channel_id, channel_name, card_ts, source, dedup_key, source_url, labels,
-	detected_at, declared_at, acknowledged_at, mitigated_at, resolved_at, last_update_at, updated_at`
+	detected_at, declared_at, acknowledged_at, mitigated_at, resolved_at, last_update_at, updated_at, next_update_at`
 )
 
 func scanIncident(row scanner) (bot.Incident, error) {
@@ -31,10 +31,10 @@ func scanIncident(row scanner) (bot.Incident, error) {
 	var sev int
 	var status, labels string
 	var private bool
-	times := make([]string, 7)
+	times := make([]string, 8)
 	err := row.Scan(&inc.ID, &inc.Title, &inc.Description, &sev, &status, &inc.Commander, &inc.CommsLead, &private,
 		&inc.ChannelID, &inc.ChannelName, &inc.CardTS, &inc.Source, &inc.DedupKey, &inc.SourceURL, &labels,
-		&times[0], &times[1], &times[2], &times[3], &times[4], &times[5], &times[6])
+		&times[0], &times[1], &times[2], &times[3], &times[4], &times[5], &times[6], &times[7])
 	if err != nil {
 		return bot.Incident{}, err
 	}
@@ -43,7 +43,7 @@ func scanIncident(row scanner) (bot.Incident, error) {
 		return bot.Incident{}, fmt.Errorf("decode labels of %s: %w", inc.Key(), err)
 	}
 	dst := []*time.Time{&inc.DetectedAt, &inc.DeclaredAt, &inc.AcknowledgedAt, &inc.MitigatedAt,
-		&inc.ResolvedAt, &inc.LastUpdateAt, &inc.UpdatedAt}
+		&inc.ResolvedAt, &inc.LastUpdateAt, &inc.UpdatedAt, &inc.NextUpdateBy}
 	for i, t := range dst {
 		if *t, err = decTime(times[i]); err != nil {
 			return bot.Incident{}, fmt.Errorf("decode %s: %w", inc.Key(), err)
@@ -64,7 +64,7 @@ func incidentArgs(inc bot.Incident) ([]any, error) {
 	return []any{inc.Title, inc.Description, int(inc.Severity), string(inc.Status), inc.Commander, inc.CommsLead, inc.Private,
 		inc.ChannelID, inc.ChannelName, inc.CardTS, inc.Source, inc.DedupKey, inc.SourceURL, string(rawLabels),
 		encTime(inc.DetectedAt), encTime(inc.DeclaredAt), encTime(inc.AcknowledgedAt), encTime(inc.MitigatedAt),
-		encTime(inc.ResolvedAt), encTime(inc.LastUpdateAt), encTime(inc.UpdatedAt)}, nil
+		encTime(inc.ResolvedAt), encTime(inc.LastUpdateAt), encTime(inc.UpdatedAt), encTime(inc.NextUpdateBy)}, nil
 }
 
 const (
@@ -72,10 +72,10 @@ const (
 	sqlOpenIncidentByDedupKey = `SELECT ` + incidentColumns + ` FROM incidents
 		WHERE source = ? AND dedup_key = ? AND status <> 'resolved' AND dedup_key <> ''`
 	sqlInsertIncident = `INSERT INTO incidents (` + incidentColumnsNoID + `)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 	sqlUpdateIncident = `UPDATE incidents SET title=?, description=?, severity=?, status=?, commander=?, comms_lead=?,
 		private=?, channel_id=?, channel_name=?, card_ts=?, source=?, dedup_key=?, source_url=?, labels=?,
-		detected_at=?, declared_at=?, acknowledged_at=?, mitigated_at=?, resolved_at=?, last_update_at=?, updated_at=?
+		detected_at=?, declared_at=?, acknowledged_at=?, mitigated_at=?, resolved_at=?, last_update_at=?, updated_at=?, next_update_at=?
 		WHERE id = ?`
 )
 

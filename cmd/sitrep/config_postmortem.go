@@ -35,7 +35,7 @@ func (c GitHubConfig) Enabled() bool { return c.Token != "" && c.Repo != "" }
 func postmortemSettings() []setting {
 	return []setting{
 		{Key: "timezone", Env: "SITREP_TIMEZONE", Default: "UTC",
-			Help: "the team's IANA time zone (e.g. `America/Los_Angeles`): postmortem times are shown in it beside UTC, and `/incident impact` reads `HH:MM` in it",
+			Help: "the team's IANA time zone (e.g. `America/Los_Angeles`): postmortem times are shown in it beside UTC, `/incident impact` and `/incident update --next` read `HH:MM` in it, and status updates and their drafts show `HH:MM` in it",
 			apply: func(c *Config, v string) error {
 				loc, err := time.LoadLocation(v)
 				if err != nil || v == "" || v == "Local" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
@@ -12,6 +13,10 @@ import (
 type RemindersConfig struct {
 	Intervals    map[bot.Severity]time.Duration // 0: no reminders at that severity
 	ArchiveAfter time.Duration                  // 0: never archive
+	// UpdateTemplate drafts status updates (nil: the shipped one), read
+	// from UpdateTemplatePath and checked at start.
+	UpdateTemplate     *bot.UpdateTemplate
+	UpdateTemplatePath string
 }
 
 // Bot is the configuration in the form bot.EnableReminders takes.
@@ -48,6 +53,24 @@ func remindersSettings() []setting {
 				d, err := durationOrOff(v)
 				c.Reminders.ArchiveAfter = d
 				return err
+			}},
+		{Key: "updates.template", Env: "SITREP_UPDATE_TEMPLATE",
+			Help: "a Go `text/template` file that replaces the shipped status-update draft template (`bot/update_draft.txt.tmpl`)",
+			apply: func(c *Config, v string) error {
+				c.Reminders.UpdateTemplate, c.Reminders.UpdateTemplatePath = nil, v
+				if v == "" {
+					return nil
+				}
+				text, err := os.ReadFile(v)
+				if err != nil {
+					return fmt.Errorf("read the update template: %w", err)
+				}
+				t, err := bot.ParseUpdateTemplate(string(text))
+				if err != nil {
+					return fmt.Errorf("%s: %w", v, err)
+				}
+				c.Reminders.UpdateTemplate = t
+				return nil
 			}},
 	}
 }

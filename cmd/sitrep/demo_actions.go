@@ -149,6 +149,50 @@ func (d *demo) pagerDuty(body []byte) error {
 // Slack signs it, checks the answer only p sees contains want, and waits
 // for the work the command caused.
 func (d *demo) command(p demoPerson, text, want string) error {
+	answer, err := d.ask(p, text)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(answer, want) {
+		return fmt.Errorf("/incident %s (by %s): answered %q, want it to say %q", text, p.Name, answer, want)
+	}
+	return nil
+}
+
+// draftForm types "/incident update" without text as p and shows the
+// form sitrep opens, prefilled with the draft from the timeline.
+func (d *demo) draftForm(p demoPerson) error {
+	before := len(d.slack.Views())
+	if _, err := d.ask(p, "update"); err != nil {
+		return err
+	}
+	if !d.slack.WaitUntil(demoStepTimeout, func() bool { return len(d.slack.Views()) > before }) {
+		return fmt.Errorf("%w: /incident update without text opened no form", errStep)
+	}
+	views := d.slack.Views()
+	var form struct {
+		Blocks []struct {
+			BlockID string `json:"block_id"`
+			Element struct {
+				InitialValue string `json:"initial_value"`
+			} `json:"element"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(views[len(views)-1].Raw, &form); err != nil {
+		return fmt.Errorf("demo: read the update form: %w", err)
+	}
+	for _, b := range form.Blocks {
+		if b.BlockID == "text" {
+			d.tr.say(strings.Repeat(" ", len(d.tr.channelName(d.channel))), "↳ only "+p.Name+" sees the update form, drafted", b.Element.InitialValue)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the update form has no text field", errStep)
+}
+
+// ask types "/incident <text>" as p, waits for what it caused, and returns
+// the answer.
+func (d *demo) ask(p demoPerson, text string) (string, error) {
 	cmd := slackfake.SlashCommand{TeamID: slackfake.TeamID, TeamDomain: slackfake.TeamDom, ChannelID: d.channel,
 		ChannelName: d.chanName, UserID: p.ID, UserName: p.Handle, Command: "/incident", Text: text,
 		ResponseURL: "https://hooks.slack.com/commands/demo", TriggerID: fmt.Sprintf("demo.%d", time.Now().UnixNano()),
@@ -158,21 +202,18 @@ func (d *demo) command(p demoPerson, text, want string) error {
 	req := slackfake.SlashCommandRequest(d.base+"/slack/commands", demoSlackSecret, time.Now(), cmd)
 	raw, err := d.slackRequest(req)
 	if err != nil {
-		return fmt.Errorf("/incident %s: %w", text, err)
+		return "", fmt.Errorf("/incident %s: %w", text, err)
 	}
 	var answer struct {
 		Text string `json:"text"`
 	}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &answer); err != nil {
-			return fmt.Errorf("/incident %s: the answer is not JSON: %s", text, raw)
+			return "", fmt.Errorf("/incident %s: the answer is not JSON: %s", text, raw)
 		}
 	}
 	d.tr.typed(d.channel, p, "/incident "+text, answer.Text)
-	if !strings.Contains(answer.Text, want) {
-		return fmt.Errorf("/incident %s (by %s): answered %q, want it to say %q", text, p.Name, answer.Text, want)
-	}
-	return d.settle()
+	return answer.Text, d.settle()
 }
 
 // click presses the button actionID, as p, on the newest message of the

@@ -28,8 +28,22 @@ type demoStep struct {
 // 20:45 and 21:37 PT); what the seed tells without a time happens at the
 // recorded moment it follows from, seconds apart.
 func seedSteps() []demoStep {
+	// The seed's team posted the same sentence five times. Before each
+	// post the comms lead opens the update form, which sitrep fills with
+	// the draft of what the timeline recorded since; sitrep stops a
+	// word-for-word repeat; the replay then posts the seed's text anyway,
+	// as it was sent that night.
 	update := func(text string) func(d *demo) error {
-		return func(d *demo) error { return d.command(cam, "update "+text, "SEV1") }
+		return func(d *demo) error {
+			if err := d.draftForm(cam); err != nil {
+				return err
+			}
+			answer, err := d.ask(cam, "update "+text)
+			if err != nil || !strings.Contains(answer, "repeats the status update") {
+				return err
+			}
+			return d.command(cam, "update --anyway "+text, "SEV1")
+		}
 	}
 	return []demoStep{
 		{"00:06:00", "the gateway's certificate renewal breaks the Platform API; PagerDuty pages", (*demo).alert},
@@ -147,7 +161,7 @@ func (d *demo) takeIt() error {
 	if err := d.command(cam, "update "+seedInvestigating, "investigating"); err != nil {
 		return err
 	}
-	return d.command(dev, "note Initial investigation: the API gateway reports degraded health and inbound traffic spiked far outside the nominal range", "Noted")
+	return d.command(dev, "note --update Initial investigation: the API gateway reports degraded health and inbound traffic spiked far outside the nominal range", "Noted")
 }
 
 // scaleUp: the pool scale-up runbook, requested by one engineer and
@@ -169,7 +183,7 @@ func (d *demo) scaleUp() error {
 	if _, err := d.expectRun(run.ID, bot.RunSucceeded); err != nil {
 		return err
 	}
-	return d.command(dev, "note Scaled up the server pool and rebooted the existing servers: all came back online with positive health statuses, but the load balancer still reports failures", "Noted")
+	return d.command(dev, "note --update Scaled up the server pool and rebooted the existing servers: all came back online with positive health statuses, but the load balancer still reports failures", "Noted")
 }
 
 // probeStillFailing: the probe runbook needs no approval and shows the
@@ -189,7 +203,7 @@ func (d *demo) probeStillFailing() error {
 // audit: the full reboot, then the certificate audit: the certificate is
 // valid and unexpired, and the gateway still answers 500 for the API.
 func (d *demo) audit() error {
-	if err := d.command(dev, "note Full reboot of all infrastructure servers; logging that had failed now gives more output", "Noted"); err != nil {
+	if err := d.command(dev, "note --update Full reboot of all infrastructure servers; logging that had failed now gives more output", "Noted"); err != nil {
 		return err
 	}
 	run, err := d.requestRun(dev, "gateway-cert-audit", "runs now")
@@ -206,7 +220,7 @@ func (d *demo) audit() error {
 	if err := d.expectOutput(done, "500"); err != nil {
 		return err
 	}
-	return d.command(dev, "note The Platform API certificate is valid and not expired, but the API gateway (the reverse proxy) returns 500 for it", "Noted")
+	return d.command(dev, "note --update The Platform API certificate is valid and not expired, but the API gateway (the reverse proxy) returns 500 for it", "Noted")
 }
 
 // reorder: the fix. The requester cannot approve their own request (two
@@ -240,7 +254,7 @@ func (d *demo) reorder() error {
 	if err := d.command(lena, "impact end 21:37", "Impact end"); err != nil {
 		return err
 	}
-	return d.command(lena, "note All retailer online stores are back up and new orders are flowing to retailers", "Noted")
+	return d.command(lena, "note --update All retailer online stores are back up and new orders are flowing to retailers", "Noted")
 }
 
 // resolve: the last status-page post, the resolution, the follow-ups, the

@@ -112,6 +112,12 @@ func TestDemo(t *testing.T) {
 		"#inc-1-platform-api-returning-500  sitrep: INC-1 SEV1: Platform API returning 500 (triggered)",
 		"[17:43 PDT] #inc-1-platform-api-returning-500  sitrep: @Lena Ortiz: INC-1 (SEV1, investigating) has had no status update for 30 min",
 		"sitrep → only Dev Patel sees: RUN-4 needs two people",
+		// The update form's drafts, from what the timeline recorded since
+		// the previous update, and the guard against the seed's repeats.
+		"↳ only Cam Rivera sees the update form, drafted: No change since 17:51.",
+		"↳ only Cam Rivera sees the update form, drafted: At 18:50, runbook pool-scale-up (RUN-1), requested by @dev and approved by @lena, succeeded.",
+		"Scaled up the server pool and rebooted the existing servers: all came back online with positive health statuses, but the load balancer still reports failures. (@dev, 18:50)",
+		"↳ only Cam Rivera sees: INC-1: this repeats the status update of 17:13 (by @Cam Rivera) word for word, so it was not posted.",
 		"PagerDuty incident #1, written back by sitrep: acknowledged at 17:13 PDT, resolved at 21:56 PDT",
 		// As the GitHub stand-in holds it: open, from the export branch,
 		// with the postmortem file.

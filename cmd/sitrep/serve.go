@@ -47,7 +47,8 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	if cfg.BroadcastChannel == "" && slackEdge == nil {
 		cfg.BroadcastChannel = consoleBroadcast
 	}
-	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: cfg.BroadcastChannel, DefaultSeverity: cfg.DefaultSeverity, Now: hooks.now})
+	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: cfg.BroadcastChannel, DefaultSeverity: cfg.DefaultSeverity, Now: hooks.now,
+		Location: cfg.Postmortem.Location, UpdateTemplate: cfg.Reminders.UpdateTemplate, Directory: chat})
 	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Logger: log, OnFailure: svc.RecordDeliveryFailure, Now: hooks.now})
 	disp.Handle(svc.ChatHandlers(chat))
 	svc.OnCommit(disp.Wake)

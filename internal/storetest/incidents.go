@@ -81,6 +81,7 @@ func testIncidentRoundTrip(t *testing.T, open Opener) {
 		MitigatedAt:    t0.Add(3 * time.Second),
 		LastUpdateAt:   t0.Add(4 * time.Second),
 		UpdatedAt:      t0.Add(5 * time.Second),
+		NextUpdateBy:   t0.Add(30 * time.Minute),
 	}
 	inc := Create(t, db, in)[0]
 	if inc.ID == 0 {

@@ -1,0 +1,137 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sitrep-io/sitrep/bot"
+	"github.com/slack-go/slack"
+)
+
+// The status-update form: opened by the card's and the reminder's *Post
+// update* button and by "/incident update" without text, prefilled with
+// the draft of what the timeline recorded since the previous update; and
+// by the repeated-update message's *Edit*, prefilled with the text that
+// was refused.
+//
+// A submitted update that repeats the previous one closes the form and is
+// shown to its author alone with *Post anyway* and *Edit*, as the slash
+// command does: one way to answer a repeat, wherever it was typed, and
+// nothing typed is lost (Edit brings it back in the form).
+
+const blockNextUpdate = "next"
+
+// updateFormRequest reports whether text is "update" without the update's
+// text ("--next <when>" may be given: it presets the form), which opens
+// the form.
+func updateFormRequest(text string) (next string, ok bool) {
+	words := strings.Fields(text)
+	if len(words) == 0 || !strings.EqualFold(words[0], "update") {
+		return "", false
+	}
+	rest := words[1:]
+	if len(rest) >= 2 && strings.EqualFold(rest[0], "--next") {
+		next, rest = rest[1], rest[2:]
+	} else if len(rest) >= 1 && strings.HasPrefix(strings.ToLower(rest[0]), "--next=") {
+		next, rest = rest[0][len("--next="):], rest[1:]
+	}
+	return next, len(rest) == 0
+}
+
+// openUpdateFormFor is the work that opens the update form for the
+// incident inv names (INC-<n>, or the channel's), prefilled with the draft.
+// Outside an incident it returns nil: the command then answers as usual.
+func (s *Slack) openUpdateFormFor(ctx context.Context, inv bot.Invocation, triggerID, next string) afterAck {
+	id := inv.IncidentID
+	if id == 0 {
+		inc, err := s.Service.IncidentByChannel(ctx, inv.ChannelID)
+		if err != nil {
+			return nil
+		}
+		id = inc.ID
+	}
+	return s.draftFormOpener(triggerID, inv.Actor, inv.ChannelID, id, next)
+}
+
+// draftFormOpener returns the work that drafts the update of incident id
+// and opens the form with it.
+func (s *Slack) draftFormOpener(triggerID, user, channel string, id int64, next string) afterAck {
+	return func(ctx context.Context) {
+		f, err := s.Service.UpdateForm(ctx, id)
+		if err != nil {
+			s.tellUser(ctx, channel, user, s.userMessage(err, "update form"))
+			return
+		}
+		f.Next = next
+		s.modalOpener(triggerID, user, channel, s.withPublishBox(updateModal(f)), "the update form", "/incident update <text>")(ctx)
+	}
+}
+
+// editFormOpener opens the form with the update a repeated-update message
+// carries.
+func (s *Slack) editFormOpener(triggerID string, inv bot.ActionInvocation) afterAck {
+	return func(ctx context.Context) {
+		f, err := s.Service.EditUpdateForm(ctx, inv.Value)
+		if err != nil {
+			s.tellUser(ctx, inv.ChannelID, inv.Actor, s.userMessage(err, "update form"))
+			return
+		}
+		s.modalOpener(triggerID, inv.Actor, inv.ChannelID, s.withPublishBox(updateModal(f)), "the update form", "/incident update <text>")(ctx)
+	}
+}
+
+// updateModal is the "Post update" form: the text, and when the next
+// update comes.
+func updateModal(f bot.UpdateForm) slack.ModalViewRequest {
+	input := slack.NewPlainTextInputBlockElement(plain("What is happening, what is next"), inputValue)
+	input.Multiline = true
+	input.InitialValue = f.Text
+	next := slack.NewPlainTextInputBlockElement(plain("30m, 1h or HH:MM"), inputValue)
+	next.InitialValue = f.Next
+	hint := "A duration (30m, 1h) or a time HH:MM. The reminder comes if no update is posted by then."
+	if f.DefaultNext > 0 {
+		hint += fmt.Sprintf(" Empty: in %s (the %s reminder interval).", shortDuration(f.DefaultNext), f.Incident.Severity)
+	}
+	nextBlock := slack.NewInputBlock(blockNextUpdate, plain("Next update by"), plain(hint), next)
+	nextBlock.Optional = true
+	return slack.ModalViewRequest{
+		Type: slack.VTModal, CallbackID: CallbackPostUpdate, PrivateMetadata: strconv.FormatInt(f.Incident.ID, 10),
+		Title: plain("Post a status update"), Submit: plain("Post"), Close: plain("Cancel"),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			slack.NewInputBlock(blockUpdateText, plain("Update"),
+				plain("Drafted from the timeline since the previous update: edit it. Posted in the channel and mirrored to the broadcast channel."), input),
+			nextBlock,
+		}},
+	}
+}
+
+// shortDuration renders a reminder interval: "30m", "1h", "1h30m".
+func shortDuration(d time.Duration) string {
+	return strings.TrimSuffix(strings.TrimSuffix(d.Round(time.Minute).String(), "0s"), "h0m")
+}
+
+// submitUpdate posts a submitted update form. A field at fault is named
+// under its field; a repeat closes the form and asks its author (see
+// above).
+func (s *Slack) submitUpdate(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
+	inv := bot.ActionInvocation{Actor: ic.User.ID, ActionID: bot.ActionPostUpdate, Value: ic.View.PrivateMetadata,
+		Input: map[string]string{"text": stateValue(ic.View.State, blockUpdateText), "next": stateValue(ic.View.State, blockNextUpdate),
+			"public": publishChecked(ic.View.State)}}
+	_, err := s.Service.HandleAction(ctx, inv)
+	var rep *bot.RepeatedUpdateError
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.As(err, &rep):
+		return nil, s.replier(rep.Incident.ChannelID, ic.User.ID, rep.Reply)
+	}
+	block := blockUpdateText
+	if be := (*bot.Error)(nil); errors.As(err, &be) && be.Field == "next" {
+		block = blockNextUpdate
+	}
+	return slack.NewErrorsViewSubmissionResponse(map[string]string{block: s.userMessage(err, "status update")}), nil
+}
