@@ -99,13 +99,23 @@ type Tx interface {
 // claimer died mid-delivery; then it comes back Uncertain and the handler
 // checks before repeating (MessageFinder).
 //
-// A claim holds until the claimer completes, retries or fails the entry;
-// there is no lease yet: an entry left sending by a process that died comes
-// back only through RecoverDeliveries.
+// A claim is a lease of DeliveryLease from the claim's now: it holds until
+// the claimer completes, retries, defers or fails the entry, and until the
+// lease lapses. A claim at or after the end of an entry's lease takes the
+// entry over (it is sending, so its claimer died: a live claimer finishes
+// each attempt within half a lease, see DispatcherOptions.AttemptTimeout):
+// the entry is pending again, marked Uncertain, and claimed like any other.
+// Before the lease ends nothing takes it over, however many claimers ask. So
+// an entry left sending by a replica that died comes back by itself, and
+// RecoverDeliveries is only a faster way back for a single process's
+// restart. Leases are judged by the claimers' clocks, so replicas' clocks
+// must agree to well within a lease.
 type DeliveryStore interface {
-	// ClaimDeliveries marks as sending, and returns, up to limit pending
-	// entries that are due at now and are the oldest unfinished entry of
-	// their key, exclusively (see above).
+	// ClaimDeliveries marks as sending, with a lease until now +
+	// DeliveryLease, and returns up to limit pending entries that are due at
+	// now and are the oldest unfinished entry of their key, exclusively (see
+	// above). Entries whose lease ended at or before now are pending again,
+	// Uncertain, first.
 	ClaimDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
 	CompleteDelivery(ctx context.Context, id int64, result []byte, at time.Time) error
 	RetryDelivery(ctx context.Context, id int64, next time.Time, lastErr string) error
@@ -121,6 +131,13 @@ type DeliveryStore interface {
 	// entries deliverable twice.
 	RecoverDeliveries(ctx context.Context) (int, error)
 }
+
+// DeliveryLease is how long a claim of an outbox entry holds (see
+// DeliveryStore). Long enough for any attempt (the Dispatcher keeps each
+// within half of it) and the clocks of replicas to disagree a little; short
+// enough that a dead replica's entries, and the keys behind them, wait no
+// longer than an incident can bear.
+const DeliveryLease = 2 * time.Minute
 
 // ChannelSpec describes a channel to create.
 type ChannelSpec struct {

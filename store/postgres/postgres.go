@@ -5,20 +5,27 @@
 // the migration lock must stay on one held connection, and errors are
 // matched by SQLSTATE (*pgconn.PgError), all of which pgx gives directly.
 //
-// This package has its schema and migrations so far; the bot.Store
-// implementation is to follow (see the contract in internal/storetest).
+// DB implements bot.Store with the guarantees bot/ports.go documents, checked
+// by the contract suite (internal/storetest) like SQLite's; tx.go says how
+// transactions get them from PostgreSQL. SQLite's group commit and prepared
+// statements stay in SQLite: pgx caches each statement's plan per
+// connection by itself, and concurrent transactions need no writer queue.
 package postgres
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/store"
 )
 
@@ -38,7 +45,14 @@ func IsURL(s string) bool {
 // DB is a PostgreSQL database opened by sitrep.
 type DB struct {
 	pool *pgxpool.Pool
+	// claimer names this handle in the outbox entries it claims
+	// (claimed_by), to tell which replica holds a lease.
+	claimer          string
+	prunedChatEvents atomic.Int64 // the prune time of this handle's last chat_events prune (UnixNano)
+	lease            atomic.Int64 // how long a claim holds (time.Duration)
 }
+
+var _ bot.Store = (*DB)(nil)
 
 // Open connects to the database at url (postgres://…) and applies pending
 // migrations.
@@ -54,7 +68,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
-	db := &DB{pool: pool}
+	db := &DB{pool: pool, claimer: claimerName()}
+	db.lease.Store(int64(bot.DeliveryLease))
 	if err := db.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -152,4 +167,12 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("read schema version: %w", err)
 	}
 	return v, nil
+}
+
+// claimerName is host:pid:random, unique to one open handle.
+func claimerName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s:%d:%x", host, os.Getpid(), b)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/sitrep-io/sitrep/internal/pgtest"
+	"github.com/sitrep-io/sitrep/internal/storetest"
 	"github.com/sitrep-io/sitrep/store/postgres"
 )
 
@@ -104,4 +105,15 @@ func TestOpenNeedsAURL(t *testing.T) {
 			t.Errorf("Open(%q) succeeded, want an error", bad)
 		}
 	}
+}
+
+// TestContract runs the store contract on PostgreSQL: each test gets a
+// database of its own, and every handle the test opens opens it.
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Opener {
+		url := pgtest.NewDatabase(t)
+		return func(t *testing.T) storetest.Store {
+			return open(t, url)
+		}
+	})
 }

@@ -1,0 +1,223 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/store"
+)
+
+// placeholders returns "$from, …, $(from+n-1)".
+func placeholders(from, n int) string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = "$" + strconv.Itoa(from+i)
+	}
+	return strings.Join(ps, ", ")
+}
+
+// assignments returns "col1 = $from, col2 = $(from+1), …".
+func assignments(cols []string, from int) string {
+	set := make([]string, len(cols))
+	for i, c := range cols {
+		set[i] = c + " = $" + strconv.Itoa(from+i)
+	}
+	return strings.Join(set, ", ")
+}
+
+func columnNames(list string) []string {
+	cols := strings.Split(list, ",")
+	for i, c := range cols {
+		cols[i] = strings.TrimSpace(c)
+	}
+	return cols
+}
+
+var incidentCols = columnNames(store.IncidentColumnsNoID)
+
+// The open-incident predicate is the partial unique index's
+// (incidents_open_dedup), so that ON CONFLICT infers that index.
+var (
+	sqlIncidentForUpdate      = `SELECT ` + store.IncidentColumns + ` FROM incidents WHERE id = $1 FOR UPDATE`
+	sqlOpenIncidentByDedupKey = `SELECT ` + store.IncidentColumns + ` FROM incidents
+		WHERE source = $1 AND dedup_key = $2 AND status <> 'resolved' AND dedup_key <> '' FOR UPDATE`
+	sqlInsertIncident = `INSERT INTO incidents (` + store.IncidentColumnsNoID + `) VALUES (` + placeholders(1, len(incidentCols)) + `)
+		ON CONFLICT (source, dedup_key) WHERE status <> 'resolved' AND dedup_key <> '' DO NOTHING RETURNING id`
+	sqlUpdateIncident = `UPDATE incidents SET ` + assignments(incidentCols, 1) + ` WHERE id = $` + strconv.Itoa(len(incidentCols)+1)
+)
+
+func (t *tx) Incident(id int64) (bot.Incident, error) {
+	inc, err := store.ScanIncident(t.queryRow(sqlIncidentForUpdate, id))
+	return inc, notFound(err, "%s does not exist", bot.IncidentKey(id))
+}
+
+func (t *tx) OpenIncidentByDedupKey(source, key string) (bot.Incident, error) {
+	inc, err := store.ScanIncident(t.queryRow(sqlOpenIncidentByDedupKey, source, key))
+	return inc, notFound(err, "no open incident for %s key %q", source, key)
+}
+
+// CreateIncident inserts inc unless an open incident has its key. ON
+// CONFLICT DO NOTHING, not a caught unique violation: a failed statement
+// would abort the caller's whole transaction, and callers go on after
+// ECONFLICT (attach to the open incident). A concurrent transaction opening
+// the same key makes this one wait for its outcome.
+func (t *tx) CreateIncident(inc *bot.Incident) error {
+	args, err := store.IncidentArgs(*inc)
+	if err != nil {
+		return err
+	}
+	var id int64
+	err = t.queryRow(sqlInsertIncident, args...).Scan(&id)
+	if err == pgx.ErrNoRows {
+		return bot.Errorf(bot.ECONFLICT, "an incident is already open for %s key %q", inc.Source, inc.DedupKey)
+	}
+	if err != nil {
+		return fmt.Errorf("insert incident: %w", err)
+	}
+	inc.ID = id
+	return nil
+}
+
+// UpdateIncident saves inc. Reopening over another open incident of the
+// same key violates the unique index; the update then runs in a savepoint
+// so that the violation undoes only itself, as in SQLite.
+func (t *tx) UpdateIncident(inc bot.Incident) error {
+	args, err := store.IncidentArgs(inc)
+	if err != nil {
+		return err
+	}
+	args = append(args, inc.ID)
+	var n int64
+	if inc.Status != bot.StatusResolved && inc.DedupKey != "" {
+		err = pgx.BeginFunc(t.ctx, t.tx, func(sp pgx.Tx) error {
+			tag, err := sp.Exec(t.ctx, sqlUpdateIncident, args...)
+			n = tag.RowsAffected()
+			return err
+		})
+	} else {
+		tag, e := t.exec(sqlUpdateIncident, args...)
+		n, err = tag.RowsAffected(), e
+	}
+	if sqlState(err) == codeUniqueViolation {
+		return bot.Errorf(bot.ECONFLICT, "another incident is open for %s key %q: resolve it first", inc.Source, inc.DedupKey)
+	}
+	if err != nil {
+		return fmt.Errorf("update %s: %w", inc.Key(), err)
+	}
+	if n == 0 {
+		return bot.Errorf(bot.ENOTFOUND, "%s does not exist", inc.Key())
+	}
+	return nil
+}
+
+// Incident returns one incident.
+func (db *DB) Incident(ctx context.Context, id int64) (bot.Incident, error) {
+	inc, err := store.ScanIncident(db.pool.QueryRow(ctx, `SELECT `+store.IncidentColumns+` FROM incidents WHERE id = $1`, id))
+	return inc, notFound(err, "%s does not exist", bot.IncidentKey(id))
+}
+
+// IncidentByChannel returns the incident whose channel is channelID.
+func (db *DB) IncidentByChannel(ctx context.Context, channelID string) (bot.Incident, error) {
+	inc, err := store.ScanIncident(db.pool.QueryRow(ctx, `SELECT `+store.IncidentColumns+` FROM incidents
+		WHERE channel_id = $1 AND channel_id <> '' ORDER BY id DESC LIMIT 1`, channelID))
+	return inc, notFound(err, "no incident has channel %s", channelID)
+}
+
+// Incidents lists incidents: open ones first (newest first), then resolved
+// ones the filter asks for (most recently resolved first).
+func (db *DB) Incidents(ctx context.Context, f bot.IncidentFilter) ([]bot.Incident, error) {
+	where := `status <> 'resolved'`
+	var limit any // NULL: no limit
+	if f.Limit > 0 {
+		limit = f.Limit
+	}
+	args := []any{limit}
+	switch {
+	case f.All:
+		where = `TRUE`
+	case !f.ResolvedSince.IsZero():
+		where = `(status <> 'resolved' OR resolved_at >= $2)`
+		args = append(args, store.EncodeTime(f.ResolvedSince))
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+store.IncidentColumns+` FROM incidents WHERE `+where+`
+		ORDER BY status = 'resolved', CASE WHEN status = 'resolved' THEN resolved_at ELSE '' END DESC, id DESC
+		LIMIT $1`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	out, err := collect(rows, store.ScanIncident)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	return out, nil
+}
+
+// collect reads every row with scan.
+func collect[T any](rows pgx.Rows, scan func(store.RowScanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// AppendEvent stores ev unless its dedup key is on the incident's timeline
+// already (ON CONFLICT DO NOTHING: a redelivery is a no-op, not an error
+// that would abort the transaction).
+func (t *tx) AppendEvent(ev *bot.Event) (bool, error) {
+	raw, err := eventData(*ev)
+	if err != nil {
+		return false, err
+	}
+	var id int64
+	err = t.queryRow(`INSERT INTO events (incident_id, occurred_at, recorded_at, kind, actor, text, data, source_url, dedup_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (incident_id, dedup_key) WHERE dedup_key <> '' DO NOTHING RETURNING id`,
+		ev.IncidentID, store.EncodeTime(ev.OccurredAt), store.EncodeTime(ev.RecordedAt), string(ev.Kind), ev.Actor, ev.Text,
+		raw, ev.SourceURL, ev.DedupKey).Scan(&id)
+	if err == pgx.ErrNoRows {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("insert event: %w", err)
+	}
+	ev.ID = id
+	return true, nil
+}
+
+func eventData(ev bot.Event) (string, error) {
+	data := ev.Data
+	if data == nil {
+		data = map[string]any{}
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return "", fmt.Errorf("encode event data: %w", err)
+	}
+	return string(raw), nil
+}
+
+// Timeline returns an incident's events in the order they happened (ties in
+// the order they were recorded).
+func (db *DB) Timeline(ctx context.Context, incidentID int64) ([]bot.Event, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+store.EventColumns+`
+		FROM events WHERE incident_id = $1 ORDER BY occurred_at, id`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("read timeline of %s: %w", bot.IncidentKey(incidentID), err)
+	}
+	out, err := collect(rows, store.ScanEvent)
+	if err != nil {
+		return nil, fmt.Errorf("read timeline of %s: %w", bot.IncidentKey(incidentID), err)
+	}
+	return out, nil
+}
