@@ -99,23 +99,23 @@ type Tx interface {
 // claimer died mid-delivery; then it comes back Uncertain and the handler
 // checks before repeating (MessageFinder).
 //
-// A claim is a lease of DeliveryLease from the claim's now: it holds until
-// the claimer completes, retries, defers or fails the entry, and until the
-// lease lapses. A claim at or after the end of an entry's lease takes the
-// entry over (it is sending, so its claimer died: a live claimer finishes
-// each attempt within half a lease, see DispatcherOptions.AttemptTimeout):
-// the entry is pending again, marked Uncertain, and claimed like any other.
-// Before the lease ends nothing takes it over, however many claimers ask. So
-// an entry left sending by a replica that died comes back by itself, and
-// RecoverDeliveries is only a faster way back for a single process's
-// restart. Leases are judged by the claimers' clocks, so replicas' clocks
-// must agree to well within a lease.
+// A claim is a lease of DeliveryLease (a store may be set shorter for
+// tests): it holds until the claimer completes, retries, defers or fails the
+// entry, or until the lease lapses. A claim after an entry's lease ended
+// takes the entry over (it is still sending, so its claimer died: a live one
+// finishes each attempt within half a lease, see
+// DispatcherOptions.AttemptTimeout): the entry is pending again, marked
+// Uncertain, and claimed like any other, once. Before its lease ends nothing
+// takes an entry, however many claimers ask. So an entry left sending by a
+// replica that died comes back by itself; RecoverDeliveries is only the
+// faster way back for a single process's restart. Leases go by real time on
+// the store's clock (PostgreSQL's server clock; the process's for SQLite),
+// never by the claim's now, which may be a fake or a skewed clock.
 type DeliveryStore interface {
-	// ClaimDeliveries marks as sending, with a lease until now +
-	// DeliveryLease, and returns up to limit pending entries that are due at
-	// now and are the oldest unfinished entry of their key, exclusively (see
-	// above). Entries whose lease ended at or before now are pending again,
-	// Uncertain, first.
+	// ClaimDeliveries marks as sending, each with a lease, and returns up to
+	// limit pending entries that are due at now and are the oldest
+	// unfinished entry of their key, exclusively (see above). Entries whose
+	// lease has ended are made pending again, Uncertain, first.
 	ClaimDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
 	CompleteDelivery(ctx context.Context, id int64, result []byte, at time.Time) error
 	RetryDelivery(ctx context.Context, id int64, next time.Time, lastErr string) error
@@ -124,19 +124,19 @@ type DeliveryStore interface {
 	DeferDelivery(ctx context.Context, id int64, next time.Time, lastErr string) error
 	FailDelivery(ctx context.Context, id int64, lastErr string, at time.Time) error
 	// RecoverDeliveries returns every entry left sending to pending, marked
-	// Uncertain, and returns how many it recovered. It cannot tell an entry
-	// of a dead process from one a live process is delivering, so it is
-	// only for a start while no other process delivers from the database
-	// (one serve process); with live replicas it would make their in-flight
-	// entries deliverable twice.
+	// Uncertain, and returns how many it recovered, leases or not. It cannot
+	// tell an entry of a dead process from one a live process is
+	// delivering, so it is only for a start while no other process delivers
+	// from the database (one serve process, SQLite's); with live replicas it
+	// would make their in-flight entries deliverable twice (replicas leave
+	// it to the leases: DispatcherOptions.Shared).
 	RecoverDeliveries(ctx context.Context) (int, error)
 }
 
 // DeliveryLease is how long a claim of an outbox entry holds (see
-// DeliveryStore). Long enough for any attempt (the Dispatcher keeps each
-// within half of it) and the clocks of replicas to disagree a little; short
-// enough that a dead replica's entries, and the keys behind them, wait no
-// longer than an incident can bear.
+// DeliveryStore): long enough for any attempt (the Dispatcher keeps each
+// within half of it), short enough that a dead replica's entries, and the
+// keys waiting behind them, are delivered again within minutes.
 const DeliveryLease = 2 * time.Minute
 
 // ChannelSpec describes a channel to create.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
@@ -26,7 +27,8 @@ type DB struct {
 	reader *sql.DB
 	stmts  map[string]*sql.Stmt // hotStatements, prepared on writer (stmts.go)
 
-	prunedChatEvents pruneClock // chat_events.go
+	prunedChatEvents pruneClock   // chat_events.go
+	lease            atomic.Int64 // lease.go: how long a claim holds; 0: bot.DeliveryLease
 
 	// The writer goroutine that runs Update's changes, batched (batch.go).
 	calls      chan *writeCall
