@@ -18,6 +18,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -42,6 +43,49 @@ func IsURL(s string) bool {
 	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
+// Redact returns a database URL fit to show: its password, if any, is
+// replaced by "xxxxx" (so are the password parameters of its query). What
+// is not a URL is returned as it is (a SQLite path holds no secret).
+func Redact(s string) string {
+	if !IsURL(s) {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "postgres://(unparsable URL)"
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// CheckURL reports what is wrong with a PostgreSQL URL, without the secret
+// it may hold.
+func CheckURL(s string) error {
+	if !IsURL(s) {
+		return errors.New("a PostgreSQL database is named by a postgres:// URL")
+	}
+	if _, err := pgxpool.ParseConfig(s); err != nil {
+		return fmt.Errorf("%s is not a usable PostgreSQL URL: %s", Redact(s), redactErr(err, s))
+	}
+	return nil
+}
+
+// redactErr is err's message with the URL's password taken out (pgx
+// redacts its own messages; what it wraps may quote the input).
+func redactErr(err error, rawURL string) string {
+	msg := err.Error()
+	if u, perr := url.Parse(rawURL); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	return msg
+}
+
 // DB is a PostgreSQL database opened by sitrep.
 type DB struct {
 	pool *pgxpool.Pool
@@ -57,22 +101,22 @@ var _ bot.Store = (*DB)(nil)
 // Open connects to the database at url (postgres://…) and applies pending
 // migrations.
 func Open(ctx context.Context, url string) (*DB, error) {
-	if !IsURL(url) {
-		return nil, errors.New("a PostgreSQL database is named by a postgres:// URL")
+	if err := CheckURL(url); err != nil {
+		return nil, err
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("parse PostgreSQL URL: %w", err) // pgx redacts the password
+		return nil, errors.New(redactErr(err, url))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+		return nil, errors.New(redactErr(err, url))
 	}
 	db := &DB{pool: pool, claimer: claimerName()}
 	db.lease.Store(int64(bot.DeliveryLease))
 	if err := db.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, err
+		return nil, fmt.Errorf("%s (is the server up, and the URL's host, user and database right?)", redactErr(err, url))
 	}
 	if _, err := db.Migrate(ctx); err != nil {
 		pool.Close()
