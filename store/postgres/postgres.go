@@ -114,7 +114,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	}
 	db := &DB{pool: pool, claimer: claimerName()}
 	db.lease.Store(int64(bot.DeliveryLease))
-	if err := db.Ping(ctx); err != nil {
+	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("%s (is the server up, and the URL's host, user and database right?)", redactErr(err, url))
 	}
@@ -131,12 +131,35 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// Ping checks that the database answers a query.
+// Ping checks that the database answers and has every migration this
+// sitrep has (/readyz: a replica is not ready on a database behind its
+// schema, restored from an old backup say, until `sitrep migrate`).
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.pool.Ping(ctx); err != nil {
 		return fmt.Errorf("ping PostgreSQL: %w", err)
 	}
+	all, err := Migrations()
+	if err != nil {
+		return err
+	}
+	var missing int
+	err = db.pool.QueryRow(ctx, `SELECT count(*) FROM unnest($1::int[]) AS want(version)
+		WHERE NOT EXISTS (SELECT 1 FROM schema_migrations m WHERE m.version = want.version)`, migrationVersions(all)).Scan(&missing)
+	if err != nil {
+		return fmt.Errorf("ping PostgreSQL: read its migrations: %w", err)
+	}
+	if missing > 0 {
+		return fmt.Errorf("PostgreSQL has %d migrations pending: run `sitrep migrate` (or restart sitrep serve)", missing)
+	}
 	return nil
+}
+
+func migrationVersions(ms []store.Migration) []int32 {
+	out := make([]int32, len(ms))
+	for i, m := range ms {
+		out[i] = int32(m.Version)
+	}
+	return out
 }
 
 // Migrations returns the embedded PostgreSQL migrations in order.
