@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -48,7 +49,22 @@ var (
 		WHERE source = $1 AND dedup_key = $2 AND status <> 'resolved' AND dedup_key <> '' FOR UPDATE`
 	sqlInsertIncident = `INSERT INTO incidents (` + store.IncidentColumnsNoID + `) VALUES (` + placeholders(1, len(incidentCols)) + `)
 		ON CONFLICT (source, dedup_key) WHERE status <> 'resolved' AND dedup_key <> '' DO NOTHING RETURNING id`
-	sqlUpdateIncident = `UPDATE incidents SET ` + assignments(incidentCols, 1) + ` WHERE id = $` + strconv.Itoa(len(incidentCols)+1)
+	// sqlUpdateIncident updates the incident unless that would make a
+	// second open incident of its key, and returns a row either way (none:
+	// no such incident) saying whether it was held back.
+	sqlUpdateIncident = `WITH target AS (SELECT id FROM incidents WHERE id = $` + idParam + `),
+		other AS (SELECT 1 FROM incidents o WHERE $` + statusParam + ` <> 'resolved' AND $` + keyParam + ` <> ''
+			AND o.source = $` + sourceParam + ` AND o.dedup_key = $` + keyParam + ` AND o.status <> 'resolved' AND o.id <> $` + idParam + ` LIMIT 1),
+		updated AS (UPDATE incidents SET ` + assignments(incidentCols, 1) + ` WHERE id = $` + idParam + ` AND NOT EXISTS (SELECT 1 FROM other) RETURNING id)
+		SELECT EXISTS (SELECT 1 FROM other) FROM target`
+)
+
+// Parameter numbers of sqlUpdateIncident: the columns, then the id.
+var (
+	idParam     = strconv.Itoa(len(incidentCols) + 1)
+	statusParam = strconv.Itoa(slices.Index(incidentCols, "status") + 1)
+	keyParam    = strconv.Itoa(slices.Index(incidentCols, "dedup_key") + 1)
+	sourceParam = strconv.Itoa(slices.Index(incidentCols, "source") + 1)
 )
 
 func (t *tx) Incident(id int64) (bot.Incident, error) {
@@ -83,34 +99,28 @@ func (t *tx) CreateIncident(inc *bot.Incident) error {
 	return nil
 }
 
-// UpdateIncident saves inc. Reopening over another open incident of the
-// same key violates the unique index; the update then runs in a savepoint
-// so that the violation undoes only itself, as in SQLite.
+// UpdateIncident saves inc. Reopening it (or re-keying it) over another
+// open incident of the same key is refused with ECONFLICT: the update
+// applies only where no such incident is visible. One that a concurrent
+// transaction is opening is not visible yet; the unique index then fails
+// this statement, which aborts the transaction, and Update runs it again
+// (retryable), when the other is visible and this is a clean ECONFLICT.
+// No savepoint: this runs for every alert of a storm.
 func (t *tx) UpdateIncident(inc bot.Incident) error {
 	args, err := store.IncidentArgs(inc)
 	if err != nil {
 		return err
 	}
-	args = append(args, inc.ID)
-	var n int64
-	if inc.Status != bot.StatusResolved && inc.DedupKey != "" {
-		err = pgx.BeginFunc(t.ctx, t.tx, func(sp pgx.Tx) error {
-			tag, err := sp.Exec(t.ctx, sqlUpdateIncident, args...)
-			n = tag.RowsAffected()
-			return err
-		})
-	} else {
-		tag, e := t.exec(sqlUpdateIncident, args...)
-		n, err = tag.RowsAffected(), e
-	}
-	if sqlState(err) == codeUniqueViolation {
-		return bot.Errorf(bot.ECONFLICT, "another incident is open for %s key %q: resolve it first", inc.Source, inc.DedupKey)
+	var conflict bool
+	err = t.queryRow(sqlUpdateIncident, append(args, inc.ID)...).Scan(&conflict)
+	if err == pgx.ErrNoRows {
+		return bot.Errorf(bot.ENOTFOUND, "%s does not exist", inc.Key())
 	}
 	if err != nil {
 		return fmt.Errorf("update %s: %w", inc.Key(), err)
 	}
-	if n == 0 {
-		return bot.Errorf(bot.ENOTFOUND, "%s does not exist", inc.Key())
+	if conflict {
+		return bot.Errorf(bot.ECONFLICT, "another incident is open for %s key %q: resolve it first", inc.Source, inc.DedupKey)
 	}
 	return nil
 }

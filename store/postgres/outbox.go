@@ -31,19 +31,16 @@ func (t *tx) Enqueue(d bot.Delivery) error {
 	if created.IsZero() {
 		created = time.Now()
 	}
-	if d.Coalesce != "" {
-		if _, err := t.exec(`UPDATE outbox SET state = 'superseded' WHERE coalesce_key = $1 AND state = 'pending' AND coalesce_key <> ''`,
-			d.Coalesce); err != nil {
-			return fmt.Errorf("supersede %s: %w", d.Coalesce, err)
-		}
-	}
 	payload := string(d.Payload)
 	if payload == "" {
 		payload = "{}"
 	}
-	// The lock is taken in the FROM subquery, before the identity default
-	// draws the id.
-	_, err := t.exec(`INSERT INTO outbox (key, op, incident_id, payload, next_attempt_at, created_at, coalesce_key)
+	// One statement: the supersede (with Coalesce set) and the insert; the
+	// lock is taken in the FROM subquery, before the identity default draws
+	// the id.
+	_, err := t.exec(`WITH superseded AS (
+			UPDATE outbox SET state = 'superseded' WHERE $7 <> '' AND coalesce_key = $7 AND state = 'pending' AND coalesce_key <> '')
+		INSERT INTO outbox (key, op, incident_id, payload, next_attempt_at, created_at, coalesce_key)
 		SELECT $1, $2, $3, $4, $5, $6, $7 FROM (SELECT pg_advisory_xact_lock($8, hashtext($1))) AS key_lock`,
 		d.Key, d.Op, d.IncidentID, payload, store.EncodeTime(d.NextAttemptAt), store.EncodeTime(created), d.Coalesce, outboxKeyLocks)
 	if err != nil {

@@ -100,6 +100,12 @@ func retryable(err error) bool {
 	switch sqlState(err) {
 	case codeSerializationFailure, codeDeadlockDetected:
 		return true
+	case codeUniqueViolation:
+		// Only statements whose conflict a concurrent transaction can
+		// cause raise it (the others use ON CONFLICT): run again, the
+		// conflicting row is visible and the statement sees it
+		// (UpdateIncident).
+		return true
 	}
 	return false
 }
