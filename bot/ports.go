@@ -24,6 +24,11 @@ import (
 //     (ChatEventTx.MarkChatEvent), and a run changes state once per
 //     transition (RunbookTx.UpdateRunbookRun is a compare-and-set on the
 //     committed state: one run per approval, one approval per click).
+//   - Isolation of read-modify-write: what fn reads through tx and then
+//     changes (an incident read with tx.Incident and saved with
+//     UpdateIncident) was not changed by another transaction in between;
+//     a concurrent change makes one of them wait, or run its fn again,
+//     never overwrite what the other committed.
 //   - Durability and visibility: once Update returns nil, every handle on
 //     the database, in any process, reads the change, and it survives a
 //     restart.

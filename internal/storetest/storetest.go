@@ -52,6 +52,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"Timeline", testTimeline},
 		{"AppendEventDedup", testAppendEventDedup},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"ReadModifyWriteIsIsolated", testReadModifyWriteIsIsolated},
 		{"ReopenKeepsData", testReopenKeepsData},
 		{"Enqueue", testEnqueue},
 		{"ClaimDeliveries", testClaimDeliveries},
