@@ -13,8 +13,8 @@ import (
 // The alerting side of the store (bot.AlertTx, bot.AlertStore).
 
 func (t *tx) LatestIncidentByDedupKey(source, key string) (bot.Incident, error) {
-	inc, err := store.ScanIncident(t.queryRow(`SELECT `+store.IncidentColumns+` FROM incidents
-		WHERE source = $1 AND dedup_key = $2 AND dedup_key <> '' ORDER BY id DESC LIMIT 1 FOR UPDATE`, source, key))
+	inc, err := t.readIncident(`SELECT `+store.IncidentColumns+`, xmin FROM incidents
+		WHERE source = $1 AND dedup_key = $2 AND dedup_key <> '' ORDER BY id DESC LIMIT 1`, source, key)
 	return inc, notFound(err, "no incident for %s key %q", source, key)
 }
 

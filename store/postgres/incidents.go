@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -44,9 +45,9 @@ var incidentCols = columnNames(store.IncidentColumnsNoID)
 // The open-incident predicate is the partial unique index's
 // (incidents_open_dedup), so that ON CONFLICT infers that index.
 var (
-	sqlIncidentForUpdate      = `SELECT ` + store.IncidentColumns + ` FROM incidents WHERE id = $1 FOR UPDATE`
-	sqlOpenIncidentByDedupKey = `SELECT ` + store.IncidentColumns + ` FROM incidents
-		WHERE source = $1 AND dedup_key = $2 AND status <> 'resolved' AND dedup_key <> '' FOR UPDATE`
+	sqlTxIncident             = `SELECT ` + store.IncidentColumns + `, xmin FROM incidents WHERE id = $1`
+	sqlOpenIncidentByDedupKey = `SELECT ` + store.IncidentColumns + `, xmin FROM incidents
+		WHERE source = $1 AND dedup_key = $2 AND status <> 'resolved' AND dedup_key <> ''`
 	sqlInsertIncident = `INSERT INTO incidents (` + store.IncidentColumnsNoID + `) VALUES (` + placeholders(1, len(incidentCols)) + `)
 		ON CONFLICT (source, dedup_key) WHERE status <> 'resolved' AND dedup_key <> '' DO NOTHING RETURNING id`
 	// sqlUpdateIncident updates the incident unless that would make a
@@ -55,26 +56,62 @@ var (
 	sqlUpdateIncident = `WITH target AS (SELECT id FROM incidents WHERE id = $` + idParam + `),
 		other AS (SELECT 1 FROM incidents o WHERE $` + statusParam + ` <> 'resolved' AND $` + keyParam + ` <> ''
 			AND o.source = $` + sourceParam + ` AND o.dedup_key = $` + keyParam + ` AND o.status <> 'resolved' AND o.id <> $` + idParam + ` LIMIT 1),
-		updated AS (UPDATE incidents SET ` + assignments(incidentCols, 1) + ` WHERE id = $` + idParam + ` AND NOT EXISTS (SELECT 1 FROM other) RETURNING id)
-		SELECT EXISTS (SELECT 1 FROM other) FROM target`
+		updated AS (UPDATE incidents SET ` + assignments(incidentCols, 1) + ` WHERE id = $` + idParam + ` AND NOT EXISTS (SELECT 1 FROM other)
+			AND ($` + xminParam + `::xid IS NULL OR xmin = $` + xminParam + `::xid) RETURNING xmin)
+		SELECT EXISTS (SELECT 1 FROM other), (SELECT xmin FROM updated) FROM target`
 )
 
 // Parameter numbers of sqlUpdateIncident: the columns, then the id.
 var (
 	idParam     = strconv.Itoa(len(incidentCols) + 1)
+	xminParam   = strconv.Itoa(len(incidentCols) + 2)
 	statusParam = strconv.Itoa(slices.Index(incidentCols, "status") + 1)
 	keyParam    = strconv.Itoa(slices.Index(incidentCols, "dedup_key") + 1)
 	sourceParam = strconv.Itoa(slices.Index(incidentCols, "source") + 1)
 )
 
+// Incidents are read in a transaction without a lock, and saved only if
+// unchanged since (optimistic: the row's xmin, the transaction that last
+// wrote it, is remembered at the read and compared at the save). An alert
+// storm's transactions read the incident and mostly append to its timeline:
+// with a row lock they would take turns for nothing; the rare one that
+// changes an incident another transaction changed meanwhile runs again
+// (errIncidentChanged is retryable), so no change is lost.
 func (t *tx) Incident(id int64) (bot.Incident, error) {
-	inc, err := store.ScanIncident(t.queryRow(sqlIncidentForUpdate, id))
+	inc, err := t.readIncident(sqlTxIncident, id)
 	return inc, notFound(err, "%s does not exist", bot.IncidentKey(id))
 }
 
 func (t *tx) OpenIncidentByDedupKey(source, key string) (bot.Incident, error) {
-	inc, err := store.ScanIncident(t.queryRow(sqlOpenIncidentByDedupKey, source, key))
+	inc, err := t.readIncident(sqlOpenIncidentByDedupKey, source, key)
 	return inc, notFound(err, "no open incident for %s key %q", source, key)
+}
+
+// errIncidentChanged: UpdateIncident found the incident changed by another
+// transaction since this one read it.
+var errIncidentChanged = errors.New("the incident was changed by a concurrent transaction")
+
+// xminRow scans a row of store.IncidentColumns followed by xmin.
+type xminRow struct {
+	row  pgx.Row
+	xmin *uint32
+}
+
+func (r xminRow) Scan(dest ...any) error { return r.row.Scan(append(dest, r.xmin)...) }
+
+// readIncident reads one incident row (query selects IncidentColumns and
+// xmin) and remembers the version read.
+func (t *tx) readIncident(query string, args ...any) (bot.Incident, error) {
+	var xmin uint32
+	inc, err := store.ScanIncident(xminRow{row: t.queryRow(query, args...), xmin: &xmin})
+	if err != nil {
+		return inc, err
+	}
+	if t.readXmin == nil {
+		t.readXmin = map[int64]uint32{}
+	}
+	t.readXmin[inc.ID] = xmin
+	return inc, nil
 }
 
 // CreateIncident inserts inc unless an open incident has its key. ON
@@ -111,8 +148,13 @@ func (t *tx) UpdateIncident(inc bot.Incident) error {
 	if err != nil {
 		return err
 	}
+	var read any // nil: not read in this transaction, a blind save
+	if x, ok := t.readXmin[inc.ID]; ok {
+		read = x
+	}
 	var conflict bool
-	err = t.queryRow(sqlUpdateIncident, append(args, inc.ID)...).Scan(&conflict)
+	var written *uint32
+	err = t.queryRow(sqlUpdateIncident, append(args, inc.ID, read)...).Scan(&conflict, &written)
 	if err == pgx.ErrNoRows {
 		return bot.Errorf(bot.ENOTFOUND, "%s does not exist", inc.Key())
 	}
@@ -121,6 +163,12 @@ func (t *tx) UpdateIncident(inc bot.Incident) error {
 	}
 	if conflict {
 		return bot.Errorf(bot.ECONFLICT, "another incident is open for %s key %q: resolve it first", inc.Source, inc.DedupKey)
+	}
+	if written == nil {
+		return fmt.Errorf("update %s: %w", inc.Key(), errIncidentChanged)
+	}
+	if t.readXmin != nil {
+		t.readXmin[inc.ID] = *written // this transaction's own version now
 	}
 	return nil
 }

@@ -14,12 +14,13 @@ import (
 
 // Transactions.
 //
-// Update runs at READ COMMITTED, PostgreSQL's default, and gets from row
-// locks what SQLite gets from having one writer: every row a transaction
-// reads through bot.Tx to change it (an incident, a run, a triage record, a
-// timeline event) is read FOR UPDATE, so two replicas changing one incident
-// take turns, and the second reads what the first committed instead of
-// overwriting it. Uniqueness is the database's (partial unique indexes,
+// Update runs at READ COMMITTED, PostgreSQL's default, and gets what SQLite
+// gets from having one writer by checking what it read before it saves it:
+// an incident is saved only if no other transaction changed it since this
+// one read it (its xmin; otherwise fn runs again, incidents.go), and the
+// other rows a transaction reads through bot.Tx to change them (a run, a
+// triage record, a timeline event) are read FOR UPDATE. So two replicas
+// changing one incident never overwrite each other's change. Uniqueness is the database's (partial unique indexes,
 // ON CONFLICT), and outbox ids follow commit order per key (Enqueue). What
 // PostgreSQL aborts, a deadlock between two such transactions or a
 // serialization failure, is retried: fn runs again on a fresh transaction
@@ -34,6 +35,9 @@ type tx struct {
 	ctx context.Context
 	tx  pgx.Tx
 	db  *DB
+	// readXmin is the version (xmin) of each incident this transaction
+	// read, which UpdateIncident saves over only if unchanged.
+	readXmin map[int64]uint32
 }
 
 var _ bot.Tx = (*tx)(nil)
@@ -97,6 +101,9 @@ func sqlState(err error) string {
 // retryable reports whether a transaction failed only because of another
 // one, so that running it again may succeed.
 func retryable(err error) bool {
+	if errors.Is(err, errIncidentChanged) {
+		return true
+	}
 	switch sqlState(err) {
 	case codeSerializationFailure, codeDeadlockDetected:
 		return true
