@@ -164,39 +164,68 @@ func readSchema(ctx context.Context, tx pgx.Tx) (pgSchema, error) {
 	return s, nil
 }
 
-// copyTable copies one table with COPY, converting SQLite's values to the
+// copyTable streams one table with COPY, converting SQLite's values to the
 // target's column types, and returns how many rows it copied and how many
-// outbox entries it recovered.
+// outbox entries it recovered. The rows go from the reader to COPY through
+// a channel, so a big table is never held in memory whole.
 func copyTable(ctx context.Context, tx pgx.Tx, src Source, table string, types map[string]string) (int, int, error) {
-	var cols []string
-	var rows [][]any
-	recovered := 0
-	err := src.ReadTable(ctx, table, func(columns []string, row []any) error {
-		if cols == nil {
-			for _, c := range columns {
-				if _, ok := types[c]; !ok {
-					return fmt.Errorf("the SQLite table %s has a column %s that the PostgreSQL one lacks: are both at this sitrep's schema version? (run `sitrep migrate` on each)", table, c)
-				}
-			}
-			cols = columns
-		}
-		out := make([]any, len(row))
-		for i, v := range row {
-			out[i] = convert(v, types[columns[i]])
-		}
-		if table == "outbox" && recoverSending(columns, out) {
-			recovered++
-		}
-		rows = append(rows, out)
-		return nil
-	})
-	if err != nil {
-		return 0, 0, fmt.Errorf("copy %s: %w", table, err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type batch struct {
+		columns []string
+		row     []any
 	}
-	if len(rows) == 0 {
+	rows := make(chan batch, 256)
+	readErr := make(chan error, 1)
+	recovered := 0 // written by the reader, read after readErr
+	go func() {
+		defer close(rows)
+		readErr <- src.ReadTable(ctx, table, func(columns []string, row []any) error {
+			out := make([]any, len(row))
+			for i, v := range row {
+				typ, ok := types[columns[i]]
+				if !ok {
+					return fmt.Errorf("the SQLite table %s has a column %s that the PostgreSQL one lacks: are both at this sitrep's schema version? (run `sitrep migrate` on each)", table, columns[i])
+				}
+				out[i] = convert(v, typ)
+			}
+			if table == "outbox" && recoverSending(columns, out) {
+				recovered++
+			}
+			select {
+			case rows <- batch{columns, out}:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	first, ok := <-rows
+	if !ok { // an empty table, or a failed read
+		if err := <-readErr; err != nil {
+			return 0, 0, fmt.Errorf("copy %s: %w", table, err)
+		}
 		return 0, 0, nil
 	}
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+	pending := &first
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{table}, first.columns, pgx.CopyFromFunc(func() ([]any, error) {
+		if pending != nil {
+			row := pending.row
+			pending = nil
+			return row, nil
+		}
+		b, ok := <-rows
+		if !ok {
+			return nil, nil // the end (or a read error, reported below)
+		}
+		return b.row, nil
+	}))
+	cancel() // stops the reader if COPY failed
+	for range rows {
+	}
+	if rerr := <-readErr; rerr != nil && err == nil {
+		err = rerr
+	}
 	if err != nil {
 		return 0, 0, fmt.Errorf("copy %s: %w", table, err)
 	}
