@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"path/filepath"
 	"reflect"
@@ -277,4 +278,41 @@ func TestDBCopy(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDBCopyRefusesOtherSchema: a SQLite database with a table or a column
+// the PostgreSQL schema lacks (another sitrep version) is not copied, and
+// nothing is left in the target.
+func TestDBCopyRefusesOtherSchema(t *testing.T) {
+	for name, ddl := range map[string]string{
+		"table":  `CREATE TABLE from_the_future (x TEXT)`,
+		"column": `ALTER TABLE incidents ADD COLUMN from_the_future TEXT NOT NULL DEFAULT ''`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "sitrep.db")
+			fillSQLite(t, path)
+			raw, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := raw.Exec(ddl); err != nil {
+				t.Fatal(err)
+			}
+			raw.Close()
+			dbURL := pgURL(t)
+			var errOut bytes.Buffer
+			code := run(context.Background(), []string{"db", "copy", path, dbURL}, testEnv(nil, &bytes.Buffer{}, &errOut))
+			if code == 0 || !strings.Contains(errOut.String(), "from_the_future") || !strings.Contains(errOut.String(), "sitrep migrate") {
+				t.Errorf("copy of another schema: exit %d, %q; want a refusal naming it", code, errOut.String())
+			}
+			dst, err := postgres.Open(t.Context(), dbURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dst.Close()
+			if incs, err := dst.Incidents(t.Context(), bot.IncidentFilter{All: true}); err != nil || len(incs) != 0 {
+				t.Errorf("after the refused copy the target has %d incidents (%v), want none", len(incs), err)
+			}
+		})
+	}
 }
