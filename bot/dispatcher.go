@@ -18,13 +18,21 @@ type DeliveryHandler func(ctx context.Context, d Delivery) (any, error)
 
 // DispatcherOptions tunes the Dispatcher; zero values take the defaults.
 type DispatcherOptions struct {
-	Workers        int           // entries delivered at once (default 8)
-	Poll           time.Duration // how often to look for due entries when not woken (default 1s)
-	AttemptTimeout time.Duration // how long one attempt may take (default 30s)
-	BaseBackoff    time.Duration // first retry delay (default 1s), doubled each attempt
-	MaxBackoff     time.Duration // retry delay cap (default 30s)
-	Now            func() time.Time
-	Logger         *slog.Logger
+	Workers int           // entries delivered at once (default 8)
+	Poll    time.Duration // how often to look for due entries when not woken (default 1s)
+	// AttemptTimeout is how long one attempt may take (default 30s, at
+	// most half of DeliveryLease, so that a live claimer's lease never
+	// lapses mid-attempt).
+	AttemptTimeout time.Duration
+	// Shared says other processes deliver from the same database (replicas
+	// on PostgreSQL). Run then does not recover entries left sending at
+	// start, as they may be a live replica's: a dead one's come back when
+	// their lease lapses (DeliveryStore).
+	Shared      bool
+	BaseBackoff time.Duration // first retry delay (default 1s), doubled each attempt
+	MaxBackoff  time.Duration // retry delay cap (default 30s)
+	Now         func() time.Time
+	Logger      *slog.Logger
 	// OnFailure is told about entries given up on, to record them where
 	// people will see them.
 	OnFailure func(ctx context.Context, d Delivery, err error) error
@@ -59,6 +67,7 @@ func NewDispatcher(store DeliveryStore, opt DispatcherOptions) *Dispatcher {
 	if opt.AttemptTimeout <= 0 {
 		opt.AttemptTimeout = 30 * time.Second
 	}
+	opt.AttemptTimeout = min(opt.AttemptTimeout, DeliveryLease/2)
 	if opt.BaseBackoff <= 0 {
 		opt.BaseBackoff = time.Second
 	}
@@ -89,9 +98,11 @@ func (d *Dispatcher) Wake() {
 	}
 }
 
-// Run recovers entries left in flight by a dead process, then delivers until
-// ctx is done. Attempts in flight when ctx ends are allowed to finish (each
-// within AttemptTimeout), so a shutdown does not leave their outcome unknown.
+// Run recovers entries left in flight by a dead process (unless Shared:
+// with replicas, leases bring a dead one's entries back), then delivers
+// until ctx is done. Attempts in flight when ctx ends are allowed to finish
+// (each within AttemptTimeout), so a shutdown does not leave their outcome
+// unknown.
 //
 // Storage failing does not stop it: recovering, claiming and recording an
 // outcome are retried (with the backoff) until the store answers again, so
@@ -99,7 +110,7 @@ func (d *Dispatcher) Wake() {
 // ctx is done.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	var recovered int
-	if !d.untilStored(ctx, "recover outbox entries left in flight", func() (err error) {
+	if !d.opt.Shared && !d.untilStored(ctx, "recover outbox entries left in flight", func() (err error) {
 		recovered, err = d.store.RecoverDeliveries(ctx)
 		return err
 	}) {

@@ -24,6 +24,11 @@ import (
 //     (ChatEventTx.MarkChatEvent), and a run changes state once per
 //     transition (RunbookTx.UpdateRunbookRun is a compare-and-set on the
 //     committed state: one run per approval, one approval per click).
+//   - Isolation of read-modify-write: what fn reads through tx and then
+//     changes (an incident read with tx.Incident and saved with
+//     UpdateIncident) was not changed by another transaction in between;
+//     a concurrent change makes one of them wait, or run its fn again,
+//     never overwrite what the other committed.
 //   - Durability and visibility: once Update returns nil, every handle on
 //     the database, in any process, reads the change, and it survives a
 //     restart.
@@ -105,13 +110,23 @@ type Tx interface {
 // claimer died mid-delivery; then it comes back Uncertain and the handler
 // checks before repeating (MessageFinder).
 //
-// A claim holds until the claimer completes, retries or fails the entry;
-// there is no lease yet: an entry left sending by a process that died comes
-// back only through RecoverDeliveries.
+// A claim is a lease of DeliveryLease (a store may be set shorter for
+// tests): it holds until the claimer completes, retries, defers or fails the
+// entry, or until the lease lapses. A claim after an entry's lease ended
+// takes the entry over (it is still sending, so its claimer died: a live one
+// finishes each attempt within half a lease, see
+// DispatcherOptions.AttemptTimeout): the entry is pending again, marked
+// Uncertain, and claimed like any other, once. Before its lease ends nothing
+// takes an entry, however many claimers ask. So an entry left sending by a
+// replica that died comes back by itself; RecoverDeliveries is only the
+// faster way back for a single process's restart. Leases go by real time on
+// the store's clock (PostgreSQL's server clock; the process's for SQLite),
+// never by the claim's now, which may be a fake or a skewed clock.
 type DeliveryStore interface {
-	// ClaimDeliveries marks as sending, and returns, up to limit pending
-	// entries that are due at now and are the oldest unfinished entry of
-	// their key, exclusively (see above).
+	// ClaimDeliveries marks as sending, each with a lease, and returns up to
+	// limit pending entries that are due at now and are the oldest
+	// unfinished entry of their key, exclusively (see above). Entries whose
+	// lease has ended are made pending again, Uncertain, first.
 	ClaimDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
 	CompleteDelivery(ctx context.Context, id int64, result []byte, at time.Time) error
 	RetryDelivery(ctx context.Context, id int64, next time.Time, lastErr string) error
@@ -120,13 +135,20 @@ type DeliveryStore interface {
 	DeferDelivery(ctx context.Context, id int64, next time.Time, lastErr string) error
 	FailDelivery(ctx context.Context, id int64, lastErr string, at time.Time) error
 	// RecoverDeliveries returns every entry left sending to pending, marked
-	// Uncertain, and returns how many it recovered. It cannot tell an entry
-	// of a dead process from one a live process is delivering, so it is
-	// only for a start while no other process delivers from the database
-	// (one serve process); with live replicas it would make their in-flight
-	// entries deliverable twice.
+	// Uncertain, and returns how many it recovered, leases or not. It cannot
+	// tell an entry of a dead process from one a live process is
+	// delivering, so it is only for a start while no other process delivers
+	// from the database (one serve process, SQLite's); with live replicas it
+	// would make their in-flight entries deliverable twice (replicas leave
+	// it to the leases: DispatcherOptions.Shared).
 	RecoverDeliveries(ctx context.Context) (int, error)
 }
+
+// DeliveryLease is how long a claim of an outbox entry holds (see
+// DeliveryStore): long enough for any attempt (the Dispatcher keeps each
+// within half of it), short enough that a dead replica's entries, and the
+// keys waiting behind them, are delivered again within minutes.
+const DeliveryLease = 2 * time.Minute
 
 // ChannelSpec describes a channel to create.
 type ChannelSpec struct {

@@ -27,9 +27,15 @@ func migrations(t *testing.T) []store.Migration {
 
 func TestMigrations(t *testing.T) {
 	ms := migrations(t)
+	// Numbers increase; they may skip numbers, which are reserved for work
+	// merged from parallel branches (the PostgreSQL store's 0013 came
+	// before 0007-0012).
 	for i, m := range ms {
-		if got, want := m.Version, i+1; got != want {
-			t.Errorf("migration %d (%s) has version %d, want %d: numbers run 1..n without gaps", i, m.Name, got, want)
+		if i > 0 && m.Version <= ms[i-1].Version {
+			t.Errorf("migration %d (%s) has version %d, not after %d", i, m.Name, m.Version, ms[i-1].Version)
+		}
+		if i == 0 && m.Version != 1 {
+			t.Errorf("the first migration %s has version %d, want 1", m.Name, m.Version)
 		}
 		if prefix := fmt.Sprintf("%04d_", m.Version); !strings.HasPrefix(m.Name, prefix) || !strings.HasSuffix(m.Name, ".sql") {
 			t.Errorf("migration name %q, want %s<name>.sql", m.Name, prefix)
@@ -112,9 +118,6 @@ func TestMigrate(t *testing.T) {
 		v, err := db.SchemaVersion(t.Context())
 		if err != nil {
 			t.Fatalf("SchemaVersion: %v", err)
-		}
-		if got, want := v, len(ms); got != want {
-			t.Errorf("SchemaVersion = %d, want %d (the number of migrations)", got, want)
 		}
 		if got, want := v, latest; got != want {
 			t.Errorf("SchemaVersion = %d, want %d (the latest migration)", got, want)

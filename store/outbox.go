@@ -24,7 +24,7 @@ const (
 		WHERE o.state = 'pending' AND o.next_attempt_at <= ?
 		AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.key = o.key AND p.id < o.id AND p.state IN ('pending','sending'))
 		ORDER BY o.next_attempt_at, o.id LIMIT ?`
-	sqlClaimDelivery    = `UPDATE outbox SET state = 'sending' WHERE id = ?`
+	sqlClaimDelivery    = `UPDATE outbox SET state = 'sending', claimed_by = ?, lease_until = ? WHERE id = ?`
 	sqlCompleteDelivery = `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, result = ?,
 		last_error = '' WHERE id = ?`
 	sqlRetryDelivery = `UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, last_error = ?
@@ -90,6 +90,10 @@ func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, limit int) ([]
 	var out []bot.Delivery
 	err := db.Update(ctx, func(btx bot.Tx) error {
 		t := btx.(*tx)
+		leaseEnd, err := db.takeOverLapsed(t)
+		if err != nil {
+			return err
+		}
 		rows, err := t.query(ctx, sqlDueDeliveries, encTime(now), limit)
 		if err != nil {
 			return fmt.Errorf("select due deliveries: %w", err)
@@ -107,7 +111,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, limit int) ([]
 		}
 		for i := range out {
 			out[i].State = bot.DeliverySending
-			if _, err := t.exec(sqlClaimDelivery, out[i].ID); err != nil {
+			if _, err := t.exec(sqlClaimDelivery, claimer, leaseEnd, out[i].ID); err != nil {
 				return fmt.Errorf("claim delivery %d: %w", out[i].ID, err)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
@@ -28,6 +29,7 @@ type DB struct {
 
 	prunedChatEvents pruneClock    // chat_events.go
 	health           storageHealth // health.go
+	lease            atomic.Int64  // lease.go: how long a claim holds; 0: bot.DeliveryLease
 
 	// The writer goroutine that runs Update's changes, batched (batch.go).
 	calls      chan *writeCall

@@ -13,10 +13,32 @@ import (
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/store"
+	"github.com/sitrep-io/sitrep/store/postgres"
 )
 
-// openStore opens the configured database, applying migrations.
-func openStore(ctx context.Context, cfg Config) (*store.DB, error) {
+// database is what the commands need of either store.
+type database interface {
+	bot.Store
+	bot.SessionStore // the web view's sign-ins
+	Ping(ctx context.Context) error
+	SchemaVersion(ctx context.Context) (int, error)
+	Close() error
+}
+
+// onPostgres reports whether the configured database is PostgreSQL's.
+func (c Config) onPostgres() bool { return postgres.IsURL(c.DB) }
+
+// openStore opens the configured database, SQLite's file or a PostgreSQL
+// URL, applying migrations (PostgreSQL's under its advisory lock, so that
+// replicas starting together migrate once).
+func openStore(ctx context.Context, cfg Config) (database, error) {
+	if cfg.onPostgres() {
+		db, err := postgres.Open(ctx, cfg.DB)
+		if err != nil {
+			return nil, fmt.Errorf("open database %s: %w", postgres.Redact(cfg.DB), err)
+		}
+		return db, nil
+	}
 	db, err := store.Open(ctx, cfg.DB)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", cfg.DB, err)
@@ -109,7 +131,7 @@ func migrate(ctx context.Context, cfg Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s is at schema version %d\n", cfg.DB, v)
+	fmt.Fprintf(out, "%s is at schema version %d\n", postgres.Redact(cfg.DB), v)
 	return nil
 }
 

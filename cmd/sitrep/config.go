@@ -73,12 +73,16 @@ func coreSettings() []setting {
 				c.Addr = v
 				return nil
 			}},
-		{Key: "db", Env: "SITREP_DB", Default: "sitrep.db", Help: "SQLite database file (created if missing)",
+		{Key: "db", Env: "SITREP_DB", Default: "sitrep.db", Help: "SQLite database file (created if missing), or a `postgres://` URL (several replicas)",
 			apply: func(c *Config, v string) error {
 				if postgres.IsURL(v) { // not a file name: never create a SQLite file called postgres:…
-					return errors.New("a PostgreSQL URL is not usable yet (the PostgreSQL store is not finished): give a SQLite file path")
+					if err := postgres.CheckURL(v); err != nil {
+						return err
+					}
+					c.DB = v
+					return nil
 				}
-				return nonEmpty(&c.DB, v, "a file path")
+				return nonEmpty(&c.DB, v, "a SQLite file path or a postgres:// URL")
 			}},
 		{Key: "webhook_token", Env: "SITREP_WEBHOOK_TOKEN", Secret: true,
 			Help:  "bearer token for POST /webhooks/alert; the endpoint answers 503 while unset",

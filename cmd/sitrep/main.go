@@ -28,6 +28,8 @@ Usage:
                             print one incident's full timeline; --collapse: repeated
                             alerts as one line each (count, last time, what changed)
   sitrep migrate            apply database migrations
+  sitrep db copy <sqlite-file> <postgres-url>
+                            copy a SQLite database into an empty PostgreSQL one
   sitrep postmortem INC-<n> [--export] [--out FILE]
                             draft an incident's postmortem; --export: to GitHub
   sitrep health             probe a running server's /readyz (for container health checks)
@@ -108,6 +110,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = webLoginCommand(ctx, cfg, e.stdout, *webUser)
 	case "migrate":
 		err = migrate(ctx, cfg, e.stdout)
+	case "db":
+		err = dbCommand(ctx, e.stdout, fs.Args())
 	case "health":
 		err = probeHealth(ctx, cfg, e.stdout)
 	case "runbooks":

@@ -83,7 +83,7 @@ func TestLoadConfig(t *testing.T) {
 		{"ErrNotAMapping", "- a\n- b\n", nil, []string{"mapping"}},
 		{"ErrSlackHTTPModeNeedsSecret", "", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, []string{"SLACK_SIGNING_SECRET", "Socket Mode"}},
 		{"ErrAppTokenWithoutBotToken", "", map[string]string{"SLACK_APP_TOKEN": "xapp-1"}, []string{"SLACK_BOT_TOKEN"}},
-		{"ErrPostgresNotYet", "", map[string]string{"SITREP_DB": "postgres://root@127.0.0.1:5432/sitrep"}, []string{"SITREP_DB", "PostgreSQL", "SQLite file path"}},
+		{"ErrBadPostgresURL", "", map[string]string{"SITREP_DB": "postgres://root:pw@127.0.0.1:notaport/sitrep"}, []string{"SITREP_DB", "PostgreSQL URL", "invalid port", "root:xxxxx@"}},
 		{"ErrNotABotToken", "", map[string]string{"SLACK_BOT_TOKEN": "xoxp-user"}, []string{"SLACK_BOT_TOKEN", "xoxb-"}},
 	}
 	for _, tc := range errCases {

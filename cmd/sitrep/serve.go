@@ -18,6 +18,7 @@ import (
 	"github.com/sitrep-io/sitrep/internal/ratelog"
 	"github.com/sitrep-io/sitrep/runbooks"
 	"github.com/sitrep-io/sitrep/store"
+	"github.com/sitrep-io/sitrep/store/postgres"
 )
 
 // consoleBroadcast is the console's broadcast channel when none is set.
@@ -32,11 +33,13 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 		hooks = &serveHooks{}
 	}
 	log := newLogger(cfg, e)
-	lock, err := store.LockServer(cfg.DB) // before anything takes over a predecessor's work
-	if err != nil {
-		return err
+	if !cfg.onPostgres() { // on PostgreSQL several replicas serve one database
+		lock, err := store.LockServer(cfg.DB) // before anything takes over a predecessor's work
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
 	}
-	defer lock.Release()
 	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -49,7 +52,8 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	}
 	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: cfg.BroadcastChannel, DefaultSeverity: cfg.DefaultSeverity, Now: hooks.now,
 		Location: cfg.Postmortem.Location, UpdateTemplate: cfg.Reminders.UpdateTemplate, Directory: chat})
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Logger: log, OnFailure: svc.RecordDeliveryFailure, Now: hooks.now})
+	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Logger: log, OnFailure: svc.RecordDeliveryFailure, Now: hooks.now,
+		Shared: cfg.onPostgres()}) // replicas: leases, not a recovery at start, bring back a dead one's entries
 	disp.Handle(svc.ChatHandlers(chat))
 	svc.OnCommit(disp.Wake)
 	if hooks.onDispatcher != nil {
@@ -87,7 +91,7 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	log.Info("sitrep serving", "addr", ln.Addr().String(), "db", cfg.DB, "chat", slackEdge.name(), "webhook_token_set", cfg.WebhookToken != "")
+	log.Info("sitrep serving", "addr", ln.Addr().String(), "db", postgres.Redact(cfg.DB), "chat", slackEdge.name(), "webhook_token_set", cfg.WebhookToken != "")
 	if slackEdge == nil { // no Slack to sign in with: the terminal gets a link
 		if err := printLoginLink(ctx, cfg, db, cfg.ConsoleUser, e.stdout); err != nil {
 			log.Warn("could not make a web sign-in link", "err", err)

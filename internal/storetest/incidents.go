@@ -643,3 +643,48 @@ func testReopenKeepsData(t *testing.T, open Opener) {
 		t.Errorf("Timeline after reopen = %+v, %v; want the one note", evs, err)
 	}
 }
+
+// testReadModifyWriteIsIsolated: Updates on several handles (processes)
+// each read one incident through tx, change it and save it. None of the
+// changes is lost: a concurrent change makes one transaction wait, or run
+// its fn again, never overwrite what the other committed.
+func testReadModifyWriteIsIsolated(t *testing.T, open Opener) {
+	dbs := []Store{open(t), open(t)}
+	inc := Create(t, dbs[0], NewIncident("counted"))[0]
+	const writers, perWriter = 6, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*perWriter)
+	for w := range writers {
+		db := dbs[w%len(dbs)]
+		wg.Go(func() {
+			for range perWriter {
+				err := db.Update(t.Context(), func(tx bot.Tx) error {
+					cur, err := tx.Incident(inc.ID)
+					if err != nil {
+						return err
+					}
+					n := 0
+					fmt.Sscan(cur.Labels["n"], &n)
+					cur.Labels = map[string]string{"n": fmt.Sprint(n + 1)}
+					cur.Description += "x"
+					return tx.UpdateIncident(cur)
+				})
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("Update: %v", err)
+	}
+	got, err := dbs[1].Incident(t.Context(), inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprint(writers * perWriter); got.Labels["n"] != want || len(got.Description) != writers*perWriter {
+		t.Errorf("after %d increments n = %s and %d marks, want %s and %d: changes were lost", writers*perWriter, got.Labels["n"], len(got.Description), want, writers*perWriter)
+	}
+}

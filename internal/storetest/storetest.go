@@ -9,6 +9,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
 )
@@ -20,6 +21,9 @@ type Store interface {
 	// Deliveries lists outbox entries, oldest first, optionally only those
 	// in the given states.
 	Deliveries(ctx context.Context, states ...bot.DeliveryState) ([]bot.Delivery, error)
+	// SetDeliveryLease sets how long this handle's claims hold (the
+	// default is bot.DeliveryLease).
+	SetDeliveryLease(d time.Duration)
 	Close() error
 }
 
@@ -48,6 +52,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"Timeline", testTimeline},
 		{"AppendEventDedup", testAppendEventDedup},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"ReadModifyWriteIsIsolated", testReadModifyWriteIsIsolated},
 		{"ReopenKeepsData", testReopenKeepsData},
 		{"Enqueue", testEnqueue},
 		{"ClaimDeliveries", testClaimDeliveries},
@@ -56,6 +61,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"FailDelivery", testFailDelivery},
 		{"Coalesce", testCoalesce},
 		{"RecoverDeliveries", testRecoverDeliveries},
+		{"ClaimLease", testClaimLease},
 		{"AlertCounts", testAlertCounts},
 		{"MarkChatEvent", testMarkChatEvent},
 		{"UpdateEventByDedupKey", testUpdateEventByDedupKey},

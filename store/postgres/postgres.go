@@ -5,20 +5,28 @@
 // the migration lock must stay on one held connection, and errors are
 // matched by SQLSTATE (*pgconn.PgError), all of which pgx gives directly.
 //
-// This package has its schema and migrations so far; the bot.Store
-// implementation is to follow (see the contract in internal/storetest).
+// DB implements bot.Store with the guarantees bot/ports.go documents, checked
+// by the contract suite (internal/storetest) like SQLite's; tx.go says how
+// transactions get them from PostgreSQL. SQLite's group commit and prepared
+// statements stay in SQLite: pgx caches each statement's plan per
+// connection by itself, and concurrent transactions need no writer queue.
 package postgres
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/store"
 )
 
@@ -35,29 +43,80 @@ func IsURL(s string) bool {
 	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
+// Redact returns a database URL fit to show: its password, if any, is
+// replaced by "xxxxx" (so are the password parameters of its query). What
+// is not a URL is returned as it is (a SQLite path holds no secret).
+func Redact(s string) string {
+	if !IsURL(s) {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "postgres://(unparsable URL)"
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// CheckURL reports what is wrong with a PostgreSQL URL, without the secret
+// it may hold.
+func CheckURL(s string) error {
+	if !IsURL(s) {
+		return errors.New("a PostgreSQL database is named by a postgres:// URL")
+	}
+	if _, err := pgxpool.ParseConfig(s); err != nil {
+		return fmt.Errorf("%s is not a usable PostgreSQL URL: %s", Redact(s), redactErr(err, s))
+	}
+	return nil
+}
+
+// redactErr is err's message with the URL's password taken out (pgx
+// redacts its own messages; what it wraps may quote the input).
+func redactErr(err error, rawURL string) string {
+	msg := err.Error()
+	if u, perr := url.Parse(rawURL); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	return msg
+}
+
 // DB is a PostgreSQL database opened by sitrep.
 type DB struct {
 	pool *pgxpool.Pool
+	// claimer names this handle in the outbox entries it claims
+	// (claimed_by), to tell which replica holds a lease.
+	claimer          string
+	prunedChatEvents atomic.Int64 // the prune time of this handle's last chat_events prune (UnixNano)
+	lease            atomic.Int64 // how long a claim holds (time.Duration)
 }
+
+var _ bot.Store = (*DB)(nil)
 
 // Open connects to the database at url (postgres://…) and applies pending
 // migrations.
 func Open(ctx context.Context, url string) (*DB, error) {
-	if !IsURL(url) {
-		return nil, errors.New("a PostgreSQL database is named by a postgres:// URL")
+	if err := CheckURL(url); err != nil {
+		return nil, err
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("parse PostgreSQL URL: %w", err) // pgx redacts the password
+		return nil, errors.New(redactErr(err, url))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+		return nil, errors.New(redactErr(err, url))
 	}
-	db := &DB{pool: pool}
-	if err := db.Ping(ctx); err != nil {
+	db := &DB{pool: pool, claimer: claimerName()}
+	db.lease.Store(int64(bot.DeliveryLease))
+	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, err
+		return nil, fmt.Errorf("%s (is the server up, and the URL's host, user and database right?)", redactErr(err, url))
 	}
 	if _, err := db.Migrate(ctx); err != nil {
 		pool.Close()
@@ -72,12 +131,35 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// Ping checks that the database answers a query.
+// Ping checks that the database answers and has every migration this
+// sitrep has (/readyz: a replica is not ready on a database behind its
+// schema, restored from an old backup say, until `sitrep migrate`).
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.pool.Ping(ctx); err != nil {
 		return fmt.Errorf("ping PostgreSQL: %w", err)
 	}
+	all, err := Migrations()
+	if err != nil {
+		return err
+	}
+	var missing int
+	err = db.pool.QueryRow(ctx, `SELECT count(*) FROM unnest($1::int[]) AS want(version)
+		WHERE NOT EXISTS (SELECT 1 FROM schema_migrations m WHERE m.version = want.version)`, migrationVersions(all)).Scan(&missing)
+	if err != nil {
+		return fmt.Errorf("ping PostgreSQL: read its migrations: %w", err)
+	}
+	if missing > 0 {
+		return fmt.Errorf("PostgreSQL has %d migrations pending: run `sitrep migrate` (or restart sitrep serve)", missing)
+	}
 	return nil
+}
+
+func migrationVersions(ms []store.Migration) []int32 {
+	out := make([]int32, len(ms))
+	for i, m := range ms {
+		out[i] = int32(m.Version)
+	}
+	return out
 }
 
 // Migrations returns the embedded PostgreSQL migrations in order.
@@ -152,4 +234,12 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("read schema version: %w", err)
 	}
 	return v, nil
+}
+
+// claimerName is host:pid:random, unique to one open handle.
+func claimerName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s:%d:%x", host, os.Getpid(), b)
 }

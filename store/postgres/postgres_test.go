@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/sitrep-io/sitrep/internal/pgtest"
 	"github.com/sitrep-io/sitrep/store"
+	"github.com/sitrep-io/sitrep/internal/storetest"
 	"github.com/sitrep-io/sitrep/store/postgres"
 	_ "modernc.org/sqlite"
 )
@@ -138,4 +139,22 @@ func sqliteTables(t *testing.T) []string {
 		names = append(names, n)
 	}
 	return names
+}
+
+// TestContract runs the store contract on PostgreSQL: each test gets a
+// database of its own, and every handle the test opens opens it.
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Opener {
+		url := pgtest.NewDatabase(t)
+		return func(t *testing.T) storetest.Store {
+			return open(t, url)
+		}
+	})
+}
+
+func TestSessionContract(t *testing.T) {
+	storetest.RunSessions(t, func(t *testing.T) func(t *testing.T) storetest.SessionStore {
+		url := pgtest.NewDatabase(t)
+		return func(t *testing.T) storetest.SessionStore { return open(t, url) }
+	})
 }

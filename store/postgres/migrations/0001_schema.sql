@@ -4,7 +4,8 @@
 -- columns BY DEFAULT so a copy keeps them (and then moves each sequence past
 -- the highest id). Times stay TEXT, UTC RFC 3339 with nanoseconds, as in
 -- SQLite: timestamptz keeps microseconds only, and the store round-trips
--- nanoseconds.
+-- nanoseconds. Flags are BOOLEAN (SQLite's 0/1 INTEGER): pgx reads them
+-- into Go bools as they are.
 
 -- From store/migrations/0001_core.sql:
 -- Why: the incident core. Incidents with their key times, an append-only
@@ -20,7 +21,7 @@ CREATE TABLE incidents (
     status          TEXT NOT NULL CHECK (status IN ('triggered','investigating','identified','monitoring','resolved')),
     commander       TEXT NOT NULL DEFAULT '',
     comms_lead      TEXT NOT NULL DEFAULT '',
-    private         INTEGER NOT NULL DEFAULT 0,
+    private         BOOLEAN NOT NULL DEFAULT false,
     channel_id      TEXT NOT NULL DEFAULT '',
     channel_name    TEXT NOT NULL DEFAULT '',
     card_ts         TEXT NOT NULL DEFAULT '',
@@ -75,7 +76,7 @@ CREATE TABLE outbox (
     created_at      TEXT NOT NULL,
     delivered_at    TEXT NOT NULL DEFAULT '',
     result          TEXT NOT NULL DEFAULT '',
-    uncertain       INTEGER NOT NULL DEFAULT 0, -- an attempt was in flight when the process died
+    uncertain       BOOLEAN NOT NULL DEFAULT false, -- an attempt was in flight when the process died
     coalesce_key    TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX outbox_unfinished ON outbox (key, id) WHERE state IN ('pending','sending');
@@ -145,9 +146,9 @@ CREATE TABLE runbook_runs (
     steps          TEXT NOT NULL DEFAULT '[]',
     state          TEXT NOT NULL CHECK (state IN ('requested','approved','denied','expired',
                                                   'running','succeeded','failed','interrupted')),
-    needs_approval INTEGER NOT NULL DEFAULT 0,
+    needs_approval BOOLEAN NOT NULL DEFAULT false,
     approvers      TEXT NOT NULL DEFAULT '[]', -- JSON array of id lists, one per gated step
-    two_person     INTEGER NOT NULL DEFAULT 0,
+    two_person     BOOLEAN NOT NULL DEFAULT false,
     -- Times are UTC, RFC 3339 with nanoseconds; '' is unset.
     expires_at     TEXT NOT NULL DEFAULT '',
     requested_by   TEXT NOT NULL,
