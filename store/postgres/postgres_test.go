@@ -10,8 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/sitrep-io/sitrep/internal/pgtest"
-	"github.com/sitrep-io/sitrep/store"
 	"github.com/sitrep-io/sitrep/internal/storetest"
+	"github.com/sitrep-io/sitrep/store"
 	"github.com/sitrep-io/sitrep/store/postgres"
 	_ "modernc.org/sqlite"
 )
