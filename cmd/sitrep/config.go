@@ -36,6 +36,7 @@ type Config struct {
 	SlackEvents      SlackEventsConfig // config_slack_events.go
 	Reminders        RemindersConfig   // config_reminders.go
 	Postmortem       PostmortemConfig  // config_postmortem.go
+	Permissions      bot.Permissions   // config_permissions.go
 }
 
 // setting is one configuration key: its YAML path, its environment name,
@@ -53,7 +54,7 @@ type setting struct {
 // settings lists every configuration key. Each feature keeps its keys in a
 // function of its own file.
 func settings() []setting {
-	return slices.Concat(coreSettings(), slackSettings(), alertsSettings(), runbooksSettings(), slackEventsSettings(), remindersSettings(), postmortemSettings())
+	return slices.Concat(coreSettings(), slackSettings(), alertsSettings(), runbooksSettings(), slackEventsSettings(), remindersSettings(), postmortemSettings(), permissionsSettings())
 }
 
 func coreSettings() []setting {

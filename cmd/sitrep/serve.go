@@ -50,6 +50,7 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Logger: log, OnFailure: svc.RecordDeliveryFailure, Now: hooks.now})
 	disp.Handle(svc.ChatHandlers(chat))
 	svc.OnCommit(disp.Wake)
+	svc.EnableAccess(accessConfig(cfg, chat)) // private incidents, the permission policy
 	if hooks.onDispatcher != nil {
 		hooks.onDispatcher(disp.Wake)
 	}
