@@ -93,7 +93,7 @@ func isListSep(r rune) bool { return r == ',' || r == ' ' || r == '\t' }
 
 // isUserID reports whether id looks like a Slack user id (U… or W…).
 func isUserID(id string) bool {
-	if len(id) < 3 || (id[0] != 'U' && id[0] != 'W') {
+	if len(id) < 2 || (id[0] != 'U' && id[0] != 'W') {
 		return false
 	}
 	return !strings.ContainsFunc(id[1:], func(r rune) bool { return (r < 'A' || r > 'Z') && (r < '0' || r > '9') })
