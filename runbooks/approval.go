@@ -53,7 +53,7 @@ func (r *Runs) decide(ctx context.Context, actor string, id int64, to bot.RunSta
 		}
 		return run, err
 	}
-	var expired bool
+	var expired, cancelled bool
 	err = r.svc.Update(ctx, func(tx bot.Tx) error {
 		cur, err := tx.RunbookRun(id)
 		if err != nil {
@@ -67,12 +67,25 @@ func (r *Runs) decide(ctx context.Context, actor string, id int64, to bot.RunSta
 			run = cur
 			return err
 		}
+		// The incident as it is now, not as it was at the request: an old
+		// card clicked after the resolve runs nothing.
+		inc, err := tx.Incident(cur.IncidentID)
+		if err != nil {
+			return err
+		}
+		if cancelled, err = r.cancelIfResolved(tx, &cur, inc); err != nil || cancelled {
+			run = cur
+			return err
+		}
 		run, err = r.applyDecision(tx, cur, actor, to, reason)
 		return err
 	})
-	if err == nil && expired {
+	switch {
+	case err == nil && expired:
 		err = bot.Errorf(bot.EINVALID, "%s expired at %s without approval: request it again with /incident run %s",
 			run.Key(), clock(run.ExpiresAt), run.Runbook)
+	case err == nil && cancelled:
+		err = alreadyDecided(run)
 	}
 	return run, err
 }
@@ -190,6 +203,9 @@ func alreadyDecided(run bot.RunbookRun) error {
 			run.Key(), clock(run.ExpiresAt), run.Runbook)
 	case bot.RunDenied:
 		return bot.Errorf(bot.ECONFLICT, "%s was already denied by %s", run.Key(), mention(run.DecidedBy))
+	case bot.RunCancelled:
+		return bot.Errorf(bot.EINVALID, "%s was cancelled (%s): nothing runs; re-open the incident and request it again with /incident run %s",
+			run.Key(), run.Reason, run.Runbook)
 	}
 	if run.DecidedBy == "" {
 		return bot.Errorf(bot.ECONFLICT, "%s needs no approval (it is %s)", run.Key(), run.State)

@@ -12,8 +12,9 @@ import (
 // maxMenuButtons bounds the runbook buttons on one menu message.
 const maxMenuButtons = 10
 
-// Register adds the runbook commands (run, runbooks, approve, deny) and
-// button actions (approve-run, deny-run, run-menu, run-runbook) to svc.
+// Register adds the runbook commands (run, runbooks, approve, deny),
+// button actions (approve-run, deny-run, run-menu, run-runbook) and the
+// hook that cancels pending requests when an incident is resolved to svc.
 func (r *Runs) Register(svc *bot.Service) {
 	svc.RegisterCommand(bot.Command{Name: "run", Syntax: "<runbook> [key=value ...] [--dry-run]",
 		Help: "request a runbook run (posts an approval card); --dry-run only shows what would run", Run: r.cmdRun})
@@ -35,6 +36,7 @@ func (r *Runs) Register(svc *bot.Service) {
 	})
 	svc.RegisterAction(bot.ActionRunMenu, r.actionMenu)
 	svc.RegisterActionOn(ActionRunRunbook, runButtonTarget, r.actionRun)
+	svc.RegisterHook(r.onResolved) // cancel.go: a resolve cancels pending requests
 }
 
 // runTarget is the incident of the run an approve or deny button names
