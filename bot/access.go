@@ -73,9 +73,10 @@ func (s *Service) visible(ctx context.Context, actor string, inc Incident) error
 	}
 	ok, err := s.access.Members.IsChannelMember(ctx, inc.ChannelID, actor)
 	if err != nil {
+		// The adapter logs the cause; the person is told what to do.
 		return errAccessUnknown{Errorf(EFORBIDDEN,
-			"could not check with the chat whether you are in the private channel of %s (%s): nothing was done, try again in a minute",
-			inc.Key(), ErrorMessage(err))}
+			"could not check with the chat whether you are in the private channel of %s: nothing was done, try again in a minute",
+			inc.Key())}
 	}
 	if !ok {
 		return refuse

@@ -127,8 +127,9 @@ func (s *Service) permit(ctx context.Context, perm Permission, actor string, inc
 		}
 		allowed, err := MemberOf(ctx, s.access.Directory, rule.Allow, actor)
 		if err != nil {
-			return errAccessUnknown{Errorf(EFORBIDDEN, "could not check whether you may %s (%s): nothing was done, try again in a minute",
-				perm, ErrorMessage(err))}
+			// The directory logs the cause; the person is told what to do.
+			return errAccessUnknown{Errorf(EFORBIDDEN, "could not check whether you may %s: nothing was done, try again in a minute",
+				permVerb(perm, inc))}
 		}
 		if allowed {
 			return nil

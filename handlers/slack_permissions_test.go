@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/internal/slackfake"
 )
 
 // The permission policy through signed slash commands and clicks: who may
@@ -112,5 +113,29 @@ func TestSlackPermissions_Policy(t *testing.T) {
 	}
 	if got := h.incident(sev3.ID); got.Status != bot.StatusResolved {
 		t.Errorf("%s is %s", got.Key(), got.Status)
+	}
+}
+
+// When Slack cannot say who is in a user group the policy names, the
+// change is refused with a retry hint, nothing is recorded, and it goes
+// through once Slack answers.
+func TestSlackPermissions_GroupLookupFailsClosed(t *testing.T) {
+	h := newFeatureHarness(t)
+	h.fake.AddUserGroup("SSREONCALL", "UONCALL")
+	h.svc.EnableAccess(bot.AccessConfig{Members: h.chat, Directory: h.chat, Policy: bot.Permissions{
+		bot.PermResolve: mustRules(t, bot.PermResolve, "commander SSREONCALL")}})
+	inc := h.declared("U1", "--sev1 Checkout down")
+	h.fake.FailNext("usergroups.users.list", slackfake.ServerError(500))
+	if text := h.say("UONCALL", inc.ChannelID, "resolve"); !strings.Contains(text, "try again") {
+		t.Errorf("want a refusal saying to try again, got %q", text)
+	}
+	if got := h.incident(inc.ID); got.Status == bot.StatusResolved {
+		t.Fatal("resolved although the group could not be read")
+	}
+	if n := h.eventsOf(inc, bot.KindAccessRefused); n != 0 {
+		t.Errorf("%d refusals recorded; nothing was decided about UONCALL", n)
+	}
+	if text := h.say("UONCALL", inc.ChannelID, "resolve"); strings.Contains(text, "may not") || strings.Contains(text, "try again") {
+		t.Errorf("once Slack answers, @sre-oncall may resolve: %q", text)
 	}
 }

@@ -90,6 +90,9 @@ func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]string, er
 		return err
 	})
 	if err != nil {
+		if bot.ErrorCode(err) != bot.ENOTFOUND {
+			c.opt.Logger.Warn("could not read a user group's members", "group", groupID, "err", err)
+		}
 		return nil, err
 	}
 	c.mu.Lock()
@@ -113,6 +116,8 @@ func (c *Client) IsChannelMember(ctx context.Context, channelID, userID string) 
 	if !ok {
 		var err error
 		if members, err = c.channelMembers(ctx, channelID); err != nil {
+			c.opt.Logger.Warn("could not read a channel's members: access to its private incident is refused until Slack answers",
+				"channel", channelID, "err", err)
 			return false, err
 		}
 		c.mu.Lock()
