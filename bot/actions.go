@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"strconv"
+	"strings"
 )
 
 // ActionInvocation is a button click, already verified and mapped by the
@@ -19,17 +20,35 @@ type ActionInvocation struct {
 // ActionHandler applies one neutral action.
 type ActionHandler func(ctx context.Context, a ActionInvocation) (Reply, error)
 
-// RegisterAction adds (or replaces) the handler of a neutral action id.
-func (s *Service) RegisterAction(id string, h ActionHandler) { s.actions[id] = h }
+// registeredAction is an action's handler and how to find the incident it
+// applies to (checked before it runs: access.go).
+type registeredAction struct {
+	run    ActionHandler
+	target ActionTarget
+}
 
-// HandleAction applies a button click. The same use cases serve the slash
-// command, the button and the vendor webhook.
+// RegisterAction adds (or replaces) the handler of a neutral action id
+// whose value is the incident id.
+func (s *Service) RegisterAction(id string, h ActionHandler) {
+	s.RegisterActionOn(id, IncidentValue, h)
+}
+
+// RegisterActionOn adds (or replaces) the handler of an action whose value
+// names its incident in another way (a run id, "<incident id>:<runbook>"):
+// target finds the incident, checked before h runs.
+func (s *Service) RegisterActionOn(id string, target ActionTarget, h ActionHandler) {
+	s.actions[id] = registeredAction{run: h, target: target}
+}
+
+// HandleAction applies a button click or a submitted form, after checking
+// that the actor may act on the incident it names (AuthorizeAction). The
+// same use cases serve the slash command, the button and the vendor
+// webhook.
 func (s *Service) HandleAction(ctx context.Context, a ActionInvocation) (Reply, error) {
-	h, ok := s.actions[a.ActionID]
-	if !ok {
-		return Reply{}, Errorf(EINVALID, "unknown action %q", a.ActionID)
+	if err := s.AuthorizeAction(ctx, a); err != nil {
+		return Reply{}, err
 	}
-	return h(ctx, a)
+	return s.actions[a.ActionID].run(ctx, a)
 }
 
 // ActionIncident parses the incident id a core button carries as its value.
@@ -39,6 +58,13 @@ func ActionIncident(a ActionInvocation) (int64, error) {
 		return 0, Errorf(EINVALID, "this button does not name an incident")
 	}
 	return id, nil
+}
+
+// IncidentPrefixValue is the ActionTarget of actions whose value starts
+// with the incident id, followed by ":" and what the action needs.
+func IncidentPrefixValue(_ context.Context, a ActionInvocation) (int64, error) {
+	head, _, _ := strings.Cut(a.Value, ":")
+	return ActionIncident(ActionInvocation{Value: head})
 }
 
 // actionIncident loads the incident a button names.

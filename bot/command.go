@@ -102,6 +102,9 @@ func (s *Service) Execute(ctx context.Context, inv Invocation) (Reply, error) {
 		if inc, err = s.target(ctx, inv); err != nil {
 			return Reply{}, err
 		}
+		if err := s.Visible(ctx, inv.Actor, inc, "/incident "+c.Name); err != nil {
+			return Reply{}, err
+		}
 	}
 	return c.Run(ctx, inv, inc, rest)
 }
@@ -175,7 +178,9 @@ func (s *Service) coreCommands() []Command {
 				return Reply{Text: FormatTimelineCollapsed(inc, events, TimelineReplyBudget), Incident: inc}, nil
 			}},
 		{Name: "list", Help: "list open incidents", Anywhere: true,
-			Run: func(ctx context.Context, _ Invocation, _ Incident, _ string) (Reply, error) { return s.execList(ctx) }},
+			Run: func(ctx context.Context, inv Invocation, _ Incident, _ string) (Reply, error) {
+				return s.execList(ctx, inv.Actor)
+			}},
 		{Name: "help", Help: "this help", Anywhere: true,
 			Run: func(context.Context, Invocation, Incident, string) (Reply, error) { return Reply{Text: s.Usage()}, nil }},
 	}
@@ -217,9 +222,14 @@ func (s *Service) execRole(ctx context.Context, inv Invocation, inc Incident, ro
 	return s.replied(s.AssignRole(ctx, inv.Actor, inc.ID, role, user))
 }
 
-func (s *Service) execList(ctx context.Context) (Reply, error) {
+// execList lists the open incidents actor may see: a private incident is
+// left out for anyone not in its channel.
+func (s *Service) execList(ctx context.Context, actor string) (Reply, error) {
 	incs, err := s.Incidents(ctx, IncidentFilter{})
 	if err != nil {
+		return Reply{}, err
+	}
+	if incs, err = s.visibleIncidents(ctx, actor, incs); err != nil {
 		return Reply{}, err
 	}
 	if len(incs) == 0 {

@@ -227,6 +227,15 @@ type Directory interface {
 	GroupMembers(ctx context.Context, groupID string) ([]string, error)
 }
 
+// ChannelMembers answers who is in a chat channel, for private incidents.
+// An answer may come from the adapter's cache, but only while it is fresh
+// (under a minute old): a person removed from a channel loses access within
+// that time. An error means the chat could not be asked, and the caller
+// refuses (fails closed).
+type ChannelMembers interface {
+	IsChannelMember(ctx context.Context, channelID, userID string) (bool, error)
+}
+
 // Message is what the bot says, in chat-neutral form: adapters render it
 // (Block Kit in Slack, plain lines in the console).
 type Message struct {

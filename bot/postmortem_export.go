@@ -144,6 +144,9 @@ func (p *Postmortems) RequestExport(ctx context.Context, actor string, id int64)
 	if p.cfg.Publisher == nil {
 		return Errorf(EINVALID, "GitHub export is not configured: set GITHUB_TOKEN and GITHUB_REPO (owner/name), restart sitrep, then run /incident export again")
 	}
+	if _, err := p.svc.permitChange(ctx, PermExport, actor, id, func(inc Incident) []Severity { return []Severity{inc.Severity} }); err != nil {
+		return err
+	}
 	return p.svc.Update(ctx, func(tx Tx) error {
 		// Its own ordering key: an export waiting out GitHub's rate limit
 		// must not hold back the incident's chat messages.

@@ -11,7 +11,7 @@ import (
 
 // RunState is where a runbook run is in its life:
 //
-//	requested → approved | denied | expired
+//	requested → approved | denied | expired | cancelled
 //	approved  → running
 //	running   → succeeded | failed | interrupted
 //
@@ -23,6 +23,7 @@ const (
 	RunApproved    RunState = "approved"    // approved; its execution is queued
 	RunDenied      RunState = "denied"      // an approver said no
 	RunExpired     RunState = "expired"     // nobody approved in time
+	RunCancelled   RunState = "cancelled"   // its incident was resolved before anyone approved it
 	RunRunning     RunState = "running"     // its steps are executing
 	RunSucceeded   RunState = "succeeded"   // every step succeeded
 	RunFailed      RunState = "failed"      // a step failed; later steps did not run
@@ -32,7 +33,7 @@ const (
 // Final reports whether nothing more will happen to a run in state s.
 func (s RunState) Final() bool {
 	switch s {
-	case RunDenied, RunExpired, RunSucceeded, RunFailed, RunInterrupted:
+	case RunDenied, RunExpired, RunCancelled, RunSucceeded, RunFailed, RunInterrupted:
 		return true
 	}
 	return false
@@ -56,6 +57,7 @@ const (
 	KindRunbookApproved        EventKind = "runbook_approved"
 	KindRunbookDenied          EventKind = "runbook_denied"
 	KindRunbookExpired         EventKind = "runbook_expired"
+	KindRunbookCancelled       EventKind = "runbook_cancelled"
 	KindRunbookApprovalRefused EventKind = "runbook_approval_refused"
 	KindRunbookStepStarted     EventKind = "runbook_step_started"
 	KindRunbookStepFinished    EventKind = "runbook_step_finished"

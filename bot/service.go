@@ -36,9 +36,10 @@ type Service struct {
 	now      func() time.Time
 	wake     func()
 	commands []Command
-	actions  map[string]ActionHandler
+	actions  map[string]registeredAction
 	hooks    []EventHook
 	buttons  []func(Incident) []Action // extra card buttons (features)
+	access   AccessConfig              // access.go: private incidents, the permission policy
 	alerts   alerting                  // triage, alert summaries, pager (triage.go); zero: off
 	// updateInterval is the reminder interval of a severity, the default
 	// "next update by" (set by EnableReminders; nil: none).
@@ -93,13 +94,21 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 		cfg.UpdateTemplate = DefaultUpdateTemplate()
 	}
 	s := &Service{store: store, cfg: cfg, now: func() time.Time { return cfg.Now().UTC() }, wake: func() {},
-		actions: map[string]ActionHandler{}}
+		actions: map[string]registeredAction{}}
 	s.commands = s.coreCommands()
 	for id, h := range s.coreActions() {
-		s.actions[id] = h
+		s.RegisterAction(id, h)
 	}
 	for id, h := range s.updateActions() {
-		s.actions[id] = h
+		if id == ActionPostUpdate { // the card's button and the form: the incident id
+			s.RegisterAction(id, h)
+			continue
+		}
+		// A repeated update's buttons carry the update (UpdateActionValue).
+		s.RegisterActionOn(id, func(_ context.Context, a ActionInvocation) (int64, error) {
+			id, _, err := ParseUpdateActionValue(a.Value)
+			return id, err
+		}, h)
 	}
 	return s
 }
@@ -314,6 +323,9 @@ func (s *Service) Declare(ctx context.Context, req DeclareRequest) (Incident, er
 	if !sev.Valid() {
 		return Incident{}, FieldErrorf("severity", "use SEV1 to SEV4")
 	}
+	if err := s.permit(ctx, PermDeclare, req.Actor, Incident{}, sev); err != nil {
+		return Incident{}, err
+	}
 	var inc Incident
 	err = s.update(ctx, func(tx Tx) error {
 		now := s.now()
@@ -361,14 +373,45 @@ func (s *Service) enqueueOpening(tx Tx, inc Incident, invite []string) error {
 
 // SetStatus moves an incident along its lifecycle (or back: a re-open) and
 // says so in its channel.
+//
+// Resolving and re-opening (leaving resolved) are guarded by the
+// permission policy (PermResolve, PermReopen).
 func (s *Service) SetStatus(ctx context.Context, actor string, id int64, to Status, message string) (Incident, error) {
 	message, err := typedText("message", "a status message", message, MaxTextLen, true)
 	if err != nil {
 		return Incident{}, err
 	}
+	var checked Incident
+	var perm Permission
+	if s.access.Policy.guarded(PermResolve) || s.access.Policy.guarded(PermReopen) {
+		var err error
+		if checked, err = s.store.Incident(ctx, id); err != nil {
+			return Incident{}, err
+		}
+		if perm = statusPermission(checked.Status, to); perm != "" {
+			if err := s.permit(ctx, perm, actor, checked, checked.Severity); err != nil {
+				return Incident{}, err
+			}
+		}
+	}
 	return s.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
+		if err := s.decidedOnIfGuarded(perm, checked, *inc); err != nil {
+			return err
+		}
 		return s.applyStatus(tx, inc, now, actor, to, message, KindStatusChanged)
 	})
+}
+
+// statusPermission is the permission a move from one status to another
+// needs, "" for none.
+func statusPermission(from, to Status) Permission {
+	switch {
+	case to == StatusResolved && from != StatusResolved:
+		return PermResolve
+	case from == StatusResolved && to != StatusResolved:
+		return PermReopen
+	}
+	return ""
 }
 
 func (s *Service) applyStatus(tx Tx, inc *Incident, now time.Time, actor string, to Status, message string, kind EventKind) error {
@@ -427,7 +470,14 @@ func (s *Service) SetSeverity(ctx context.Context, actor string, id int64, sev S
 	if !sev.Valid() {
 		return Incident{}, FieldErrorf("severity", "use SEV1 to SEV4")
 	}
+	checked, err := s.permitChange(ctx, PermSeverity, actor, id, func(inc Incident) []Severity { return []Severity{inc.Severity, sev} })
+	if err != nil {
+		return Incident{}, err
+	}
 	return s.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
+		if err := s.decidedOnIfGuarded(PermSeverity, checked, *inc); err != nil {
+			return err
+		}
 		if inc.Severity == sev {
 			return Errorf(EINVALID, "%s is already %s", inc.Key(), sev)
 		}
@@ -452,7 +502,14 @@ func (s *Service) AssignRole(ctx context.Context, actor string, id int64, role R
 	if user == "" {
 		return Incident{}, FieldErrorf("user", "name a user: /incident lead @user")
 	}
+	checked, err := s.permitChange(ctx, PermRoles, actor, id, func(inc Incident) []Severity { return []Severity{inc.Severity} })
+	if err != nil {
+		return Incident{}, err
+	}
 	return s.change(ctx, id, func(tx Tx, inc *Incident, now time.Time) error {
+		if err := s.decidedOnIfGuarded(PermRoles, checked, *inc); err != nil {
+			return err
+		}
 		holder := &inc.Commander
 		if role == RoleComms {
 			holder = &inc.CommsLead

@@ -204,10 +204,11 @@ func EnableStatusPage(svc *Service, cfg StatusPageConfig) *StatusPages {
 		svc.RegisterCommand(c)
 	}
 	if core, ok := svc.actions[ActionPostUpdate]; ok {
-		svc.RegisterAction(ActionPostUpdate, p.postUpdateAction(core))
+		svc.RegisterActionOn(ActionPostUpdate, core.target, p.postUpdateAction(core.run))
 	}
-	svc.RegisterAction(ActionPublishStatusPage, p.publishAction)
-	svc.RegisterAction(ActionCancelStatusPage, p.cancelAction)
+	// A preview's buttons carry "<incident>:<preview>", the form the incident.
+	svc.RegisterActionOn(ActionPublishStatusPage, IncidentPrefixValue, p.publishAction)
+	svc.RegisterActionOn(ActionCancelStatusPage, IncidentPrefixValue, p.cancelAction)
 	svc.RegisterAction(ActionResolvePublicly, p.resolveAction)
 	svc.RegisterAction(ActionKeepPublicOpen, p.keepOpenAction)
 	svc.RegisterCardButtons(func(inc Incident) []Action {

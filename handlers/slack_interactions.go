@@ -125,7 +125,12 @@ func (s *Slack) blockActions(ctx context.Context, ic slack.InteractionCallback) 
 		}
 		if err == nil {
 			if form := s.formFirst(ic.TriggerID, inv); form != nil {
-				work = append(work, form)
+				// Checked before the form shows anything of the incident.
+				if err := s.Service.AuthorizeAction(ctx, inv); err != nil {
+					refusals = append(refusals, s.userMessage(err, "action "+a.ActionID))
+				} else {
+					work = append(work, form)
+				}
 				continue
 			}
 			done := s.applyAction(ctx, inv)

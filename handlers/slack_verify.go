@@ -31,6 +31,9 @@ import (
 type SlackService interface {
 	Execute(ctx context.Context, inv bot.Invocation) (bot.Reply, error)
 	HandleAction(ctx context.Context, a bot.ActionInvocation) (bot.Reply, error)
+	// AuthorizeAction checks, before a form an action asks for is opened,
+	// that the clicker may act on its incident (HandleAction checks again).
+	AuthorizeAction(ctx context.Context, a bot.ActionInvocation) error
 	Declare(ctx context.Context, req bot.DeclareRequest) (bot.Incident, error)
 	IncidentByChannel(ctx context.Context, channelID string) (bot.Incident, error)
 	// UpdateForm and EditUpdateForm prefill the status-update form.

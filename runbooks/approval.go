@@ -42,6 +42,13 @@ func (r *Runs) decide(ctx context.Context, actor string, id int64, to bot.RunSta
 	if run.State != bot.RunRequested {
 		return run, alreadyDecided(run)
 	}
+	inc, err := r.store.Incident(ctx, run.IncidentID)
+	if err != nil {
+		return run, err
+	}
+	if err := r.svc.Visible(ctx, actor, inc, "/incident "+decisionVerb(to)+" "+run.Key()); err != nil {
+		return run, err
+	}
 	// Group membership is a chat API call: looked up before the
 	// transaction, which is safe because a run's approvers never change.
 	if err := r.authorise(ctx, run, actor, to); err != nil {
@@ -50,7 +57,7 @@ func (r *Runs) decide(ctx context.Context, actor string, id int64, to bot.RunSta
 		}
 		return run, err
 	}
-	var expired bool
+	var expired, cancelled bool
 	err = r.svc.Update(ctx, func(tx bot.Tx) error {
 		cur, err := tx.RunbookRun(id)
 		if err != nil {
@@ -64,12 +71,25 @@ func (r *Runs) decide(ctx context.Context, actor string, id int64, to bot.RunSta
 			run = cur
 			return err
 		}
+		// The incident as it is now, not as it was at the request: an old
+		// card clicked after the resolve runs nothing.
+		inc, err := tx.Incident(cur.IncidentID)
+		if err != nil {
+			return err
+		}
+		if cancelled, err = r.cancelIfResolved(tx, &cur, inc); err != nil || cancelled {
+			run = cur
+			return err
+		}
 		run, err = r.applyDecision(tx, cur, actor, to, reason)
 		return err
 	})
-	if err == nil && expired {
+	switch {
+	case err == nil && expired:
 		err = bot.Errorf(bot.EINVALID, "%s expired at %s without approval: request it again with /incident run %s",
 			run.Key(), clock(run.ExpiresAt), run.Runbook)
+	case err == nil && cancelled:
+		err = alreadyDecided(run)
 	}
 	return run, err
 }
@@ -155,35 +175,14 @@ func (r *Runs) authorise(ctx context.Context, run bot.RunbookRun, actor string, 
 // allowedBy reports whether actor is listed, or is a member of a listed
 // user group.
 func (r *Runs) allowedBy(ctx context.Context, list []string, actor string) (bool, error) {
-	if slices.Contains(list, actor) {
-		return true, nil
-	}
-	for _, id := range list {
-		if !isGroupID(id) || r.cfg.Directory == nil {
-			continue
-		}
-		members, err := r.cfg.Directory.GroupMembers(ctx, id)
-		if bot.ErrorCode(err) == bot.ENOTFOUND {
-			continue
-		}
-		if err != nil {
-			return false, fmt.Errorf("look up the members of user group %s: %w", id, err)
-		}
-		if slices.Contains(members, actor) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return bot.MemberOf(ctx, r.cfg.Directory, list, actor)
 }
 
 // recordRefusal puts a refused approval or denial on the timeline. It is a
 // transaction of its own: the refusal is what happened, the run is
 // unchanged.
 func (r *Runs) recordRefusal(ctx context.Context, run bot.RunbookRun, actor string, to bot.RunState, cause error) {
-	verb := "approve"
-	if to == bot.RunDenied {
-		verb = "deny"
-	}
+	verb := decisionVerb(to)
 	err := r.svc.Update(ctx, func(tx bot.Tx) error {
 		return r.event(tx, run, bot.KindRunbookApprovalRefused, actor,
 			fmt.Sprintf("refused to let %s %s %s: %s", mention(actor), verb, run.Key(), bot.ErrorMessage(cause)),
@@ -194,6 +193,13 @@ func (r *Runs) recordRefusal(ctx context.Context, run bot.RunbookRun, actor stri
 	}
 }
 
+func decisionVerb(to bot.RunState) string {
+	if to == bot.RunDenied {
+		return "deny"
+	}
+	return "approve"
+}
+
 func alreadyDecided(run bot.RunbookRun) error {
 	switch run.State {
 	case bot.RunExpired:
@@ -201,6 +207,9 @@ func alreadyDecided(run bot.RunbookRun) error {
 			run.Key(), clock(run.ExpiresAt), run.Runbook)
 	case bot.RunDenied:
 		return bot.Errorf(bot.ECONFLICT, "%s was already denied by %s", run.Key(), mention(run.DecidedBy))
+	case bot.RunCancelled:
+		return bot.Errorf(bot.EINVALID, "%s was cancelled (%s): nothing runs; re-open the incident and request it again with /incident run %s",
+			run.Key(), run.Reason, run.Runbook)
 	}
 	if run.DecidedBy == "" {
 		return bot.Errorf(bot.ECONFLICT, "%s needs no approval (it is %s)", run.Key(), run.State)
@@ -238,4 +247,4 @@ func mention(id string) string {
 
 // isGroupID reports whether id is a Slack user-group id (S…), as the
 // runbook validator accepts them.
-func isGroupID(id string) bool { return approverRE.MatchString(id) && id[0] == 'S' }
+func isGroupID(id string) bool { return approverRE.MatchString(id) && bot.IsUserGroupID(id) }

@@ -71,7 +71,7 @@ func decisionFields(run bot.RunbookRun) []bot.Field {
 		out = append(out, bot.Field{Label: "Expires", Value: clock(run.ExpiresAt)})
 	case bot.RunDenied:
 		out = append(out, bot.Field{Label: "Denied by", Value: withReason(mention(run.DecidedBy), run.Reason)})
-	case bot.RunExpired, bot.RunInterrupted, bot.RunFailed:
+	case bot.RunExpired, bot.RunCancelled, bot.RunInterrupted, bot.RunFailed:
 		if run.DecidedBy != "" {
 			out = append(out, bot.Field{Label: "Approved by", Value: mention(run.DecidedBy)})
 		}

@@ -14,11 +14,12 @@ import (
 func (r *Runs) Handlers(chat bot.Chat) map[string]bot.DeliveryHandler {
 	h := &cardHandlers{runs: r, chat: chat}
 	return map[string]bot.DeliveryHandler{
-		OpExecute:     r.execute,
-		OpExpire:      r.expire,
-		OpPostCard:    h.post,
-		OpRefreshCard: h.refresh,
-		OpNotify:      h.notify,
+		OpExecute:       r.execute,
+		OpExpire:        r.expire,
+		OpCancelPending: r.cancelPending,
+		OpPostCard:      h.post,
+		OpRefreshCard:   h.refresh,
+		OpNotify:        h.notify,
 	}
 }
 

@@ -12,8 +12,9 @@ import (
 // maxMenuButtons bounds the runbook buttons on one menu message.
 const maxMenuButtons = 10
 
-// Register adds the runbook commands (run, runbooks, approve, deny) and
-// button actions (approve-run, deny-run, run-menu, run-runbook) to svc.
+// Register adds the runbook commands (run, runbooks, approve, deny),
+// button actions (approve-run, deny-run, run-menu, run-runbook) and the
+// hook that cancels pending requests when an incident is resolved to svc.
 func (r *Runs) Register(svc *bot.Service) {
 	svc.RegisterCommand(bot.Command{Name: "run", Syntax: "<runbook> [key=value ...] [--dry-run]",
 		Help: "request a runbook run (posts an approval card); --dry-run only shows what would run", Run: r.cmdRun})
@@ -27,14 +28,46 @@ func (r *Runs) Register(svc *bot.Service) {
 		Anywhere: true, Run: func(ctx context.Context, inv bot.Invocation, _ bot.Incident, args string) (bot.Reply, error) {
 			return r.cmdDecide(ctx, inv.Actor, args, bot.RunDenied)
 		}})
-	svc.RegisterAction(ActionApproveRun, func(ctx context.Context, a bot.ActionInvocation) (bot.Reply, error) {
+	svc.RegisterActionOn(ActionApproveRun, r.runTarget, func(ctx context.Context, a bot.ActionInvocation) (bot.Reply, error) {
 		return r.cmdDecide(ctx, a.Actor, a.Value, bot.RunApproved)
 	})
-	svc.RegisterAction(ActionDenyRun, func(ctx context.Context, a bot.ActionInvocation) (bot.Reply, error) {
+	svc.RegisterActionOn(ActionDenyRun, r.runTarget, func(ctx context.Context, a bot.ActionInvocation) (bot.Reply, error) {
 		return r.cmdDecide(ctx, a.Actor, strings.TrimSpace(a.Value+" "+a.Input["reason"]), bot.RunDenied)
 	})
 	svc.RegisterAction(bot.ActionRunMenu, r.actionMenu)
-	svc.RegisterAction(ActionRunRunbook, r.actionRun)
+	svc.RegisterActionOn(ActionRunRunbook, runButtonTarget, r.actionRun)
+	svc.RegisterHook(r.onResolved) // cancel.go: a resolve cancels pending requests
+}
+
+// runTarget is the incident of the run an approve or deny button names
+// ("RUN-n" or its id).
+func (r *Runs) runTarget(ctx context.Context, a bot.ActionInvocation) (int64, error) {
+	word, _, _ := strings.Cut(strings.TrimSpace(a.Value), " ")
+	id, err := bot.ParseRunKey(word)
+	if err != nil {
+		return 0, err
+	}
+	run, err := r.store.RunbookRun(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	return run.IncidentID, nil
+}
+
+// runButtonTarget is the incident of a run button ("<incident id>:<runbook>").
+func runButtonTarget(_ context.Context, a bot.ActionInvocation) (int64, error) {
+	id, _, err := parseRunButton(a.Value)
+	return id, err
+}
+
+// parseRunButton splits a run button's value, "<incident id>:<runbook>".
+func parseRunButton(value string) (int64, string, error) {
+	idText, name, ok := strings.Cut(value, ":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if !ok || err != nil || id < 1 {
+		return 0, "", bot.Errorf(bot.EINVALID, "this button does not name an incident and a runbook")
+	}
+	return id, name, nil
 }
 
 func (r *Runs) cmdRun(ctx context.Context, inv bot.Invocation, inc bot.Incident, args string) (bot.Reply, error) {
@@ -115,7 +148,10 @@ func requestedReply(run bot.RunbookRun, inc bot.Incident) bot.Reply {
 
 // cmdList lists the runbooks; in an incident, the matching ones first.
 func (r *Runs) cmdList(ctx context.Context, inv bot.Invocation, _ bot.Incident, _ string) (bot.Reply, error) {
-	inc, _ := r.invocationIncident(ctx, inv)
+	inc, err := r.invocationIncident(ctx, inv)
+	if err == nil && r.svc.Visible(ctx, inv.Actor, inc, "/incident runbooks") != nil {
+		inc = bot.Incident{} // a private incident the actor is not in: the plain list
+	}
 	msg := r.Menu(inc)
 	return bot.Reply{Text: msg.Text, Message: &msg, Incident: inc}, nil
 }
@@ -186,10 +222,9 @@ func (r *Runs) actionMenu(ctx context.Context, a bot.ActionInvocation) (bot.Repl
 // actionRun requests a runbook from a menu button; a form may supply the
 // parameters as Input.
 func (r *Runs) actionRun(ctx context.Context, a bot.ActionInvocation) (bot.Reply, error) {
-	idText, name, ok := strings.Cut(a.Value, ":")
-	id, err := strconv.ParseInt(idText, 10, 64)
-	if !ok || err != nil || id < 1 {
-		return bot.Reply{}, bot.Errorf(bot.EINVALID, "this button does not name an incident and a runbook")
+	id, name, err := parseRunButton(a.Value)
+	if err != nil {
+		return bot.Reply{}, err
 	}
 	inc, err := r.store.Incident(ctx, id)
 	if err != nil {

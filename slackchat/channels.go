@@ -100,6 +100,7 @@ func (c *Client) Invite(ctx context.Context, channelID string, userIDs []string)
 	if len(users) == 0 {
 		return nil
 	}
+	defer c.forgetMembers(channelID) // whoever is invited is asked about afresh
 	raw, err := c.invite(ctx, channelID, users)
 	var se slack.SlackErrorResponse
 	switch {

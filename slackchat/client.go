@@ -21,6 +21,7 @@ var (
 	_ bot.MessageFinder  = (*Client)(nil)
 	_ bot.Directory      = (*Client)(nil)
 	_ bot.MessageFetcher = (*Client)(nil)
+	_ bot.ChannelMembers = (*Client)(nil)
 )
 
 // DefaultAPIURL is Slack's Web API base.
@@ -38,6 +39,10 @@ type Options struct {
 	Logger *slog.Logger
 	// CacheTTL is how long directory lookups are kept (default 10 min).
 	CacheTTL time.Duration
+	// MembersTTL is how long a channel's member list is kept for
+	// IsChannelMember (default 30 s): the longest a person removed from a
+	// private incident's channel keeps access.
+	MembersTTL time.Duration
 	// HistoryWindow is how many recent channel messages FindTagged reads
 	// (default 200).
 	HistoryWindow int
@@ -53,6 +58,7 @@ type Client struct {
 	emails map[string]cached[string]       // email -> user id
 	groups map[string]cached[[]string]     // group id -> members
 	botID  string                          // the bot's own user id (auth.test), once known
+	chans  map[string]cached[[]string]     // channel id -> members
 }
 
 // New returns a Client for opt.Token.
@@ -78,12 +84,16 @@ func New(opt Options) *Client {
 	if opt.CacheTTL <= 0 {
 		opt.CacheTTL = 10 * time.Minute
 	}
+	if opt.MembersTTL <= 0 {
+		opt.MembersTTL = 30 * time.Second
+	}
 	if opt.HistoryWindow <= 0 {
 		opt.HistoryWindow = 200
 	}
 	api := slack.New(opt.Token, slack.OptionAPIURL(opt.APIURL), slack.OptionHTTPClient(withRetryAfter(opt.HTTPClient, opt.Now)))
 	return &Client{api: api, opt: opt, pace: newPacer(opt.Now, opt.Sleep),
-		users: map[string]cached[bot.ChatUser]{}, emails: map[string]cached[string]{}, groups: map[string]cached[[]string]{}}
+		users: map[string]cached[bot.ChatUser]{}, emails: map[string]cached[string]{}, groups: map[string]cached[[]string]{},
+		chans: map[string]cached[[]string]{}}
 }
 
 // API is the underlying slack-go client, for the inbound side (views.open,

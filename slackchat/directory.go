@@ -90,12 +90,71 @@ func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]string, er
 		return err
 	})
 	if err != nil {
+		if bot.ErrorCode(err) != bot.ENOTFOUND {
+			c.opt.Logger.Warn("could not read a user group's members", "group", groupID, "err", err)
+		}
 		return nil, err
 	}
 	c.mu.Lock()
 	c.groups[groupID] = cached[[]string]{val: slices.Clone(members), expires: c.opt.Now().Add(c.opt.CacheTTL)}
 	c.mu.Unlock()
 	return members, nil
+}
+
+// membersPage is how many members one conversations.members call asks
+// for (Slack's recommended page size is at most 200; it allows 1,000).
+const membersPage = 200
+
+// IsChannelMember reports whether userID is in channelID
+// (conversations.members, every page), from a member list fetched in the
+// last Options.MembersTTL. A failed lookup is an error, never a guess: the
+// caller refuses.
+func (c *Client) IsChannelMember(ctx context.Context, channelID, userID string) (bool, error) {
+	c.mu.Lock()
+	members, ok := lookup(c, c.chans, channelID)
+	c.mu.Unlock()
+	if !ok {
+		var err error
+		if members, err = c.channelMembers(ctx, channelID); err != nil {
+			c.opt.Logger.Warn("could not read a channel's members: access to its private incident is refused until Slack answers",
+				"channel", channelID, "err", err)
+			return false, err
+		}
+		c.mu.Lock()
+		c.chans[channelID] = cached[[]string]{val: members, expires: c.opt.Now().Add(c.opt.MembersTTL)}
+		c.mu.Unlock()
+	}
+	return slices.Contains(members, userID), nil
+}
+
+// forgetMembers drops a channel's cached member list.
+func (c *Client) forgetMembers(channelID string) {
+	c.mu.Lock()
+	delete(c.chans, channelID)
+	c.mu.Unlock()
+}
+
+// channelMembers reads a channel's whole member list, page by page.
+func (c *Client) channelMembers(ctx context.Context, channelID string) ([]string, error) {
+	var all []string
+	cursor := ""
+	for {
+		var page []string
+		var next string
+		err := c.call(ctx, "conversations.members", func() (err error) {
+			page, next, err = c.api.GetUsersInConversationContext(ctx, &slack.GetUsersInConversationParameters{
+				ChannelID: channelID, Cursor: cursor, Limit: membersPage})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if next == "" {
+			return all, nil
+		}
+		cursor = next
+	}
 }
 
 // remember caches a user by id and returns it in domain form.

@@ -40,6 +40,7 @@ var methodRates = map[string]rate{
 	"conversations.history":        tier3,
 	"users.lookupByEmail":          tier3,
 	"users.info":                   tier4,
+	"conversations.members":        tier4,
 	"files.completeUploadExternal": tier4,
 	"files.getUploadURLExternal":   tier4,
 }

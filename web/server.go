@@ -34,10 +34,8 @@ import (
 )
 
 // Members tells whether a chat user is in a channel; private incidents are
-// visible only to their channel's members.
-type Members interface {
-	IsChannelMember(ctx context.Context, channelID, userID string) (bool, error)
-}
+// visible only to their channel's members (the domain's port).
+type Members = bot.ChannelMembers
 
 // Server serves the web view.
 type Server struct {

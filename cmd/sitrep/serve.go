@@ -56,6 +56,7 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 		Shared: cfg.onPostgres()}) // replicas: leases, not a recovery at start, bring back a dead one's entries
 	disp.Handle(svc.ChatHandlers(chat))
 	svc.OnCommit(disp.Wake)
+	svc.EnableAccess(accessConfig(cfg, chat)) // private incidents, the permission policy
 	if hooks.onDispatcher != nil {
 		hooks.onDispatcher(disp.Wake)
 	}

@@ -128,3 +128,15 @@ func (s *slackEdge) useStatusPage(f handlers.StatusPageForms) {
 		s.app.StatusPage = f
 	}
 }
+
+// accessConfig is who may see and do what: with Slack, a private
+// incident's channel members as Slack says (the console has one local user
+// and checks no membership), and the configured permission policy, whose
+// user groups the chat's directory resolves.
+func accessConfig(cfg Config, chat chatDirectory) bot.AccessConfig {
+	ac := bot.AccessConfig{Directory: chat, Policy: cfg.Permissions}
+	if members, ok := chat.(bot.ChannelMembers); ok {
+		ac.Members = members
+	}
+	return ac
+}

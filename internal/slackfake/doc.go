@@ -43,10 +43,14 @@
 // recorded call, they do not sleep fixed amounts). InFlight counts calls that
 // have arrived but are not answered yet (e.g. held by a Slow fault).
 //
+// conversations.members pages as Slack does (limit, default 100, at most
+// 1,000; an opaque next_cursor; invalid_cursor for any other), and hides a
+// private channel the bot is not in (channel_not_found).
+//
 // Deliberate simplifications: the bot may post to any channel without being a
 // member (no not_in_channel), chat.postEphemeral does not check that the user
-// is in the channel, history and member lists are not paginated (everything
-// comes in one page, next_cursor ""), and a completed file upload does not
+// is in the channel, history is not paginated (everything comes in one page,
+// next_cursor ""), and a completed file upload does not
 // create a file_share message (read it with Uploads).
 //
 // # Fault injection

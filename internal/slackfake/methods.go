@@ -1,6 +1,7 @@
 package slackfake
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -405,9 +406,36 @@ func (s *Server) conversationsMembers(r *request) (map[string]any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+	if c.IsPrivate && !slices.Contains(c.Members, BotUserID) {
+		return nil, slackErr("channel_not_found") // Slack hides private channels the bot is not in
+	}
+	// Paginated as Slack does: limit (default 100, at most 1000) members a
+	// page, an opaque next_cursor while more remain.
+	limit := 100
+	if v := r.get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, slackErr("invalid_limit")
+		}
+		limit = min(n, 1000)
+	}
+	start := 0
+	if cur := r.get("cursor"); cur != "" {
+		raw, err := base64.StdEncoding.DecodeString(cur)
+		n, perr := strconv.Atoi(strings.TrimPrefix(string(raw), "offset:"))
+		if err != nil || perr != nil || !strings.HasPrefix(string(raw), "offset:") || n < 0 || n > len(c.Members) {
+			return nil, slackErr("invalid_cursor")
+		}
+		start = n
+	}
+	end := min(start+limit, len(c.Members))
+	next := ""
+	if end < len(c.Members) {
+		next = base64.StdEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(end)))
+	}
 	return map[string]any{
-		"members":           slices.Clone(c.Members),
-		"response_metadata": map[string]any{"next_cursor": ""},
+		"members":           slices.Clone(c.Members[start:end]),
+		"response_metadata": map[string]any{"next_cursor": next},
 	}, nil
 }
 

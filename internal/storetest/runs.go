@@ -77,6 +77,38 @@ func testUpdateRunbookRunIsConditional(t *testing.T, open Opener) {
 	}
 }
 
+// testRunbookRunCancelled: a request can be cancelled (its incident was
+// resolved), once, and ids keep growing past it.
+func testRunbookRunCancelled(t *testing.T, open Opener) {
+	db := open(t)
+	inc := Create(t, db, NewIncident("gateway 500"))[0]
+	run := newRun(inc.ID)
+	if err := db.Update(t.Context(), func(tx bot.Tx) error { return tx.CreateRunbookRun(&run) }); err != nil {
+		t.Fatal(err)
+	}
+	run.State, run.Reason, run.FinishedAt = bot.RunCancelled, "INC-1 was resolved", t0
+	err := db.Update(t.Context(), func(tx bot.Tx) error {
+		if ok, err := tx.UpdateRunbookRun(run, bot.RunRequested); err != nil || !ok {
+			t.Errorf("cancel: %v, %v; want applied", ok, err)
+		}
+		if ok, err := tx.UpdateRunbookRun(run, bot.RunRequested); err != nil || ok {
+			t.Errorf("second cancel: %v, %v; want not applied", ok, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.RunbookRun(t.Context(), run.ID)
+	if err != nil || got.State != bot.RunCancelled || got.Reason != "INC-1 was resolved" {
+		t.Errorf("run = %+v, %v; want cancelled", got, err)
+	}
+	next := newRun(inc.ID)
+	if err := db.Update(t.Context(), func(tx bot.Tx) error { return tx.CreateRunbookRun(&next) }); err != nil || next.ID <= run.ID {
+		t.Errorf("next run id %d after %d: %v", next.ID, run.ID, err)
+	}
+}
+
 func testRunbookRunNeedsIncident(t *testing.T, open Opener) {
 	db := open(t)
 	run := newRun(999)

@@ -70,6 +70,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"RunbookRunRoundTrip", testRunbookRunRoundTrip},
 		{"UpdateRunbookRunIsConditional", testUpdateRunbookRunIsConditional},
 		{"RunbookRunNeedsIncident", testRunbookRunNeedsIncident},
+		{"RunbookRunCancelled", testRunbookRunCancelled},
 	}
 	open := perTest(fresh)
 	for _, tc := range tests {
