@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -49,7 +48,7 @@ const (
 // Server is a fake GitHub REST API serving one repository. Create it with
 // New.
 type Server struct {
-	t             testing.TB
+	t             fakehttp.TB
 	ts            *httptest.Server
 	done          chan struct{}
 	closeOnce     sync.Once
@@ -85,7 +84,7 @@ type blob struct {
 type Call = fakehttp.Call
 
 // New starts a fake GitHub serving owner/repo, closed when the test ends.
-func New(t testing.TB, owner, repo string) *Server {
+func New(t fakehttp.TB, owner, repo string) *Server {
 	if t != nil {
 		t.Helper()
 	}
@@ -273,7 +272,7 @@ func badJSON(w http.ResponseWriter) {
 }
 
 // Close stops the server; safe to call more than once. With a nil
-// testing.TB (outside tests, e.g. the demo) the caller must call it.
+// fakehttp.TB (outside tests, e.g. the demo) the caller must call it.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -34,7 +33,7 @@ const (
 
 // Server is a fake PagerDuty REST API v2. Create it with New.
 type Server struct {
-	t         testing.TB
+	t         fakehttp.TB
 	ts        *httptest.Server
 	done      chan struct{}
 	closeOnce sync.Once
@@ -57,7 +56,7 @@ type Server struct {
 type Call = fakehttp.Call
 
 // New starts a fake PagerDuty server that is closed when the test ends.
-func New(t testing.TB) *Server {
+func New(t fakehttp.TB) *Server {
 	if t != nil {
 		t.Helper()
 	}
@@ -177,7 +176,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // Close stops the server; safe to call more than once. With a nil
-// testing.TB (outside tests, e.g. the demo) the caller must call it.
+// fakehttp.TB (outside tests, e.g. the demo) the caller must call it.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/sitrep-io/sitrep/internal/fakehttp"
@@ -61,7 +60,7 @@ func WithValidTriggers(ids ...string) Option {
 
 // Server is the fake Slack Web API. Create it with New.
 type Server struct {
-	tb  testing.TB
+	tb  fakehttp.TB
 	hs  *httptest.Server
 	mux *http.ServeMux
 
@@ -111,7 +110,7 @@ type channelState struct {
 
 // New starts a fake Slack server. When tb is not nil the server is closed by
 // tb.Cleanup and WaitFor reports timeouts through it.
-func New(tb testing.TB, opts ...Option) *Server {
+func New(tb fakehttp.TB, opts ...Option) *Server {
 	s := &Server{
 		tb:        tb,
 		closing:   make(chan struct{}),
