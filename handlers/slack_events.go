@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -30,8 +29,8 @@ func (s *Slack) serveEvents(w http.ResponseWriter, r *http.Request) {
 		Type      string `json:"type"`
 		Challenge string `json:"challenge"`
 	}
-	if err := json.Unmarshal(body, &outer); err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: "malformed event JSON"})
+	if err := decodeJSON(body, &outer); err != nil { // one JSON value, no key twice (decode.go)
+		writeError(w, s.log(), err)
 		return
 	}
 	if outer.Type == slackevents.URLVerification {
@@ -49,8 +48,12 @@ func (s *Slack) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.event(r.Context(), ev); err != nil {
-		s.log().Error("Slack event failed; Slack will retry it", "err", err)
-		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error"})
+		// Slack retries any failure; a storage failure is answered 503 with
+		// Retry-After, like the webhooks', anything else 500.
+		if bot.ErrorCode(err) != bot.EUNAVAILABLE {
+			s.log().Error("Slack event failed; Slack will retry it", "err", err)
+		}
+		writeError(w, s.log(), err)
 		return
 	}
 	w.WriteHeader(http.StatusOK)

@@ -155,3 +155,29 @@ func slackTS(t *testing.T, ts string) time.Time {
 	}
 	return time.Unix(secs, micros*1000).UTC()
 }
+
+// A signed event body that is not exactly one JSON value, or repeats a key,
+// is refused with 400 before anything is done (issue 10 item 13): which of
+// two "type" values counts must not be an accident of the decoder.
+func TestSlackEvents_MalformedJSONIsRefused(t *testing.T) {
+	h := newSlackHarness(t)
+	for name, body := range map[string]string{
+		"duplicate key":  `{"type":"url_verification","type":"event_callback","challenge":"x"}`,
+		"trailing data":  `{"type":"url_verification","challenge":"x"} {"type":"event_callback"}`,
+		"not an object":  `["url_verification"]`,
+		"truncated body": `{"type":"url_verif`,
+	} {
+		req, err := http.NewRequest(http.MethodPost, h.url("/slack/events"), strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range slackfake.Sign(signingSecret, time.Now(), []byte(body)) {
+			req.Header[k] = v
+		}
+		req.Header.Set("Content-Type", "application/json")
+		status, _, out := h.do(req)
+		if status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", name, status, out)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -98,7 +97,7 @@ func requestWorkspace(path string, body []byte) (team, enterprise string, err er
 			TeamID       string `json:"team_id"`
 			EnterpriseID string `json:"enterprise_id"`
 		}
-		if err := json.Unmarshal(body, &env); err != nil {
+		if err := decodeJSON(body, &env); err != nil {
 			return "", "", fmt.Errorf("malformed event envelope: %w", err)
 		}
 		return env.TeamID, env.EnterpriseID, nil
@@ -115,7 +114,7 @@ func requestWorkspace(path string, body []byte) (team, enterprise string, err er
 				TeamID string `json:"team_id"`
 			} `json:"user"`
 		}
-		if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		if err := decodeJSON([]byte(raw), &p); err != nil {
 			return "", "", fmt.Errorf("malformed interaction payload: %w", err)
 		}
 		team = p.Team.ID
