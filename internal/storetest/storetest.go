@@ -64,6 +64,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"RunbookRunRoundTrip", testRunbookRunRoundTrip},
 		{"UpdateRunbookRunIsConditional", testUpdateRunbookRunIsConditional},
 		{"RunbookRunNeedsIncident", testRunbookRunNeedsIncident},
+		{"MetricsCounts", testMetricsCounts},
 	}
 	open := perTest(fresh)
 	for _, tc := range tests {
