@@ -67,8 +67,12 @@ const (
 
 // Client returns a copy of c (nil: a client like http.DefaultClient) whose
 // transport counts the vendor's rate-limit answers: 429, and 420, which
-// Statuspage answers too.
+// Statuspage answers too. On a nil *Metrics (a CLI command that keeps no
+// metrics) it returns c.
 func (m *Metrics) Client(vendor string, c *http.Client) *http.Client {
+	if m == nil {
+		return c
+	}
 	var cc http.Client
 	if c != nil {
 		cc = *c

@@ -103,8 +103,12 @@ func (m *Metrics) Delivered(op string, outcome bot.DeliveryOutcome) {
 	m.deliveries.WithLabelValues(op, string(outcome)).Inc()
 }
 
-// RateLimited counts one call of vendor's method held back by a rate limit.
+// RateLimited counts one call of vendor's method held back by a rate limit;
+// on a nil *Metrics it does nothing.
 func (m *Metrics) RateLimited(vendor, method string) {
+	if m == nil {
+		return
+	}
 	m.rateLimited.WithLabelValues(vendor, method).Inc()
 }
 

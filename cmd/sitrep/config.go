@@ -39,6 +39,7 @@ type Config struct {
 	API              APIConfig         // config_api.go
 	Web              WebConfig         // config_web.go
 	StatusPage       StatusPageConfig  // config_statuspage.go
+	Metrics          MetricsConfig     // config_metrics.go
 }
 
 // setting is one configuration key: its YAML path, its environment name,
@@ -60,7 +61,7 @@ type setting struct {
 // settings lists every configuration key. Each feature keeps its keys in a
 // function of its own file.
 func settings() []setting {
-	return slices.Concat(coreSettings(), slackSettings(), alertsSettings(), runbooksSettings(), slackEventsSettings(), remindersSettings(), postmortemSettings(), statusPageSettings(), apiSettings(), webSettings())
+	return slices.Concat(coreSettings(), slackSettings(), alertsSettings(), runbooksSettings(), slackEventsSettings(), remindersSettings(), postmortemSettings(), statusPageSettings(), apiSettings(), webSettings(), metricsSettings())
 }
 
 func coreSettings() []setting {
