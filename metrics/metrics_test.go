@@ -39,9 +39,9 @@ func TestStoreGauges(t *testing.T) {
 	db := openStore(t)
 	err := db.Update(t.Context(), func(tx bot.Tx) error {
 		for _, d := range []bot.Delivery{
-			{Key: "incident:1", Op: bot.OpPost, CreatedAt: now.Add(-90 * time.Second)},                                  // due since created
+			{Key: "incident:1", Op: bot.OpPost, CreatedAt: now.Add(-90 * time.Second)},                                     // due since created
 			{Key: "incident:2", Op: bot.OpPost, CreatedAt: now.Add(-time.Hour), NextAttemptAt: now.Add(-30 * time.Second)}, // retried
-			{Key: "incident:3", Op: bot.OpInvite, CreatedAt: now.Add(-time.Hour), NextAttemptAt: now.Add(time.Hour)},      // scheduled
+			{Key: "incident:3", Op: bot.OpInvite, CreatedAt: now.Add(-time.Hour), NextAttemptAt: now.Add(time.Hour)},       // scheduled
 		} {
 			if err := tx.Enqueue(d); err != nil {
 				return err
