@@ -40,10 +40,16 @@ func (db *DB) OutboxBacklog(ctx context.Context, now time.Time) ([]bot.OutboxBac
 	return out, db.storageErr(rows.Err())
 }
 
+// sqlOpenIncidentCounts names the open statuses rather than saying "not
+// resolved": SQLite then reads them through the index incidents_status
+// instead of scanning every incident ever resolved.
+const sqlOpenIncidentCounts = `SELECT severity, COUNT(*) FROM incidents
+	WHERE status IN ('triggered','investigating','identified','monitoring') GROUP BY severity`
+
 // OpenIncidentCounts counts the incidents not resolved, by severity
-// (bot.MetricsStore), through the index incidents_status.
+// (bot.MetricsStore).
 func (db *DB) OpenIncidentCounts(ctx context.Context) (map[bot.Severity]int, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT severity, COUNT(*) FROM incidents WHERE status <> 'resolved' GROUP BY severity`)
+	rows, err := db.reader.QueryContext(ctx, sqlOpenIncidentCounts)
 	if err != nil {
 		return nil, db.storageErr(fmt.Errorf("count open incidents: %w", err))
 	}
