@@ -36,6 +36,9 @@ type DispatcherOptions struct {
 	// OnFailure is told about entries given up on, to record them where
 	// people will see them.
 	OnFailure func(ctx context.Context, d Delivery, err error) error
+	// Observe, when set, is told the outcome of each attempt once it is
+	// recorded (sitrep_deliveries_total).
+	Observe DeliveryObserver
 }
 
 // Dispatcher delivers the outbox: it claims due entries, hands each to the
@@ -203,28 +206,42 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 		if result != nil {
 			raw, _ = json.Marshal(result)
 		}
-		d.untilStored(ctx, "record a delivery", func() error { return d.store.CompleteDelivery(rctx, del.ID, raw, now) })
+		if d.untilStored(ctx, "record a delivery", func() error { return d.store.CompleteDelivery(rctx, del.ID, raw, now) }) {
+			d.observe(del.Op, DeliveryDone)
+		}
 		return
 	}
 	var temp *TemporaryError
 	if errors.As(err, &temp) && temp.RateLimited {
 		next := now.Add(temp.RetryAfter + rateLimitJitter(temp.RetryAfter))
 		log.Info("delivery held back by a rate limit; will retry", "err", err, "next_attempt", next)
-		d.untilStored(ctx, "record a delivery deferral", func() error { return d.store.DeferDelivery(rctx, del.ID, next, err.Error()) })
+		if d.untilStored(ctx, "record a delivery deferral", func() error { return d.store.DeferDelivery(rctx, del.ID, next, err.Error()) }) {
+			d.observe(del.Op, DeliveryHeldBack)
+		}
 		return
 	}
 	if temp, after := IsTemporary(err); temp {
 		next := now.Add(max(after, d.backoff(del.Attempts)))
 		log.Warn("delivery failed; will retry", "err", err, "next_attempt", next)
-		d.untilStored(ctx, "record a delivery retry", func() error { return d.store.RetryDelivery(rctx, del.ID, next, err.Error()) })
+		if d.untilStored(ctx, "record a delivery retry", func() error { return d.store.RetryDelivery(rctx, del.ID, next, err.Error()) }) {
+			d.observe(del.Op, DeliveryRetried)
+		}
 		return
 	}
 	log.Error("delivery failed for good", "err", err)
 	if !d.untilStored(ctx, "record a delivery failure", func() error { return d.store.FailDelivery(rctx, del.ID, err.Error(), now) }) {
 		return
 	}
+	d.observe(del.Op, DeliveryGivenUp)
 	if d.opt.OnFailure != nil {
 		d.untilStored(ctx, "record a delivery failure on the timeline", func() error { return d.opt.OnFailure(rctx, del, err) })
+	}
+}
+
+// observe tells the observer, if any, an attempt's recorded outcome.
+func (d *Dispatcher) observe(op string, outcome DeliveryOutcome) {
+	if d.opt.Observe != nil {
+		d.opt.Observe(op, outcome)
 	}
 }
 

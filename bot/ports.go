@@ -56,6 +56,7 @@ type Store interface {
 	RunbookStore
 	PostmortemStore // postmortem.go: follow-ups, impact anchors, export records
 	AlertStore      // alert_store.go: triage, alert summaries
+	MetricsStore    // observer.go: what a metrics scrape reads
 }
 
 // IncidentFilter selects incidents. The zero value selects open incidents.

@@ -25,6 +25,9 @@ type ServiceConfig struct {
 	UpdateTemplate *UpdateTemplate
 	// Directory names people in drafts by handle; nil: by user id.
 	Directory Directory
+	// Observer, when set, is told about acknowledgements, resolutions and
+	// finished runbook runs after they commit (metrics).
+	Observer Observer
 }
 
 // Service applies commands to incidents: every change, its timeline event
@@ -155,13 +158,14 @@ func (s *Service) Timeline(ctx context.Context, id int64) ([]Event, error) {
 // storm most commits (repeat alerts) queue nothing.
 func (s *Service) update(ctx context.Context, fn func(tx Tx) error) error {
 	queued := false
+	var done milestones
 	err := s.store.Update(ctx, func(tx Tx) error {
-		rec := &recordingTx{Tx: tx}
+		rec := &recordingTx{Tx: tx, observe: s.cfg.Observer != nil}
 		if err := fn(rec); err != nil {
 			return err
 		}
 		err := s.runHooks(rec, rec.appended)
-		queued = rec.enqueued > 0
+		queued, done = rec.enqueued > 0, rec.milestones // of this attempt only: an earlier one was discarded
 		return err
 	})
 	if err != nil {
@@ -169,6 +173,9 @@ func (s *Service) update(ctx context.Context, fn func(tx Tx) error) error {
 	}
 	if queued {
 		s.wake()
+	}
+	if s.cfg.Observer != nil {
+		done.report(s.cfg.Observer)
 	}
 	return nil
 }
@@ -210,6 +217,10 @@ type recordingTx struct {
 	appended []Event
 	enqueued int
 	read     map[int64]Incident
+	// observe turns on recording milestones: the incidents this change
+	// acknowledged or resolved and the runs it finished, for the Observer.
+	observe    bool
+	milestones milestones
 }
 
 // remember keeps a copy of an incident read through r.
@@ -245,8 +256,28 @@ func (r *recordingTx) LatestIncidentByDedupKey(source, key string) (Incident, er
 }
 
 func (r *recordingTx) UpdateIncident(inc Incident) error {
+	before, known := r.read[inc.ID]
 	delete(r.read, inc.ID) // read it again, as stored
-	return r.Tx.UpdateIncident(inc)
+	if err := r.Tx.UpdateIncident(inc); err != nil {
+		return err
+	}
+	if r.observe && known {
+		if before.AcknowledgedAt.IsZero() && !inc.AcknowledgedAt.IsZero() {
+			r.milestones.acked = append(r.milestones.acked, inc)
+		}
+		if before.Status != StatusResolved && inc.Status == StatusResolved {
+			r.milestones.resolved = append(r.milestones.resolved, inc)
+		}
+	}
+	return nil
+}
+
+func (r *recordingTx) UpdateRunbookRun(run RunbookRun, from RunState) (bool, error) {
+	ok, err := r.Tx.UpdateRunbookRun(run, from)
+	if ok && err == nil && r.observe && run.State != from && run.State.Final() {
+		r.milestones.runs = append(r.milestones.runs, run)
+	}
+	return ok, err
 }
 
 func (r *recordingTx) AppendEvent(ev *Event) (bool, error) {

@@ -196,6 +196,28 @@ type env struct {
 	disp  *bot.Dispatcher
 	runs  *runbooks.Runs
 	inc   bot.Incident
+	obs   *finishedRuns // told of finished runs (the metrics' observer)
+}
+
+// finishedRuns is a bot.Observer that keeps the runs it is told finished,
+// as "runbook:state".
+type finishedRuns struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (f *finishedRuns) IncidentAcknowledged(bot.Incident, time.Duration) {}
+func (f *finishedRuns) IncidentResolved(bot.Incident, time.Duration)     {}
+func (f *finishedRuns) RunbookRunFinished(r bot.RunbookRun) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.got = append(f.got, r.Runbook+":"+string(r.State))
+}
+
+func (f *finishedRuns) list() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.got)
 }
 
 func newEnv(t *testing.T) *env {
@@ -213,7 +235,7 @@ func newEnvAt(t *testing.T, path string) *env {
 	for name, body := range testScripts {
 		writeFile(t, filepath.Join(dir, name), body, 0o755)
 	}
-	e := &env{t: t, dir: dir, path: path, clock: testclock.New(start),
+	e := &env{t: t, dir: dir, path: path, clock: testclock.New(start), obs: &finishedRuns{},
 		chat: &fakeChat{}, users: &fakeDirectory{groups: map[string][]string{"SONCALL": {"UMEMBER", "UREQ"}}}}
 	e.open()
 	inc, err := e.svc.Declare(t.Context(), bot.DeclareRequest{Actor: "UREQ", Title: "Gateway cert broken"})
@@ -238,7 +260,7 @@ func (e *env) open() {
 		t.Fatal(err)
 	}
 	e.db = db
-	e.svc = bot.NewService(db, bot.ServiceConfig{Now: e.clock.Now})
+	e.svc = bot.NewService(db, bot.ServiceConfig{Now: e.clock.Now, Observer: e.obs})
 	e.disp = bot.NewDispatcher(db, bot.DispatcherOptions{Now: e.clock.Now, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
 	e.runs = runbooks.NewRuns(e.svc, runbooks.RunsConfig{Catalog: cat, Directory: e.users,
 		Executor: runbooks.NewExecutors(runbooks.Options{WorkDir: e.dir, Now: e.clock.Now})})

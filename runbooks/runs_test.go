@@ -627,3 +627,28 @@ func TestShutdownCutsOffRunsAsInterrupted(t *testing.T) {
 		t.Fatal("the step was released, not cut off")
 	}
 }
+
+// TestFinishedRunsObserved: each run that reaches a final state is told to
+// the service's observer once, with its runbook and state (the
+// sitrep_runbook_runs_total counter); a run still waiting is not.
+func TestFinishedRunsObserved(t *testing.T) {
+	e := newEnv(t)
+	ok := e.request("UREQ", "run gated msg=hello")
+	if _, err := e.click("UAPPROVER", runbooks.ActionApproveRun, ok); err != nil {
+		t.Fatalf("approve: %v", err)
+	}
+	denied := e.request("UREQ", "run gated msg=no")
+	if _, err := e.cmd("UAPPROVER", "deny "+denied.Key()+" not now"); err != nil {
+		t.Fatalf("deny: %v", err)
+	}
+	if _, err := e.cmd("UREQ", "run failing"); err != nil {
+		t.Fatalf("run failing: %v", err)
+	}
+	e.request("UREQ", "run gated msg=waiting")
+	e.settle()
+	got := e.obs.list()
+	slices.Sort(got)
+	if want := []string{"failing:failed", "gated:denied", "gated:succeeded"}; !slices.Equal(got, want) {
+		t.Errorf("observed finished runs %v, want %v", got, want)
+	}
+}

@@ -7,6 +7,7 @@ package slackchat
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -46,6 +47,10 @@ type Options struct {
 	// HistoryWindow is how many recent channel messages FindTagged reads
 	// (default 200).
 	HistoryWindow int
+	// OnPaced, when set, is told the method of each call the adapter's own
+	// pacing held back for later rather than let it draw a 429 (metrics;
+	// Slack's 429s themselves are seen on the HTTP client).
+	OnPaced func(method string)
 }
 
 // Client is the Slack adapter. It is safe for concurrent use.
@@ -114,6 +119,10 @@ func (c *Client) call(ctx context.Context, method string, fn func() error) error
 // holds every later call under key back for Slack's Retry-After.
 func (c *Client) callAs(ctx context.Context, key, method string, r rate, fn func() error) error {
 	if err := c.pace.wait(ctx, key, r); err != nil {
+		var held *bot.TemporaryError
+		if c.opt.OnPaced != nil && errors.As(err, &held) && held.RateLimited {
+			c.opt.OnPaced(method)
+		}
 		return err
 	}
 	mapped := mapError(method, fn())

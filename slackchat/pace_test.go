@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -133,4 +134,34 @@ func BenchmarkPacedPosts(b *testing.B) {
 	}
 	slept, _ := clock.Slept()
 	b.ReportMetric(slept.Seconds()/float64(b.N), "fake-s/post")
+}
+
+// TestPaceTellsOnPaced: a call the pacing holds back for later is reported
+// to OnPaced by its method, once; a call that goes out, or a wait cut short
+// by a canceled context, is not.
+func TestPaceTellsOnPaced(t *testing.T) {
+	srv := slackfake.New(t)
+	clock := newClock()
+	var paced []string
+	c := slackchat.New(slackchat.Options{Token: slackfake.BotToken, APIURL: srv.URL(), HTTPClient: srv.Client(),
+		Now: clock.Now, Sleep: clock.Sleep, OnPaced: func(method string) { paced = append(paced, method) }})
+	ch := srv.AddChannel(slackfake.Channel{Name: "inc-1-x"})
+	srv.FailNext("chat.postMessage", slackfake.RateLimited(60))
+	if _, err := c.Post(t.Context(), ch, bot.Message{Text: "limited"}); err == nil {
+		t.Fatal("want the 429")
+	}
+	if len(paced) != 0 {
+		t.Fatalf("OnPaced told %v about Slack's own 429, want nothing (the HTTP client sees those)", paced)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Post(ctx, ch, bot.Message{Text: "x"}); err == nil {
+		t.Fatal("want the call held back")
+	}
+	canceled, cancel2 := context.WithCancel(t.Context())
+	cancel2()
+	_, _ = c.Post(canceled, ch, bot.Message{Text: "y"})
+	if want := []string{"chat.postMessage"}; !slices.Equal(paced, want) {
+		t.Errorf("OnPaced told %v, want %v", paced, want)
+	}
 }

@@ -43,8 +43,8 @@ func postmortemCommand(ctx context.Context, cfg Config, e env, args []string) er
 	// ids become display names) when it is configured, else the console's.
 	// The chat is only asked for names here; it posts nothing.
 	quiet := env{getenv: e.getenv, stdin: e.stdin, stdout: io.Discard, stderr: io.Discard}
-	dir, _ := newChat(cfg, quiet, slog.New(slog.DiscardHandler), chatPacing{})
-	p, err := newPostmortems(cfg, svc, dir)
+	dir, _ := newChat(cfg, quiet, slog.New(slog.DiscardHandler), chatPacing{}, nil)
+	p, err := newPostmortems(cfg, svc, dir, nil)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,7 @@ type Config struct {
 	Web              WebConfig         // config_web.go
 	StatusPage       StatusPageConfig  // config_statuspage.go
 	Permissions      bot.Permissions   // config_permissions.go
+	Metrics          MetricsConfig     // config_metrics.go
 }
 
 // setting is one configuration key: its YAML path, its environment name,
@@ -61,7 +62,7 @@ type setting struct {
 // settings lists every configuration key. Each feature keeps its keys in a
 // function of its own file.
 func settings() []setting {
-	return slices.Concat(coreSettings(), slackSettings(), alertsSettings(), runbooksSettings(), slackEventsSettings(), remindersSettings(), postmortemSettings(), statusPageSettings(), apiSettings(), webSettings(), permissionsSettings())
+	return slices.Concat(coreSettings(), slackSettings(), alertsSettings(), runbooksSettings(), slackEventsSettings(), remindersSettings(), postmortemSettings(), statusPageSettings(), apiSettings(), webSettings(), permissionsSettings(), metricsSettings())
 }
 
 func coreSettings() []setting {

@@ -16,6 +16,7 @@ import (
 	"github.com/sitrep-io/sitrep/console"
 	"github.com/sitrep-io/sitrep/handlers"
 	"github.com/sitrep-io/sitrep/internal/ratelog"
+	"github.com/sitrep-io/sitrep/metrics"
 	"github.com/sitrep-io/sitrep/runbooks"
 	"github.com/sitrep-io/sitrep/store"
 	"github.com/sitrep-io/sitrep/store/postgres"
@@ -46,14 +47,18 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	}
 	defer db.Close()
 
-	chat, slackEdge := newChat(cfg, e, log, hooks.chatPacing) // serve_slack.go: Slack when configured, else the console
+	// Every replica serves its own counters; the outbox and open-incident
+	// gauges are read from the shared database at each scrape.
+	mx := metrics.New(db, hooks.now, log)
+	chat, slackEdge := newChat(cfg, e, log, hooks.chatPacing, mx) // serve_slack.go: Slack when configured, else the console
 	if cfg.BroadcastChannel == "" && slackEdge == nil {
 		cfg.BroadcastChannel = consoleBroadcast
 	}
 	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: cfg.BroadcastChannel, DefaultSeverity: cfg.DefaultSeverity, Now: hooks.now,
-		Location: cfg.Postmortem.Location, UpdateTemplate: cfg.Reminders.UpdateTemplate, Directory: chat})
+		Location: cfg.Postmortem.Location, UpdateTemplate: cfg.Reminders.UpdateTemplate, Directory: chat, Observer: mx})
 	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Logger: log, OnFailure: svc.RecordDeliveryFailure, Now: hooks.now,
-		Shared: cfg.onPostgres()}) // replicas: leases, not a recovery at start, bring back a dead one's entries
+		Shared:  cfg.onPostgres(), // replicas: leases, not a recovery at start, bring back a dead one's entries
+		Observe: mx.Delivered})
 	disp.Handle(svc.ChatHandlers(chat))
 	svc.OnCommit(disp.Wake)
 	svc.EnableAccess(accessConfig(cfg, chat)) // private incidents, the permission policy
@@ -63,9 +68,10 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	bot.EnableReminders(svc, disp, cfg.Reminders.Bot()) // status-update reminders, archiving
 
 	routes := handlers.Routes{DB: db, Log: log,
-		AlertWebhook: &handlers.AlertWebhook{Alerts: svc, Token: cfg.WebhookToken, Log: log}}
+		AlertWebhook: &handlers.AlertWebhook{Alerts: svc, Token: cfg.WebhookToken, Log: log},
+		Extra:        map[string]http.Handler{"GET /metrics": mx.Handler(cfg.Metrics.Token)}}
 	slackEdge.wire(svc, disp, &routes)
-	if err := wireAlerts(cfg, svc, disp, chat, chat, log, &routes); err != nil {
+	if err := wireAlerts(cfg, svc, disp, chat, chat, log, &routes, mx); err != nil {
 		return err
 	}
 	catalog, stopRunbooks, err := wireRunbooks(ctx, cfg, svc, disp, chat, chat, log, hooks.runbookOptions())
@@ -74,20 +80,20 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	}
 	defer stopRunbooks()
 	slackEdge.useRunbooks(catalog)
-	pms, err := wirePostmortems(cfg, svc, disp, chat, chat, log) // serve_postmortem.go
+	pms, err := wirePostmortems(cfg, svc, disp, chat, chat, log, mx) // serve_postmortem.go
 	if err != nil {
 		return err
 	}
 	wireWeb(cfg, svc, db, pms, slackEdge, log, &routes) // serve_web.go: the web view and the REST API
 	limits := hooks.httpLimits.orDefaults()
 	routes.BodyTimeout = limits.body
-	status, err := wireStatusPage(ctx, cfg, svc, disp, log, limits) // serve_statuspage.go
+	status, err := wireStatusPage(ctx, cfg, svc, disp, log, limits, mx) // serve_statuspage.go
 	if err != nil {
 		return err
 	}
 	defer status.stop(context.Background())
 	slackEdge.useStatusPage(status.forms())
-	srv := newHTTPServer(routes.Handler(), log, limits, hooks.connState)
+	srv := newHTTPServer(mx.Instrument(routes.Handler()), log, limits, hooks.connState)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/handlers"
+	"github.com/sitrep-io/sitrep/metrics"
 	"github.com/sitrep-io/sitrep/pager"
 )
 
@@ -14,12 +16,13 @@ import (
 // PagerDuty and Alertmanager webhooks on routes and, with a PagerDuty API
 // token, the PagerDuty adapter: on-call responders found in chat through
 // dir, and write-back of acknowledgements, resolutions and notes.
-func wireAlerts(cfg Config, svc *bot.Service, disp *bot.Dispatcher, chat bot.Chat, dir bot.Directory, log *slog.Logger, routes *handlers.Routes) error {
+func wireAlerts(cfg Config, svc *bot.Service, disp *bot.Dispatcher, chat bot.Chat, dir bot.Directory, log *slog.Logger, routes *handlers.Routes, mx *metrics.Metrics) error {
 	ac := cfg.Alerts
 	svc.EnableAlerting(bot.AlertingConfig{TriageChannel: ac.TriageChannel, Triage: ac.Triage, SummaryEvery: ac.SummaryInterval})
 	disp.Handle(svc.AlertHandlers(chat))
 	if ac.PagerDutyAPI() {
-		client, err := pager.New(pager.Config{Token: ac.PagerDutyToken, From: ac.PagerDutyFrom, APIURL: ac.PagerDutyAPIURL})
+		client, err := pager.New(pager.Config{Token: ac.PagerDutyToken, From: ac.PagerDutyFrom, APIURL: ac.PagerDutyAPIURL,
+			HTTPClient: mx.Client(metrics.VendorPagerDuty, &http.Client{Timeout: 10 * time.Second})})
 		if err != nil {
 			return fmt.Errorf("PagerDuty: %w", err)
 		}

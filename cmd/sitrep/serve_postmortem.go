@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/ghexport"
+	"github.com/sitrep-io/sitrep/metrics"
 	"github.com/sitrep-io/sitrep/postmortem"
 )
 
@@ -18,8 +20,9 @@ type postmortems struct {
 }
 
 // newPostmortems registers the postmortem commands and buttons on svc.
-// dir gives people's display names (nil: none).
-func newPostmortems(cfg Config, svc *bot.Service, dir bot.Directory) (*postmortems, error) {
+// dir gives people's display names (nil: none); github is the HTTP client
+// of the GitHub export (nil: the exporter's own).
+func newPostmortems(cfg Config, svc *bot.Service, dir bot.Directory, github *http.Client) (*postmortems, error) {
 	r, err := postmortem.LoadRenderer(cfg.Postmortem.Template)
 	if err != nil {
 		return nil, err
@@ -28,7 +31,7 @@ func newPostmortems(cfg Config, svc *bot.Service, dir bot.Directory) (*postmorte
 		Location: cfg.Postmortem.Location, Now: svc.Now, ReminderInterval: reminderInterval(cfg)}}
 	if gh := cfg.Postmortem.GitHub; gh.Enabled() {
 		exp, err := ghexport.New(ghexport.Config{Token: gh.Token, Repo: gh.Repo, APIURL: gh.APIURL, Mode: gh.Mode,
-			Labels: gh.Labels, FollowUpLabels: gh.FollowUpLabels})
+			Labels: gh.Labels, FollowUpLabels: gh.FollowUpLabels, HTTPClient: github})
 		if err != nil {
 			return nil, fmt.Errorf("github export: %w", err)
 		}
@@ -41,8 +44,8 @@ func newPostmortems(cfg Config, svc *bot.Service, dir bot.Directory) (*postmorte
 
 // wirePostmortems enables /incident followup, impact, postmortem and export
 // and the outbox handlers that upload drafts and export them.
-func wirePostmortems(cfg Config, svc *bot.Service, disp *bot.Dispatcher, chat bot.Chat, dir bot.Directory, log *slog.Logger) (*postmortems, error) {
-	p, err := newPostmortems(cfg, svc, dir)
+func wirePostmortems(cfg Config, svc *bot.Service, disp *bot.Dispatcher, chat bot.Chat, dir bot.Directory, log *slog.Logger, mx *metrics.Metrics) (*postmortems, error) {
+	p, err := newPostmortems(cfg, svc, dir, mx.Client(metrics.VendorGitHub, &http.Client{Timeout: 30 * time.Second}))
 	if err != nil {
 		return nil, err
 	}

@@ -5,10 +5,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/console"
 	"github.com/sitrep-io/sitrep/handlers"
+	"github.com/sitrep-io/sitrep/metrics"
 	"github.com/sitrep-io/sitrep/slackchat"
 	"github.com/slack-go/slack"
 )
@@ -34,12 +36,13 @@ type slackEdge struct {
 // newChat returns the chat: Slack's adapter when a bot token is configured
 // (with the edge to wire), the console otherwise (edge nil). pacing is the
 // adapter's clock for Slack's rate limits (zero: the wall clock).
-func newChat(cfg Config, e env, log *slog.Logger, pacing chatPacing) (chatDirectory, *slackEdge) {
+func newChat(cfg Config, e env, log *slog.Logger, pacing chatPacing, mx *metrics.Metrics) (chatDirectory, *slackEdge) {
 	if !cfg.Slack.Enabled() {
 		return console.NewChat(e.stdout, nil), nil
 	}
 	chat := slackchat.New(slackchat.Options{Token: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, Logger: log,
-		Now: pacing.now, Sleep: pacing.sleep})
+		Now: pacing.now, Sleep: pacing.sleep, HTTPClient: mx.Client(metrics.VendorSlack, &http.Client{Timeout: 30 * time.Second}),
+		OnPaced: func(method string) { mx.RateLimited(metrics.VendorSlack, method) }})
 	return chat, &slackEdge{cfg: cfg.Slack, pin: cfg.SlackEvents.PinReaction, chat: chat, log: log}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/handlers"
+	"github.com/sitrep-io/sitrep/metrics"
 	"github.com/sitrep-io/sitrep/publicpage"
 	"github.com/sitrep-io/sitrep/statuspage"
 )
@@ -31,7 +32,7 @@ type statusPages struct {
 // publish form and the resolve question, with the outbox handlers that
 // publish; and, with status.addr, listens for the built-in page (served
 // by start).
-func wireStatusPage(ctx context.Context, cfg Config, svc *bot.Service, disp *bot.Dispatcher, log *slog.Logger, limits httpLimits) (*statusPages, error) {
+func wireStatusPage(ctx context.Context, cfg Config, svc *bot.Service, disp *bot.Dispatcher, log *slog.Logger, limits httpLimits, mx *metrics.Metrics) (*statusPages, error) {
 	sc := cfg.StatusPage
 	sp := &statusPages{}
 	if !sc.Enabled() {
@@ -47,7 +48,7 @@ func wireStatusPage(ctx context.Context, cfg Config, svc *bot.Service, disp *bot
 	var page bot.StatusPage = publicpage.Local{}
 	if sc.Atlassian() {
 		page = &statuspage.Client{APIKey: sc.APIKey, PageID: sc.PageID, BaseURL: sc.APIURL,
-			HTTP: &http.Client{Timeout: 20 * time.Second}, Now: svc.Now}
+			HTTP: mx.Client(metrics.VendorStatuspage, &http.Client{Timeout: 20 * time.Second}), Now: svc.Now}
 	}
 	spc := bot.StatusPageConfig{Page: page, Components: sc.Components, Label: sc.Label, Location: cfg.Postmortem.Location}
 	if sp.site != nil {
