@@ -164,7 +164,9 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 	if !ok {
 		err = fmt.Errorf("no handler for outbox op %q", del.Op)
 	} else {
-		actx, cancel := context.WithTimeout(ctx, d.opt.AttemptTimeout)
+		// The priority travels with the attempt: the adapter's pacing hands
+		// out slots by it, and what the handler queues keeps it.
+		actx, cancel := context.WithTimeout(WithDeliveryPriority(ctx, del.Priority), d.opt.AttemptTimeout)
 		result, err = h(actx, del)
 		cancel()
 		if err != nil && errors.Is(err, context.DeadlineExceeded) {
@@ -230,6 +232,7 @@ func rateLimitJitter(wait time.Duration) time.Duration {
 // delivery on its incident's timeline, so a message that could not be sent
 // is visible rather than silently missing.
 func (s *Service) RecordDeliveryFailure(ctx context.Context, d Delivery, cause error) error {
+	ctx = automated(ctx) // what it queues goes after what people do
 	if d.IncidentID == 0 {
 		return nil
 	}
