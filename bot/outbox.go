@@ -82,11 +82,11 @@ func WithDeliveryPriority(ctx context.Context, priority int) context.Context {
 	return context.WithValue(ctx, deliveryPriorityKey{}, priority)
 }
 
-// DeliveryPriorityOf is the priority WithDeliveryPriority put in ctx (0,
-// the lowest, when none: a call made outside the outbox).
-func DeliveryPriorityOf(ctx context.Context) int {
-	p, _ := ctx.Value(deliveryPriorityKey{}).(int)
-	return p
+// DeliveryPriorityOf is the priority WithDeliveryPriority put in ctx; ok is
+// false for a call made outside the outbox.
+func DeliveryPriorityOf(ctx context.Context) (priority int, ok bool) {
+	priority, ok = ctx.Value(deliveryPriorityKey{}).(int)
+	return priority, ok
 }
 
 // NewDelivery builds an outbox entry whose payload is v encoded as JSON.

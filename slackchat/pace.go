@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -95,7 +96,7 @@ func newPacer(now func() time.Time, sleep func(ctx context.Context, d time.Durat
 // error too; when a higher-priority call takes its slot it returns a
 // rate-limit error whose RetryAfter is the next free slot.
 func (p *pacer) wait(ctx context.Context, key string, r rate) error {
-	w, d, err := p.reserve(ctx, key, r, bot.DeliveryPriorityOf(ctx))
+	w, d, err := p.reserve(ctx, key, r, callPriority(ctx))
 	if err != nil || d <= 0 {
 		return err
 	}
@@ -122,6 +123,17 @@ func (p *pacer) wait(ctx context.Context, key string, r rate) error {
 		return bot.Temporary(fmt.Errorf("wait for a %s slot: %w", key, err), 0)
 	}
 	return nil
+}
+
+// callPriority is the priority of the outbox entry a call delivers; a call
+// made outside the outbox (a slash command's form, a click's lookup) has
+// someone waiting on the HTTP request for it, so it comes first and is
+// never asked to give its slot up.
+func callPriority(ctx context.Context) int {
+	if p, ok := bot.DeliveryPriorityOf(ctx); ok {
+		return p
+	}
+	return math.MaxInt
 }
 
 // yielded is the error of a call whose slot a higher-priority call took.

@@ -194,3 +194,51 @@ func TestPaceGivesSlotToHigherPriority(t *testing.T) {
 		t.Error("the storm's channel was created though it gave up its slot")
 	}
 }
+
+// TestPaceDirectCallKeepsSlot: a call made outside the outbox (someone is
+// waiting on the HTTP request for it) is never asked to give its slot up.
+func TestPaceDirectCallKeepsSlot(t *testing.T) {
+	srv := slackfake.New(t)
+	clock := newClock()
+	sleeping := make(chan struct{}, 2)
+	release := make(chan struct{}, 2)
+	c := slackchat.New(slackchat.Options{Token: slackfake.BotToken, APIURL: srv.URL(), HTTPClient: srv.Client(),
+		Now: clock.Now, Sleep: func(ctx context.Context, d time.Duration) error {
+			sleeping <- struct{}{}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-release:
+				return nil
+			}
+		}})
+	ctx := t.Context()
+	for i := range 3 { // the burst
+		if _, err := c.CreateChannel(ctx, bot.ChannelSpec{Name: fmt.Sprintf("inc-%d-burst", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	direct, queued := make(chan error, 1), make(chan error, 1)
+	go func() {
+		_, err := c.CreateChannel(ctx, bot.ChannelSpec{Name: "inc-10-direct"})
+		direct <- err
+	}()
+	<-sleeping
+	go func() {
+		_, err := c.CreateChannel(bot.WithDeliveryPriority(ctx, bot.DeliveryPriority(true, bot.SEV1)), bot.ChannelSpec{Name: "inc-11-queued"})
+		queued <- err
+	}()
+	select {
+	case <-sleeping: // the outbox call waits for a later slot
+	case err := <-direct:
+		t.Fatalf("the direct call gave up its slot to an outbox entry: %v", err)
+	}
+	release <- struct{}{}
+	release <- struct{}{}
+	if err := <-direct; err != nil {
+		t.Errorf("direct call: %v", err)
+	}
+	if err := <-queued; err != nil {
+		t.Errorf("outbox call: %v", err)
+	}
+}
