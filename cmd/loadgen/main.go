@@ -17,7 +17,11 @@
 // By default it starts sitrep's webhook handlers in process on
 // 127.0.0.1 with a fresh database. -target points it at a running server
 // instead (loopback only; -db names that server's database so the counts can
-// be checked). Every run is bounded in requests (-n, at most 100,000) and in
+// be checked). -chat slack makes the in-process sitrep deliver to a fake
+// Slack that enforces Slack's tiers, through the real adapter and pacing,
+// during the storm, and reports how long a SEV1 declared while the storm's
+// channels queue takes to get its channel, card and invitation, and how
+// long the storm's channels and posts take to reach Slack. Every run is bounded in requests (-n, at most 100,000) and in
 // time (-timeout).
 package main
 
