@@ -50,12 +50,19 @@ func TestDeliveryPriorityByOrigin(t *testing.T) {
 	}
 
 	e.drain()
+	pins := 0
 	for id, ds := range byIncident() {
 		for _, d := range ds {
+			if d.Op == bot.OpPin {
+				pins++
+			}
 			if d.Op == bot.OpPin && d.Priority != queued[id][0].Priority {
 				t.Errorf("incident %d: the pin queued by the channel's delivery has priority %d, want the delivery's %d", id, d.Priority, queued[id][0].Priority)
 			}
 		}
+	}
+	if pins != 2 {
+		t.Fatalf("%d pins queued by the channels' deliveries, want 2", pins)
 	}
 	// A person's status update on the alert-opened incident is a person's.
 	if _, err := e.svc.PostUpdate(e.ctx(), "U2", alert.Incident.ID, "Rolling back"); err != nil {
