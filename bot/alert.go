@@ -43,6 +43,7 @@ type AlertOutcome struct {
 // enforced by the store, so concurrent deliveries of one alert open one
 // incident.
 func (s *Service) IngestAlert(ctx context.Context, a Alert) (AlertOutcome, error) {
+	ctx = automated(ctx) // what it queues goes after what people do
 	if err := validateAlert(&a); err != nil {
 		return AlertOutcome{}, err
 	}

@@ -34,6 +34,7 @@ type GroupOutcome struct {
 // notification changes nothing but what is new. It returns EINVALID, naming
 // the field, for an invalid alert, before anything is stored.
 func (s *Service) IngestAlertGroup(ctx context.Context, g AlertGroup) (GroupOutcome, error) {
+	ctx = automated(ctx) // what it queues goes after what people do
 	alerts, err := groupAlerts(g)
 	if err != nil {
 		return GroupOutcome{}, err

@@ -192,7 +192,9 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 	if !ok {
 		err = fmt.Errorf("no handler for outbox op %q", del.Op)
 	} else {
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opt.AttemptTimeout)
+		// The priority travels with the attempt: the adapter's pacing hands
+		// out slots by it, and what the handler queues keeps it.
+		actx, cancel := context.WithTimeout(WithDeliveryPriority(context.WithoutCancel(ctx), del.Priority), d.opt.AttemptTimeout)
 		result, err = h(actx, del)
 		cancel()
 		if err != nil && errors.Is(err, context.DeadlineExceeded) {
@@ -299,6 +301,7 @@ func rateLimitJitter(wait time.Duration) time.Duration {
 // never blocks them). Nothing is noticed about a notice, nor where there is
 // no channel to tell.
 func (s *Service) RecordDeliveryFailure(ctx context.Context, d Delivery, cause error) error {
+	ctx = automated(ctx) // what it queues goes after what people do
 	if d.IncidentID == 0 {
 		return nil
 	}

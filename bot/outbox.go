@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,7 +22,8 @@ const (
 // Delivery is one outbox entry: something the bot will do at a vendor (post a
 // message, create a channel, acknowledge a page) after the change that caused
 // it has committed. Entries with the same Key are delivered one at a time in
-// ID order; entries with different keys go in parallel.
+// ID order; entries with different keys go in parallel, the higher Priority
+// first (see DeliveryStore).
 type Delivery struct {
 	ID            int64
 	Key           string // ordering key, e.g. "incident:3" or "channel:C123"
@@ -43,6 +45,48 @@ type Delivery struct {
 	// Coalesce value when this one is enqueued (only the newest card refresh
 	// matters).
 	Coalesce string
+	// Priority orders entries of different keys: higher goes first (claims,
+	// and the adapters' pacing). The Service sets it at enqueue from who
+	// caused the change and the incident's severity (DeliveryPriority).
+	Priority int
+}
+
+// DeliveryPriority is the priority of an entry caused by a person (human)
+// or by automation (alerts, reminders, summaries) about an incident of
+// severity sev (0: not about an incident). What a person does goes before
+// anything automation does; within each, the more severe incident first:
+// a person's SEV4 outranks an alert's SEV1, because the person is waiting
+// for the answer and the alert's channel is not read yet.
+func DeliveryPriority(human bool, sev Severity) int {
+	p := 0
+	if sev.Valid() {
+		p = 5 - int(sev) // SEV1 4 … SEV4 1
+	}
+	if human {
+		p += humanPriority
+	}
+	return p
+}
+
+// humanPriority lifts every entry a person caused above every entry
+// automation caused (severities add at most 4).
+const humanPriority = 10
+
+// deliveryPriorityKey carries the priority of the entry an attempt
+// delivers in the attempt's context.
+type deliveryPriorityKey struct{}
+
+// WithDeliveryPriority returns ctx carrying the priority of the entry being
+// delivered, for adapters whose pacing hands out slots by priority.
+func WithDeliveryPriority(ctx context.Context, priority int) context.Context {
+	return context.WithValue(ctx, deliveryPriorityKey{}, priority)
+}
+
+// DeliveryPriorityOf is the priority WithDeliveryPriority put in ctx; ok is
+// false for a call made outside the outbox.
+func DeliveryPriorityOf(ctx context.Context) (priority int, ok bool) {
+	priority, ok = ctx.Value(deliveryPriorityKey{}).(int)
+	return priority, ok
 }
 
 // NewDelivery builds an outbox entry whose payload is v encoded as JSON.

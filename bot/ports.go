@@ -90,7 +90,8 @@ type Tx interface {
 	AppendEvent(ev *Event) (bool, error)
 	// Enqueue adds an outbox entry. With d.Coalesce set it first supersedes
 	// the pending entries with the same Coalesce value, in the same
-	// transaction.
+	// transaction. It stores d.Priority and raises the unfinished entries
+	// of d.Key to it when theirs is lower (see DeliveryStore).
 	Enqueue(d Delivery) error
 
 	RunbookTx
@@ -110,6 +111,16 @@ type Tx interface {
 // however many dispatchers claim. An entry is delivered once unless its
 // claimer died mid-delivery; then it comes back Uncertain and the handler
 // checks before repeating (MessageFinder).
+//
+// Claims go by priority (Delivery.Priority, higher first), then by how long
+// the entry has been due (NextAttemptAt, then ID): among the entries that
+// may be claimed, no lower-priority one is returned while a higher-priority
+// one is left, whatever their due times (an entry deferred by a rate limit
+// and due again does not overtake one of higher priority). Per-key order
+// comes first: Enqueue raises every unfinished entry of the key to the new
+// entry's priority when it is lower, so a high-priority entry never waits
+// behind a low-priority head of its key. Priority orders claims only; it
+// never makes an entry due earlier.
 //
 // A claim is a lease of DeliveryLease (a store may be set shorter for
 // tests): it holds until the claimer completes, retries, defers or fails the

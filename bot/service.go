@@ -160,7 +160,7 @@ func (s *Service) update(ctx context.Context, fn func(tx Tx) error) error {
 	queued := false
 	var done milestones
 	err := s.store.Update(ctx, func(tx Tx) error {
-		rec := &recordingTx{Tx: tx, observe: s.cfg.Observer != nil}
+		rec := &recordingTx{Tx: tx, observe: s.cfg.Observer != nil, origin: originOf(ctx)}
 		if err := fn(rec); err != nil {
 			return err
 		}
@@ -214,6 +214,7 @@ func (s *Service) runHooks(rec *recordingTx, events []Event) error {
 // stored state in this transaction.
 type recordingTx struct {
 	Tx
+	origin   origin // who caused the change: the priority of its deliveries
 	appended []Event
 	enqueued int
 	read     map[int64]Incident
@@ -289,6 +290,18 @@ func (r *recordingTx) AppendEvent(ev *Event) (bool, error) {
 }
 
 func (r *recordingTx) Enqueue(d Delivery) error {
+	return r.enqueue(d, r.origin)
+}
+
+// enqueue stores d with the priority of its origin (unless it has one).
+func (r *recordingTx) enqueue(d Delivery, o origin) error {
+	if d.Priority == 0 {
+		p, err := r.priority(d, o)
+		if err != nil {
+			return err
+		}
+		d.Priority = p
+	}
 	err := r.Tx.Enqueue(d)
 	if err == nil {
 		r.enqueued++
@@ -302,6 +315,10 @@ func (r *recordingTx) Enqueue(d Delivery) error {
 type hookTx struct{ *recordingTx }
 
 func (h hookTx) AppendEvent(ev *Event) (bool, error) { return h.recordingTx.Tx.AppendEvent(ev) }
+
+// Enqueue: what hooks queue (reminders, alert summaries) is automation's,
+// whoever made the change.
+func (h hookTx) Enqueue(d Delivery) error { return h.enqueue(d, origin{automated: true}) }
 
 // change loads incident id inside a transaction, lets fn change it and record
 // what happened, and saves it.

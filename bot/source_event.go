@@ -59,6 +59,7 @@ type SourceOutcome struct {
 // "alert:<source>". An event for an incident sitrep never opened is
 // ignored (Ignored says so). Redeliveries change nothing.
 func (s *Service) RecordSourceEvent(ctx context.Context, ev SourceEvent) (SourceOutcome, error) {
+	ctx = automated(ctx) // what it queues goes after what people do
 	if ev.Source == "" {
 		return SourceOutcome{}, FieldErrorf("source", "a source event needs a source")
 	}

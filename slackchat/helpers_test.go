@@ -25,6 +25,10 @@ type fakeClock struct {
 	mu     sync.Mutex // guards slept and sleeps
 	slept  time.Duration
 	sleeps int
+
+	// afterSleep, when set, is called (outside the lock) after each sleep
+	// has moved the clock: a test's events at a given time.
+	afterSleep func(now time.Time)
 }
 
 func newClock() *fakeClock { return &fakeClock{Clock: testclock.New(start)} }
@@ -36,10 +40,14 @@ func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 		return err
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.Advance(d)
+	now := c.Advance(d)
 	c.slept += d
 	c.sleeps++
+	after := c.afterSleep
+	c.mu.Unlock()
+	if after != nil {
+		after(now)
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -52,6 +53,13 @@ var errPaced = errors.New("holding back to stay within Slack's rate limits")
 // pacer hands out call slots per key (a method, or a channel for posts),
 // waiting when a key's bucket is empty. Time comes from now and waiting goes
 // through sleep, so tests run on a fake clock.
+//
+// Slots go by priority (bot.DeliveryPriorityOf the call's context): a call
+// waiting for a slot gives it up to a higher-priority call that arrives
+// later, and returns a rate-limit error (the outbox defers its entry, not
+// counted as an attempt), so fifty alert channels waiting for Tier 2 slots
+// do not hold the next slot when a person declares an incident. Priority
+// is within this process; the outbox's claims order across processes.
 type pacer struct {
 	mu      sync.Mutex
 	now     func() time.Time
@@ -61,10 +69,21 @@ type pacer struct {
 
 // bucket is a token bucket kept as a theoretical arrival time (GCRA): a call
 // is allowed once now >= tat - burst*every, and each call moves tat on by
-// every. blocked holds calls back after Slack answered 429.
+// every. blocked holds calls back after Slack answered 429. waiting are the
+// calls holding a future slot.
 type bucket struct {
 	tat     time.Time
 	blocked time.Time
+	waiting []*waiter
+}
+
+// waiter is a call holding the slot at at; yield ends its wait when a
+// higher-priority call takes the slot.
+type waiter struct {
+	priority int
+	at       time.Time
+	yield    context.CancelFunc
+	yielded  bool
 }
 
 func newPacer(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) *pacer {
@@ -75,22 +94,62 @@ func newPacer(now func() time.Time, sleep func(ctx context.Context, d time.Durat
 // ctx's deadline it reserves nothing and returns a *bot.TemporaryError whose
 // RetryAfter is the wait, so the outbox retries the entry later instead of
 // holding a worker; when ctx ends during the wait it returns a Temporary
-// error too.
+// error too; when a higher-priority call takes its slot it returns a
+// rate-limit error whose RetryAfter is the next free slot.
 func (p *pacer) wait(ctx context.Context, key string, r rate) error {
-	d, err := p.reserve(ctx, key, r)
+	w, d, err := p.reserve(ctx, key, r, callPriority(ctx))
 	if err != nil || d <= 0 {
 		return err
 	}
+	sctx, yield := context.WithCancel(ctx)
+	defer yield()
+	p.mu.Lock()
+	w.yield = yield
+	yielded := w.yielded
+	p.mu.Unlock()
+	if yielded {
+		return p.yielded(key, r)
+	}
 	// The slot stays taken if ctx ends now: erring on the slow side keeps
 	// later calls within the limit.
-	if err := p.sleep(ctx, d); err != nil {
+	err = p.sleep(sctx, d)
+	p.mu.Lock()
+	yielded = w.yielded
+	p.bucket(key).remove(w)
+	p.mu.Unlock()
+	if yielded {
+		return p.yielded(key, r)
+	}
+	if err != nil {
 		return bot.Temporary(fmt.Errorf("wait for a %s slot: %w", key, err), 0)
 	}
 	return nil
 }
 
-// reserve takes the next slot of key and returns how long to wait for it.
-func (p *pacer) reserve(ctx context.Context, key string, r rate) (time.Duration, error) {
+// callPriority is the priority of the outbox entry a call delivers; a call
+// made outside the outbox (a slash command's form, a click's lookup) has
+// someone waiting on the HTTP request for it, so it comes first and is
+// never asked to give its slot up.
+func callPriority(ctx context.Context) int {
+	if p, ok := bot.DeliveryPriorityOf(ctx); ok {
+		return p
+	}
+	return math.MaxInt
+}
+
+// yielded is the error of a call whose slot a higher-priority call took.
+func (p *pacer) yielded(key string, r rate) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.bucket(key)
+	next := b.tat.Add(-time.Duration(r.burst-1) * r.every).Sub(p.now())
+	return bot.RateLimited(fmt.Errorf("%s: %w (a higher-priority call took the slot)", key, errPaced), max(next, r.every))
+}
+
+// reserve takes the next slot of key for a call of priority prio, or the
+// slot of a lower-priority waiter when that comes sooner, and returns the
+// waiter (nil when the call may go now) and how long to wait.
+func (p *pacer) reserve(ctx context.Context, key string, r rate, prio int) (*waiter, time.Duration, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b := p.bucket(key)
@@ -105,13 +164,58 @@ func (p *pacer) reserve(ctx context.Context, key string, r rate) (time.Duration,
 		at = b.blocked
 	}
 	d := at.Sub(now)
+	if d > 0 {
+		if victim := b.lowerWaiter(prio, at); victim != nil {
+			// Take its slot; the bucket's tat stays, the victim comes
+			// back through the outbox for a later one.
+			victim.yielded = true
+			if victim.yield != nil {
+				victim.yield()
+			}
+			b.remove(victim)
+			w := &waiter{priority: prio, at: victim.at}
+			b.waiting = append(b.waiting, w)
+			return w, victim.at.Sub(now), nil
+		}
+	}
 	// The deadline is wall-clock time; compare durations so a fake clock
 	// works too.
 	if deadline, ok := ctx.Deadline(); ok && d > 0 && d >= time.Until(deadline) {
-		return 0, bot.RateLimited(fmt.Errorf("%s: %w", key, errPaced), d)
+		return nil, 0, bot.RateLimited(fmt.Errorf("%s: %w", key, errPaced), d)
 	}
 	b.tat = tat
-	return d, nil
+	if d <= 0 {
+		return nil, 0, nil
+	}
+	w := &waiter{priority: prio, at: at}
+	b.waiting = append(b.waiting, w)
+	return w, d, nil
+}
+
+// lowerWaiter is the waiter of lower priority than prio holding the
+// earliest slot before at (the lowest priority among equals), or nil.
+// Caller holds p.mu.
+func (b *bucket) lowerWaiter(prio int, at time.Time) *waiter {
+	var best *waiter
+	for _, w := range b.waiting {
+		if w.priority >= prio || w.yielded || !w.at.Before(at) {
+			continue
+		}
+		if best == nil || w.at.Before(best.at) || (w.at.Equal(best.at) && w.priority < best.priority) {
+			best = w
+		}
+	}
+	return best
+}
+
+// remove drops w from the waiters. Caller holds p.mu.
+func (b *bucket) remove(w *waiter) {
+	for i, x := range b.waiting {
+		if x == w {
+			b.waiting = append(b.waiting[:i], b.waiting[i+1:]...)
+			return
+		}
+	}
 }
 
 // block holds every call of key back for d (Slack answered 429 with

@@ -165,3 +165,111 @@ func TestPaceTellsOnPaced(t *testing.T) {
 		t.Errorf("OnPaced told %v, want %v", paced, want)
 	}
 }
+
+// TestPaceGivesSlotToHigherPriority: an outbox entry waiting for a Tier 2
+// slot gives it up to a higher-priority entry that asks later (a person's
+// incident during an alert storm): the later one gets the slot, the waiting
+// one returns a rate-limit error for the outbox to defer, not a failure.
+func TestPaceGivesSlotToHigherPriority(t *testing.T) {
+	srv := slackfake.New(t)
+	clock := newClock()
+	sleeping := make(chan struct{})
+	release := make(chan struct{})
+	c := slackchat.New(slackchat.Options{Token: slackfake.BotToken, APIURL: srv.URL(), HTTPClient: srv.Client(),
+		Now: clock.Now, Sleep: func(ctx context.Context, d time.Duration) error {
+			sleeping <- struct{}{}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-release:
+				clock.Advance(d)
+				return nil
+			}
+		}})
+	ctx := t.Context()
+	for i := range 3 { // the burst
+		if _, err := c.CreateChannel(ctx, bot.ChannelSpec{Name: fmt.Sprintf("inc-%d-burst", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	storm, person := make(chan error, 1), make(chan error, 1)
+	go func() {
+		_, err := c.CreateChannel(bot.WithDeliveryPriority(ctx, bot.DeliveryPriority(false, bot.SEV1)), bot.ChannelSpec{Name: "inc-10-storm"})
+		storm <- err
+	}()
+	<-sleeping // the storm's create holds the next slot
+	go func() {
+		_, err := c.CreateChannel(bot.WithDeliveryPriority(ctx, bot.DeliveryPriority(true, bot.SEV3)), bot.ChannelSpec{Name: "inc-11-declared"})
+		person <- err
+	}()
+	select {
+	case err := <-storm:
+		ok, after := bot.IsTemporary(err)
+		var temp *bot.TemporaryError
+		if !ok || after <= 0 || !errors.As(err, &temp) || !temp.RateLimited {
+			t.Fatalf("the storm's create returned %v, want a rate-limit error with a wait", err)
+		}
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("the storm's create kept its slot when a person's create asked for one")
+	}
+	<-sleeping // the person's create waits for the slot the storm's held
+	release <- struct{}{}
+	if err := <-person; err != nil {
+		t.Fatalf("the person's create: %v", err)
+	}
+	if _, ok := srv.Channel("inc-11-declared"); !ok {
+		t.Error("the person's channel was not created")
+	}
+	if _, ok := srv.Channel("inc-10-storm"); ok {
+		t.Error("the storm's channel was created though it gave up its slot")
+	}
+}
+
+// TestPaceDirectCallKeepsSlot: a call made outside the outbox (someone is
+// waiting on the HTTP request for it) is never asked to give its slot up.
+func TestPaceDirectCallKeepsSlot(t *testing.T) {
+	srv := slackfake.New(t)
+	clock := newClock()
+	sleeping := make(chan struct{}, 2)
+	release := make(chan struct{}, 2)
+	c := slackchat.New(slackchat.Options{Token: slackfake.BotToken, APIURL: srv.URL(), HTTPClient: srv.Client(),
+		Now: clock.Now, Sleep: func(ctx context.Context, d time.Duration) error {
+			sleeping <- struct{}{}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-release:
+				return nil
+			}
+		}})
+	ctx := t.Context()
+	for i := range 3 { // the burst
+		if _, err := c.CreateChannel(ctx, bot.ChannelSpec{Name: fmt.Sprintf("inc-%d-burst", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	direct, queued := make(chan error, 1), make(chan error, 1)
+	go func() {
+		_, err := c.CreateChannel(ctx, bot.ChannelSpec{Name: "inc-10-direct"})
+		direct <- err
+	}()
+	<-sleeping
+	go func() {
+		_, err := c.CreateChannel(bot.WithDeliveryPriority(ctx, bot.DeliveryPriority(true, bot.SEV1)), bot.ChannelSpec{Name: "inc-11-queued"})
+		queued <- err
+	}()
+	select {
+	case <-sleeping: // the outbox call waits for a later slot
+	case err := <-direct:
+		t.Fatalf("the direct call gave up its slot to an outbox entry: %v", err)
+	}
+	release <- struct{}{}
+	release <- struct{}{}
+	if err := <-direct; err != nil {
+		t.Errorf("direct call: %v", err)
+	}
+	if err := <-queued; err != nil {
+		t.Errorf("outbox call: %v", err)
+	}
+}

@@ -18,12 +18,15 @@ import (
 const (
 	sqlSupersede = `UPDATE outbox SET state = 'superseded'
 		WHERE coalesce_key = ? AND state = 'pending' AND coalesce_key <> ''`
-	sqlEnqueue = `INSERT INTO outbox (key, op, incident_id, payload, next_attempt_at, created_at, coalesce_key)
-		VALUES (?,?,?,?,?,?,?)`
+	sqlEnqueue = `INSERT INTO outbox (key, op, incident_id, payload, next_attempt_at, created_at, coalesce_key, priority)
+		VALUES (?,?,?,?,?,?,?,?)`
+	// The state term is outbox_unfinished's, so SQLite uses that index.
+	sqlInheritPriority = `UPDATE outbox SET priority = ?
+		WHERE key = ? AND state IN ('pending','sending') AND priority < ?`
 	sqlDueDeliveries = `SELECT ` + deliveryColumns + ` FROM outbox o
 		WHERE o.state = 'pending' AND o.next_attempt_at <= ?
 		AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.key = o.key AND p.id < o.id AND p.state IN ('pending','sending'))
-		ORDER BY o.next_attempt_at, o.id LIMIT ?`
+		ORDER BY o.priority DESC, o.next_attempt_at, o.id LIMIT ?`
 	sqlClaimDelivery    = `UPDATE outbox SET state = 'sending', claimed_by = ?, lease_until = ? WHERE id = ?`
 	sqlCompleteDelivery = `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, result = ?,
 		last_error = '' WHERE id = ?`
@@ -51,20 +54,28 @@ func (t *tx) Enqueue(d bot.Delivery) error {
 	if payload == "" {
 		payload = "{}"
 	}
-	if _, err := t.exec(sqlEnqueue, d.Key, d.Op, d.IncidentID, payload, next, encTime(created), d.Coalesce); err != nil {
+	if d.Priority > 0 {
+		// The older entries of the key go first whatever their priority,
+		// so they take this one's: a person's action is not held behind a
+		// low-priority head.
+		if _, err := t.exec(sqlInheritPriority, d.Priority, d.Key, d.Priority); err != nil {
+			return fmt.Errorf("raise the priority of %s: %w", d.Key, err)
+		}
+	}
+	if _, err := t.exec(sqlEnqueue, d.Key, d.Op, d.IncidentID, payload, next, encTime(created), d.Coalesce, d.Priority); err != nil {
 		return fmt.Errorf("enqueue %s: %w", d.Op, err)
 	}
 	return nil
 }
 
 const deliveryColumns = `id, key, op, incident_id, payload, state, attempts, next_attempt_at, last_error,
-	created_at, delivered_at, result, uncertain, coalesce_key`
+	created_at, delivered_at, result, uncertain, coalesce_key, priority`
 
 func scanDelivery(row scanner) (bot.Delivery, error) {
 	var d bot.Delivery
 	var payload, state, next, created, delivered, result string
 	err := row.Scan(&d.ID, &d.Key, &d.Op, &d.IncidentID, &payload, &state, &d.Attempts, &next, &d.LastError,
-		&created, &delivered, &result, &d.Uncertain, &d.Coalesce)
+		&created, &delivered, &result, &d.Uncertain, &d.Coalesce, &d.Priority)
 	if err != nil {
 		return bot.Delivery{}, err
 	}
@@ -83,9 +94,10 @@ func scanDelivery(row scanner) (bot.Delivery, error) {
 	return d, nil
 }
 
-// ClaimDeliveries claims the due heads of up to limit keys: an entry is
-// claimed only when no older entry of its key is unfinished, which keeps
-// each key (each channel) in order.
+// ClaimDeliveries claims the due heads of up to limit keys, the highest
+// priority first, then the longest due: an entry is claimed only when no
+// older entry of its key is unfinished, which keeps each key (each channel)
+// in order.
 func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, limit int) ([]bot.Delivery, error) {
 	var out []bot.Delivery
 	err := db.Update(ctx, func(btx bot.Tx) error {

@@ -24,48 +24,67 @@ import (
 // service, reminders and outbox dispatcher (chat: the console, discarded;
 // no PagerDuty API) on 127.0.0.1 with a fresh database, as `sitrep serve`
 // wires them.
-func startTarget(ctx context.Context, o options) (string, *store.DB, func(), error) {
+func startTarget(ctx context.Context, o options) (string, *store.DB, *inProcess, func(), error) {
 	if o.target != "" {
 		if err := loopbackOnly(o.target); err != nil {
-			return "", nil, nil, err
+			return "", nil, nil, nil, err
 		}
 		if o.db == "" {
-			return o.target, nil, func() {}, nil
+			return o.target, nil, nil, func() {}, nil
 		}
 		db, err := store.Open(ctx, o.db)
 		if err != nil {
-			return "", nil, nil, err
+			return "", nil, nil, nil, err
 		}
-		return o.target, db, func() { db.Close() }, nil
+		return o.target, db, nil, func() { db.Close() }, nil
 	}
 	dir, err := os.MkdirTemp("", "sitrep-loadgen-")
 	if err != nil {
-		return "", nil, nil, err
+		return "", nil, nil, nil, err
 	}
 	db, err := store.Open(ctx, filepath.Join(dir, "sitrep.db"))
 	if err != nil {
 		os.RemoveAll(dir)
-		return "", nil, nil, err
+		return "", nil, nil, nil, err
 	}
-	url, stopServer, err := serveInProcess(db, o)
+	proc, stopServer, err := serveInProcess(db, o)
 	if err != nil {
 		db.Close()
 		os.RemoveAll(dir)
-		return "", nil, nil, err
+		return "", nil, nil, nil, err
 	}
-	return url, db, func() {
+	return proc.url, db, proc, func() {
 		stopServer()
+		if proc.slack != nil {
+			proc.slack.fake.Close()
+		}
 		db.Close()
 		os.RemoveAll(dir)
 	}, nil
 }
 
-func serveInProcess(db *store.DB, o options) (string, func(), error) {
+// inProcess is sitrep started by loadgen.
+type inProcess struct {
+	url   string
+	svc   *bot.Service
+	slack *slackChat // -chat slack
+}
+
+func serveInProcess(db *store.DB, o options) (*inProcess, func(), error) {
 	// Logged as `sitrep serve` logs by default (text, info), into nothing:
 	// what logging costs the server is measured too.
 	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	chat := console.NewChat(io.Discard, nil)
-	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: "incidents"})
+	proc := &inProcess{}
+	var chat bot.Chat
+	broadcast := "incidents"
+	if o.chat == "slack" {
+		proc.slack = newSlackChat()
+		chat, broadcast = proc.slack.client, proc.slack.broadcast
+	} else {
+		chat = console.NewChat(io.Discard, nil)
+	}
+	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: broadcast})
+	proc.svc = svc
 	svc.EnableAlerting(bot.AlertingConfig{})
 	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Logger: log, OnFailure: svc.RecordDeliveryFailure})
 	disp.Handle(svc.ChatHandlers(chat))
@@ -80,7 +99,9 @@ func serveInProcess(db *store.DB, o options) (string, func(), error) {
 				Severity: handlers.DefaultPagerDutySeverity()},
 			"/webhooks/alertmanager": &handlers.AlertmanagerWebhook{Alerts: svc, Token: o.token, Log: log},
 		}}
-	return listen(routes.Handler(), func(ctx context.Context) { _ = disp.Run(ctx) })
+	url, stop, err := listen(routes.Handler(), func(ctx context.Context) { _ = disp.Run(ctx) })
+	proc.url = url
+	return proc, stop, err
 }
 
 // listen serves h on 127.0.0.1 (and runs bg beside it) until the returned

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -97,6 +98,10 @@ type Server struct {
 	faults   map[string]*faultQueue
 
 	sockets *socketHub
+
+	tierNow   func() time.Time // WithTiers
+	tiers     map[string]Tier
+	tierState map[string]*tierBucket
 }
 
 type channelState struct {
@@ -759,6 +764,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if over, wait := s.overTier(method); over {
+		secs := int(math.Ceil(wait.Seconds()))
+		f := RateLimited(max(secs, 1))
+		c.Fault, c.Status, c.Error = &f, f.Status, f.Error
+		s.record(c)
+		w.Header().Set("Retry-After", fmt.Sprint(f.RetryAfter))
+		writeJSON(w, f.Status, map[string]any{"ok": false, "error": f.Error})
+		return
+	}
 	status, resp := s.dispatch(&c, params, js, badJSON)
 	c.Status = status
 	s.record(c)

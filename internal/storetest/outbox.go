@@ -360,3 +360,59 @@ func testClaimsAreExclusiveAcrossHandles(t *testing.T, open Opener) {
 		}
 	}
 }
+
+func prioritised(key string, at time.Time, priority int) bot.Delivery {
+	d := due(key, at)
+	d.Priority = priority
+	return d
+}
+
+// testClaimByPriority: claims take the highest priority first, then the
+// longest due; per-key order still holds, and an older entry of a key takes
+// the priority of a later one (a person's card behind an alert's head).
+func testClaimByPriority(t *testing.T, open Opener) {
+	db := open(t)
+	ctx := t.Context()
+	id := enqueue(t, db,
+		prioritised("storm1", t0.Add(-time.Minute), 1), // 0: due longest, low priority
+		prioritised("storm2", t0, 1),                   // 1
+		prioritised("person", t0, 14),                  // 2: a person's SEV1, due last
+		prioritised("person", t0, 14),                  // 3: waits for 2 whatever its priority
+		prioritised("later", t0.Add(time.Minute), 20),  // 4: not due at t0, however high
+		prioritised("mixed", t0, 0),                    // 5: an alert's head …
+	)
+	if got := delivery(t, db, id[2]).Priority; got != 14 {
+		t.Fatalf("stored priority = %d, want 14", got)
+	}
+	// … and a person's entry behind it raises it.
+	id = append(id, enqueue(t, db, prioritised("mixed", t0, 12))...) // 6
+	if got := delivery(t, db, id[5]).Priority; got != 12 {
+		t.Errorf("the head of a key behind which a priority-12 entry waits has priority %d, want 12", got)
+	}
+	// A lower-priority entry does not lower what is queued.
+	id = append(id, enqueue(t, db, prioritised("person", t0, 2))...) // 7
+	if got := delivery(t, db, id[3]).Priority; got != 14 {
+		t.Errorf("a later low-priority entry changed the priority of an older one to %d, want 14", got)
+	}
+
+	if got, want := claim(t, db, t0, 2), []int64{id[2], id[5]}; !reflect.DeepEqual(got, want) {
+		t.Errorf("claimed %v, want the person's head %d then the raised head %d", got, id[2], id[5])
+	}
+	if got, want := claim(t, db, t0, 10), []int64{id[0], id[1]}; !reflect.DeepEqual(got, want) {
+		t.Errorf("claimed %v, want the equal-priority storm heads, the longest due first: %v", got, want)
+	}
+	if err := db.CompleteDelivery(ctx, id[2], nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	// A deferred low-priority entry due again does not overtake a
+	// higher-priority one that became due after it.
+	if err := db.DeferDelivery(ctx, id[0], t0.Add(-time.Second), "paced"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := claim(t, db, t0, 1), []int64{id[3]}; !reflect.DeepEqual(got, want) {
+		t.Errorf("claimed %v, want the person's next entry %v before the deferred storm entry", got, want)
+	}
+	if got, want := claim(t, db, t0.Add(time.Minute), 10), []int64{id[4], id[0]}; !reflect.DeepEqual(got, want) {
+		t.Errorf("claimed %v, want %v", got, want)
+	}
+}

@@ -57,6 +57,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"Enqueue", testEnqueue},
 		{"ClaimDeliveries", testClaimDeliveries},
 		{"ClaimsAreExclusiveAcrossHandles", testClaimsAreExclusiveAcrossHandles},
+		{"ClaimByPriority", testClaimByPriority},
 		{"RetryDelivery", testRetryDelivery},
 		{"FailDelivery", testFailDelivery},
 		{"Coalesce", testCoalesce},

@@ -40,11 +40,20 @@ func (t *tx) Enqueue(d bot.Delivery) error {
 	// the id.
 	_, err := t.exec(`WITH superseded AS (
 			UPDATE outbox SET state = 'superseded' WHERE $7 <> '' AND coalesce_key = $7 AND state = 'pending' AND coalesce_key <> '')
-		INSERT INTO outbox (key, op, incident_id, payload, next_attempt_at, created_at, coalesce_key)
-		SELECT $1, $2, $3, $4, $5, $6, $7 FROM (SELECT pg_advisory_xact_lock($8, hashtext($1))) AS key_lock`,
-		d.Key, d.Op, d.IncidentID, payload, store.EncodeTime(d.NextAttemptAt), store.EncodeTime(created), d.Coalesce, outboxKeyLocks)
+		INSERT INTO outbox (key, op, incident_id, payload, next_attempt_at, created_at, coalesce_key, priority)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $9 FROM (SELECT pg_advisory_xact_lock($8, hashtext($1))) AS key_lock`,
+		d.Key, d.Op, d.IncidentID, payload, store.EncodeTime(d.NextAttemptAt), store.EncodeTime(created), d.Coalesce, outboxKeyLocks, d.Priority)
 	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", d.Op, err)
+	}
+	if d.Priority > 0 {
+		// The older entries of the key go first whatever their priority, so
+		// they take this one's: a person's action is not held behind a
+		// low-priority head (the key's lock is held since the insert).
+		if _, err := t.exec(`UPDATE outbox SET priority = $1 WHERE key = $2 AND state IN ('pending','sending') AND priority < $1`,
+			d.Priority, d.Key); err != nil {
+			return fmt.Errorf("raise the priority of %s: %w", d.Key, err)
+		}
 	}
 	return nil
 }
@@ -58,7 +67,7 @@ var sqlClaim = `WITH due AS (
 		SELECT o.id FROM outbox o
 		WHERE o.state = 'pending' AND o.next_attempt_at <= $1
 		AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.key = o.key AND p.id < o.id AND p.state IN ('pending','sending'))
-		ORDER BY o.next_attempt_at, o.id LIMIT $2
+		ORDER BY o.priority DESC, o.next_attempt_at, o.id LIMIT $2
 		FOR UPDATE OF o SKIP LOCKED)
 	UPDATE outbox SET state = 'sending', claimed_by = $3, lease_until = ` + sqlClaimLease + ` FROM due WHERE outbox.id = due.id
 	RETURNING ` + deliveryColumnsOfOutbox
@@ -106,8 +115,11 @@ func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, limit int) ([]
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
-	// RETURNING keeps no order: the claim's order is the due order.
+	// RETURNING keeps no order: the claim's order is priority, then due.
 	slices.SortFunc(out, func(a, b bot.Delivery) int {
+		if c := cmp.Compare(b.Priority, a.Priority); c != 0 {
+			return c
+		}
 		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
 			return c
 		}
