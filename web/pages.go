@@ -13,7 +13,10 @@ import (
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/renderer"
+	"github.com/yuin/goldmark/util"
 )
 
 // incidentsPageSize is how many incidents one page of the list shows.
@@ -376,8 +379,46 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, inc bot.Incident
 }
 
 // markdown renders the postmortem: GitHub's tables, and raw HTML in the
-// Markdown (an incident title with a tag in it) never rendered as HTML.
-var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
+// Markdown (an incident title with a tag in it) never rendered as HTML but
+// shown as the text people typed.
+var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM),
+	goldmark.WithRendererOptions(renderer.WithNodeRenderers(util.Prioritized(rawHTMLAsText{}, 100))))
+
+// rawHTMLAsText renders raw HTML (inline and blocks) escaped, as text:
+// goldmark's safe mode drops it, which would lose words of a title such as
+// "<script>…</script> checkout".
+type rawHTMLAsText struct{}
+
+func (rawHTMLAsText) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
+	reg.Register(ast.KindRawHTML, func(w util.BufWriter, source []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
+		if entering {
+			segs := node.(*ast.RawHTML).Segments
+			for i := range segs.Len() {
+				seg := segs.At(i)
+				template.HTMLEscape(w, seg.Value(source))
+			}
+		}
+		return ast.WalkSkipChildren, nil
+	})
+	reg.Register(ast.KindHTMLBlock, func(w util.BufWriter, source []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
+		n := node.(*ast.HTMLBlock)
+		if entering {
+			_, _ = w.WriteString("<pre>")
+			lines := n.Lines()
+			for i := range lines.Len() {
+				line := lines.At(i)
+				template.HTMLEscape(w, line.Value(source))
+			}
+		} else {
+			if n.HasClosure() {
+				closure := n.ClosureLine
+				template.HTMLEscape(w, closure.Value(source))
+			}
+			_, _ = w.WriteString("</pre>\n")
+		}
+		return ast.WalkContinue, nil
+	})
+}
 
 // highlight marks the prompts people must fill (✍) and the flags to review
 // (⚠) so that the page's style can show them.

@@ -408,8 +408,8 @@ func TestPagesEscapeWhatPeopleTyped(t *testing.T) {
 		if strings.Contains(page, "<script>alert") || strings.Contains(page, "<img src=x") {
 			t.Errorf("%s renders user text as HTML:\n%s", path, page)
 		}
-		if !strings.Contains(page, "checkout") {
-			t.Errorf("%s lacks the title", path)
+		if !strings.Contains(page, "&lt;script&gt;alert(") || !strings.Contains(page, "checkout") {
+			t.Errorf("%s lacks the title as text", path)
 		}
 	}
 	resp, err := c.Get(e.srv.URL + "/incidents")
