@@ -13,6 +13,7 @@ import (
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/internal/chromiumtest"
 	"github.com/sitrep-io/sitrep/internal/slackfake"
+	"github.com/sitrep-io/sitrep/postmortem"
 	"github.com/sitrep-io/sitrep/web"
 )
 
@@ -61,12 +62,9 @@ func (e *webEnv) seedNight() (bot.Incident, bot.Event) {
 			e.t.Fatal(err)
 		}
 		e.clock.Set(at)
-		inc, err := e.svc.Declare(ctx, bot.DeclareRequest{Actor: h.commander, Title: h.title, Severity: h.sev})
-		if err != nil {
-			e.t.Fatal(err)
-		}
+		inc := e.alert(h.title, h.sev, at)
 		e.clock.Set(at.Add(h.ack))
-		must(e.svc.AddNote(ctx, h.commander, inc.ID, "looking"))
+		must(e.svc.Acknowledge(ctx, h.commander, inc.ID))
 		e.clock.Set(at.Add(h.fixed / 2))
 		must(e.svc.SetStatus(ctx, h.commander, inc.ID, bot.StatusIdentified, "cause found"))
 		e.clock.Set(at.Add(h.fixed))
@@ -74,15 +72,15 @@ func (e *webEnv) seedNight() (bot.Incident, bot.Event) {
 	}
 
 	e.clock.Set(seedAt("00:06"))
-	inc, err := e.svc.Declare(ctx, bot.DeclareRequest{Actor: "U0LENA", Title: "Platform API returning 500", Severity: bot.SEV1,
-		Description: "Online stores are inaccessible: the Platform API returns 500 for every request."})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	inc := e.alert("Platform API returning 500", bot.SEV1, seedAt("00:06"))
 	steps := []struct {
 		at string
 		do func() (bot.Incident, error)
 	}{
+		{"00:09", func() (bot.Incident, error) { return e.svc.Acknowledge(ctx, "U0LENA", inc.ID) }},
+		{"00:10", func() (bot.Incident, error) {
+			return e.svc.AssignRole(ctx, "U0LENA", inc.ID, bot.RoleCommander, "U0LENA")
+		}},
 		{"00:11", func() (bot.Incident, error) { return e.svc.AssignRole(ctx, "U0LENA", inc.ID, bot.RoleComms, "U0CAM") }},
 		{"00:13", func() (bot.Incident, error) {
 			return e.svc.PostUpdate(ctx, "U0CAM", inc.ID, "Some customers may be experiencing issues accessing their online store. Our engineers are investigating the root cause of this issue.")
@@ -120,6 +118,8 @@ func (e *webEnv) seedNight() (bot.Incident, bot.Event) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.clock.Set(time.Date(2020, 10, 9, 22, 23, 0, 0, time.UTC))
+	must(e.svc.Resolve(ctx, "U0LENA", inc.ID, "This incident has been resolved and full functionality has been restored."))
 	var monitoring bot.Event
 	for _, ev := range evs {
 		if ev.Kind == bot.KindStatusChanged && ev.Data["to"] == string(bot.StatusMonitoring) {
@@ -130,15 +130,45 @@ func (e *webEnv) seedNight() (bot.Incident, bot.Event) {
 		e.t.Fatalf("no monitoring event in %+v", evs)
 	}
 
-	e.clock.Set(time.Date(2020, 10, 9, 8, 45, 0, 0, time.UTC))
-	open, err := e.svc.Declare(ctx, bot.DeclareRequest{Actor: "U0DEV", Title: "Checkout latency elevated in eu-west", Severity: bot.SEV3})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.clock.Set(time.Date(2020, 10, 9, 8, 52, 0, 0, time.UTC))
+	e.clock.Set(time.Date(2020, 10, 10, 8, 45, 0, 0, time.UTC))
+	open := e.alert("Checkout latency elevated in eu-west", bot.SEV3, e.clock.Now())
+	e.clock.Set(time.Date(2020, 10, 10, 8, 52, 0, 0, time.UTC))
+	must(e.svc.Acknowledge(ctx, "U0DEV", open.ID))
 	must(e.svc.AddNote(ctx, "U0DEV", open.ID, "p99 at 2.4 s since 08:30; one node pool affected"))
-	e.clock.Set(time.Date(2020, 10, 9, 9, 0, 0, 0, time.UTC))
+	e.clock.Set(time.Date(2020, 10, 10, 9, 0, 0, 0, time.UTC))
 	return inc, monitoring
+}
+
+// seedTeam is the seed night's team as the chat's directory knows it
+// (the port; the Slack adapter's own tests check users.info).
+type seedTeam map[string]bot.ChatUser
+
+func (d seedTeam) User(_ context.Context, id string) (bot.ChatUser, error) {
+	if u, ok := d[id]; ok {
+		return u, nil
+	}
+	return bot.ChatUser{}, bot.Errorf(bot.ENOTFOUND, "no user %s", id)
+}
+func (d seedTeam) UserByEmail(context.Context, string) (bot.ChatUser, error) {
+	return bot.ChatUser{}, bot.Errorf(bot.ENOTFOUND, "no such user")
+}
+func (d seedTeam) GroupMembers(context.Context, string) ([]string, error) { return nil, nil }
+
+var team = seedTeam{
+	"U0LENA": {ID: "U0LENA", Name: "lena", RealName: "Lena Ortiz"},
+	"U0DEV":  {ID: "U0DEV", Name: "dev", RealName: "Dev Patel"},
+	"U0CAM":  {ID: "U0CAM", Name: "cam", RealName: "Cam Rivera"},
+}
+
+// alert opens an incident from a monitoring alert, as the webhooks do.
+func (e *webEnv) alert(title string, sev bot.Severity, at time.Time) bot.Incident {
+	e.t.Helper()
+	out, err := e.svc.IngestAlert(e.t.Context(), bot.Alert{Source: "webhook", DedupKey: title, Title: title, Severity: sev,
+		Firing: true, OccurredAt: at, Labels: map[string]string{"service": "platform-api"}})
+	if err != nil || !out.Opened {
+		e.t.Fatalf("alert %q: %+v, %v", title, out, err)
+	}
+	return out.Incident
 }
 
 // withSlackSignIn turns on Sign in with Slack against the fake.
@@ -147,6 +177,7 @@ func withSlackSignIn(slack *slackfake.Server) func(*web.Server) {
 		s.Slack = &web.SlackSignIn{ClientID: slackfake.OIDCClientID, ClientSecret: slackfake.OIDCClientSecret,
 			Issuer: slack.OIDCIssuer(), HTTPClient: slack.Client(),
 			Workspace: func(context.Context) (string, error) { return slackfake.TeamID, nil }}
+		s.Drafter.(*postmortem.Drafter).Directory = team
 	}
 }
 
@@ -168,7 +199,11 @@ func screenshot(t *testing.T, ctx context.Context, url, name string, width int64
 	); err != nil {
 		t.Fatalf("screenshot of %s: %v", url, err)
 	}
-	png := chromiumtest.Run(t, ctx, chromedp.FullScreenshot(100))
+	shot := chromedp.FullScreenshot(100)
+	if width < 600 {
+		shot = chromedp.CaptureScreenshot() // a phone's first screen, not the whole long page
+	}
+	png := chromiumtest.Run(t, ctx, shot)
 	if err := os.WriteFile(filepath.Join("..", "docs", name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
