@@ -261,12 +261,12 @@ func TestWebViewInChromium(t *testing.T) {
 	}
 
 	// Correct the monitoring event's time through its form, as a person
-	// does: open "Correct", type the time and the reason, press the button.
+	// does: press "Correct", type the time and the reason, press the button.
 	row := fmt.Sprintf("#event-%d", monitoring.ID)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(base),
 		chromedp.WaitVisible(chromedp.CSS(row)),
-		chromedp.Click(chromedp.CSS(row+" details.correct summary")),
+		chromedp.Click(chromedp.CSS(row+" a.correct")),
 		chromedp.WaitVisible(chromedp.CSS(row+` input[name="occurred_at"]`)),
 		chromedp.Clear(chromedp.CSS(row+` input[name="occurred_at"]`)),
 		chromedp.SendKeys(chromedp.CSS(row+` input[name="occurred_at"]`), "2020-10-08 04:07"),

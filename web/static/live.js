@@ -9,7 +9,7 @@
   setInterval(function () {
     var active = document.activeElement;
     if (active && active.form) return;
-    if (document.querySelector('details[open] form')) return;
+    if (document.querySelector('details[open] form, .correcting')) return;
     fetch(url, {credentials: 'same-origin', cache: 'no-store'}).then(function (r) {
       return r.ok ? r.text() : null;
     }).then(function (v) {
