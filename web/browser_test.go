@@ -346,3 +346,36 @@ func TestOneTimeLinkInChromium(t *testing.T) {
 		t.Errorf("a used link lets a second browser in, or does not say how to get a new one:\n%s", text)
 	}
 }
+
+// TestOpenIncidentPageFollowsChangesInChromium: an open incident's page
+// notices a new event (its /version changes) and shows it without anyone
+// reloading.
+func TestOpenIncidentPageFollowsChangesInChromium(t *testing.T) {
+	e := newWebEnv(t, func(s *web.Server) { s.LivePoll = 200 * time.Millisecond })
+	inc := e.declare("Platform API returning 500", false)
+	ctx := chromiumtest.Browser(t)
+	page := e.srv.URL + "/incidents/" + inc.Key()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(e.link("U0LENA")),
+		chromedp.WaitVisible(chromedp.ID("sign-in")),
+		chromedp.Click(chromedp.ID("sign-in")),
+		chromedp.WaitVisible(chromedp.CSS("table.incidents")),
+		chromedp.Navigate(page),
+		chromedp.WaitVisible(chromedp.CSS("table.timeline")),
+	); err != nil {
+		t.Fatalf("open the incident: %v", err)
+	}
+	if _, err := e.svc.AddNote(t.Context(), "U0DEV", inc.ID, "CDN vendor confirmed on the phone"); err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := e.svc.Timeline(t.Context(), inc.ID)
+	note := evs[len(evs)-1]
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(wait, chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf("#event-%d", note.ID)))); err != nil {
+		t.Fatalf("the open page did not show the new event within 30 s: %v", err)
+	}
+	if text := chromiumtest.Run(t, ctx, chromedp.Text(chromedp.CSS(fmt.Sprintf("#event-%d", note.ID)))); !strings.Contains(text, "CDN vendor confirmed") {
+		t.Errorf("the new row reads %q", text)
+	}
+}

@@ -381,7 +381,7 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, inc bot.In
 	before, correctingRow, after := timelineHTML(s.timelineRows(events, correcting))
 	data := map[string]any{"Title": inc.Key() + " " + inc.Title, "Incident": inc, "RowsBefore": before, "Correcting": correctingRow, "RowsAfter": after,
 		"Events": len(events), "Runs": runs, "FollowUps": followUps, "Updates": updates, "KeyTimes": keyTimes,
-		"Version": version(inc, events), "Zone": loc.String(), "Postmortems": s.Drafter != nil,
+		"Version": version(inc, events), "PollMS": s.livePoll().Milliseconds(), "Zone": loc.String(), "Postmortems": s.Drafter != nil,
 		"CanExport": s.Postmortems != nil, "SourceURL": safeURL(inc.SourceURL), "ExportURL": safeURL(exp.URL())}
 	if inc.ChannelID != "" {
 		data["ChannelURL"] = "https://slack.com/app_redirect?channel=" + url.QueryEscape(inc.ChannelID)

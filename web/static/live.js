@@ -6,6 +6,7 @@
   if (!meta) return;
   var url = location.pathname.replace(/\/$/, '') + '/version';
   var current = meta.getAttribute('content');
+  var every = parseInt(meta.getAttribute('data-poll-ms'), 10) || 5000;
   setInterval(function () {
     var active = document.activeElement;
     if (active && active.form) return;
@@ -15,5 +16,5 @@
     }).then(function (v) {
       if (v && v !== current) location.reload();
     }).catch(function () {});
-  }, 5000);
+  }, every);
 })();
