@@ -545,3 +545,16 @@ func TestIncidentListPagesWithoutReadingEverything(t *testing.T) {
 		t.Errorf("a filter matching few of many counts them all:\n%s", page)
 	}
 }
+
+// TestOverviewChartsLabelTheirWeeks: the overview's bars and lines are
+// drawn per week, and each week is named under the axis.
+func TestOverviewChartsLabelTheirWeeks(t *testing.T) {
+	e := newWebEnv(t)
+	e.declare("Platform API returning 500", false)
+	c, _ := e.signIn("U1")
+	status, page := e.get(c, "/overview")
+	if status != http.StatusOK || !strings.Contains(page, `class="sev1"><title>`) ||
+		strings.Count(page, `class="tick">`) != 2*13 || !strings.Contains(page, `class="tick">Oct 5</text>`) {
+		t.Errorf("overview = %d, want a SEV1 bar and the 13 weeks labelled under both charts (this week: Oct 5):\n%s", status, page)
+	}
+}
