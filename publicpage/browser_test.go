@@ -3,57 +3,14 @@ package publicpage_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/sitrep-io/sitrep/internal/chromiumtest"
 )
-
-// chromium finds Debian's chromium. Without it the browser test skips, but
-// under CI=true (.ci/run installs it) it fails.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("SITREP_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed: .ci/run installs Debian's chromium package (apt-get install -y chromium)")
-	}
-	t.Skip("chromium is not installed (apt-get install -y chromium); with CI=true this test fails instead")
-	return ""
-}
-
-// browser starts a headless Chromium with a fresh profile, isolated from
-// the network's background services.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	t.Cleanup(cancel)
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(acancel)
-	bctx, bcancel := chromedp.NewContext(actx)
-	t.Cleanup(bcancel)
-	return bctx
-}
 
 // TestSiteInChromium opens the page in a real browser with JavaScript
 // disabled, on a phone-sized screen: a title with HTML in it reads as text,
@@ -62,7 +19,7 @@ func browser(t *testing.T) context.Context {
 func TestSiteInChromium(t *testing.T) {
 	e := newPageEnv(t)
 	e.seed()
-	ctx := browser(t)
+	ctx := chromiumtest.Browser(t)
 
 	disableScripts := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := cdp.Call(ctx, t, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
@@ -112,9 +69,5 @@ func TestSiteInChromium(t *testing.T) {
 // run runs one browser action and returns its value.
 func run[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 	t.Helper()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		t.Fatalf("chromium: %v", err)
-	}
-	return v
+	return chromiumtest.Run(t, ctx, a)
 }

@@ -103,7 +103,17 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "overview", map[string]any{"Title": "Overview", "Weeks": weeks,
 		"Bars": severityBars(weeks), "TTA": linePoints(weeks, func(w weekStats) time.Duration { return w.MedianTTA }),
 		"TTR": linePoints(weeks, func(w weekStats) time.Duration { return w.MedianTTR }), "Slowest": slowest,
-		"Since": first.Format("2006-01-02"), "Zone": loc.String()})
+		"Since": first.Format("2006-01-02"), "Zone": loc.String(), "Ticks": weekTicks(weeks)})
+}
+
+// weekTicks labels each week's slot below the charts' axis.
+func weekTicks(weeks []weekStats) []point {
+	slot := (chartW - 2*chartPad) / len(weeks)
+	ticks := make([]point, 0, len(weeks))
+	for i, w := range weeks {
+		ticks = append(ticks, point{X: chartPad + i*slot + slot/2, Y: chartH - chartPad + 16, Title: w.Label})
+	}
+	return ticks
 }
 
 // Chart geometry, in SVG user units.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -13,7 +14,10 @@ import (
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/renderer"
+	"github.com/yuin/goldmark/util"
 )
 
 // incidentsPageSize is how many incidents one page of the list shows.
@@ -108,22 +112,15 @@ func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	all, err := s.Service.Incidents(r.Context(), bot.IncidentFilter{All: true}) // open first, then resolved, newest first
+	sess, now := sessionOf(r), s.now()
+	skip := (f.Page - 1) * incidentsPageSize
+	found, complete, err := s.listIncidents(r.Context(), f, sess, skip+incidentsPageSize)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	sess, now, loc := sessionOf(r), s.now(), s.loc()
 	var rows []incidentRow
-	matched, skip := 0, (f.Page-1)*incidentsPageSize
-	for _, inc := range all {
-		if !f.match(inc, loc) || !s.canSee(r.Context(), sess, inc) {
-			continue
-		}
-		matched++
-		if matched <= skip || len(rows) == incidentsPageSize {
-			continue
-		}
+	for _, inc := range found[min(skip, len(found)):min(skip+incidentsPageSize, len(found))] {
 		end := now
 		if !inc.Open() {
 			end = inc.ResolvedAt
@@ -132,8 +129,15 @@ func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request) {
 			Commander: inc.Commander, Private: inc.Private, Open: inc.Open(),
 			Age: duration(start(inc), end), TTA: duration(start(inc), inc.AcknowledgedAt), TTR: duration(start(inc), inc.ResolvedAt)})
 	}
+	matched := len(found)
+	if !complete { // more match than this page needs: the total is not counted
+		matched = skip + incidentsPageSize
+	}
 	pages := (matched + incidentsPageSize - 1) / incidentsPageSize
-	data := map[string]any{"Title": "Incidents", "Rows": rows, "Filter": f, "Matched": matched, "Page": f.Page, "Pages": pages}
+	if !complete {
+		pages = f.Page + 1
+	}
+	data := map[string]any{"Title": "Incidents", "Rows": rows, "Filter": f, "Matched": matched, "More": !complete, "Page": f.Page, "Pages": pages}
 	if f.Page > 1 {
 		data["Prev"] = "/incidents?" + f.query(f.Page-1)
 	}
@@ -141,6 +145,46 @@ func (s *Server) incidentsPage(w http.ResponseWriter, r *http.Request) {
 		data["Next"] = "/incidents?" + f.query(f.Page+1)
 	}
 	s.render(w, r, http.StatusOK, "incidents", data)
+}
+
+// listIncidents returns the incidents the filter matches and the session
+// may see, in the list's order (open first, then resolved, most recent
+// first): at least want of them when that many match, all of them when
+// complete. Reading every incident costs ~10 µs each, so the list first
+// reads only as many as the page needs and reads everything only when a
+// filter leaves too few of those.
+func (s *Server) listIncidents(ctx context.Context, f listFilter, sess bot.WebSession, want int) ([]bot.Incident, bool, error) {
+	loc := s.loc()
+	keep := func(all []bot.Incident) []bot.Incident {
+		var out []bot.Incident
+		for _, inc := range all {
+			if f.match(inc, loc) && s.canSee(ctx, sess, inc) {
+				out = append(out, inc)
+			}
+		}
+		return out
+	}
+	if f.Status == "open" { // the open incidents alone are few and come first
+		open, err := s.Service.Incidents(ctx, bot.IncidentFilter{})
+		return keep(open), true, err
+	}
+	limit := want + 1 // one more tells whether the list goes on
+	first, err := s.Service.Incidents(ctx, bot.IncidentFilter{All: true, Limit: limit})
+	if err != nil {
+		return nil, false, err
+	}
+	if found := keep(first); len(found) > want || len(first) < limit {
+		return found, len(found) <= want, nil
+	}
+	all, err := s.Service.Incidents(ctx, bot.IncidentFilter{All: true})
+	if err != nil {
+		return nil, false, err
+	}
+	found := keep(all)
+	if len(found) > want {
+		return found[:want+1], false, nil
+	}
+	return found, true, nil
 }
 
 // duration is "1h 05m" from a to b, or "" while either is unknown.
@@ -162,20 +206,24 @@ func duration(a, b time.Time) string {
 // timelineRow is one line of an incident's timeline: an event, or a run of
 // repeated alerts collapsed as in the postmortem.
 type timelineRow struct {
-	ID           int64
-	UTC, Local   string
-	Actor, Kind  string
-	Text         string
-	SourceURL    string
-	Hidden       bool
-	Count        int
-	LastUTC      string
-	Changes      string
-	Correctable  bool
+	ID          int64
+	UTC, Local  string
+	Actor, Kind string
+	Text        string
+	SourceURL   string
+	Hidden      bool
+	Count       int
+	LastUTC     string
+	Changes     string
+	Correctable bool
+	// Correcting shows the correction forms in this row: the page renders
+	// them for the one event chosen with ?correct=<id>, not for each of
+	// thousands.
+	Correcting   bool
 	OccurredForm string // the time as the correction form shows it
 }
 
-func (s *Server) timelineRows(events []bot.Event) []timelineRow {
+func (s *Server) timelineRows(events []bot.Event, correcting int64) []timelineRow {
 	loc := s.loc()
 	rows := make([]timelineRow, 0, len(events))
 	for _, run := range bot.CollapseTimeline(events) {
@@ -183,8 +231,10 @@ func (s *Server) timelineRows(events []bot.Event) []timelineRow {
 		row := timelineRow{ID: ev.ID, UTC: ev.OccurredAt.UTC().Format("2006-01-02 15:04:05"),
 			Local: ev.OccurredAt.In(loc).Format("15:04:05 MST"), Actor: ev.Actor, Kind: string(ev.Kind),
 			Text: bot.PlainText(ev.Text), SourceURL: safeURL(ev.SourceURL), Hidden: ev.Hidden, Count: run.Count,
-			Correctable:  ev.Kind != bot.KindEventCorrected && run.Count == 1,
-			OccurredForm: ev.OccurredAt.UTC().Format("2006-01-02 15:04:05")}
+			Correctable: ev.Kind != bot.KindEventCorrected && run.Count == 1}
+		if row.Correctable && ev.ID == correcting {
+			row.Correcting, row.OccurredForm = true, ev.OccurredAt.UTC().Format("2006-01-02 15:04:05")
+		}
 		if run.Count > 1 {
 			row.LastUTC = run.LastAt.UTC().Format("2006-01-02 15:04:05")
 			row.Changes = bot.PlainText(run.ChangesText())
@@ -192,6 +242,76 @@ func (s *Server) timelineRows(events []bot.Event) []timelineRow {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// timelineHTML splits the timeline's rows around the one being corrected
+// (nil: none): the rows before and after it as HTML, and that row for the
+// template to render with its forms. The page of a long incident has
+// thousands of rows, and html/template's reflection costs ~10 µs a row
+// (over 100 ms for 10,000 events), so the common rows are written here,
+// every value escaped with html/template's own escaper.
+func timelineHTML(rows []timelineRow) (before template.HTML, correcting *timelineRow, after template.HTML) {
+	var b strings.Builder
+	b.Grow(len(rows) * 300)
+	for i := range rows {
+		if rows[i].Correcting {
+			before, correcting = template.HTML(b.String()), &rows[i] // #nosec: writeHTML escapes every value
+			b.Reset()
+			continue
+		}
+		rows[i].writeHTML(&b)
+	}
+	if correcting == nil {
+		return template.HTML(b.String()), nil, "" // #nosec: writeHTML escapes every value
+	}
+	return before, correcting, template.HTML(b.String()) // #nosec: writeHTML escapes every value
+}
+
+// writeHTML writes the row as the timeline table shows it.
+func (r timelineRow) writeHTML(b *strings.Builder) {
+	esc := func(v string) { b.WriteString(template.HTMLEscapeString(v)) }
+	id := strconv.FormatInt(r.ID, 10)
+	b.WriteString(`<tr id="event-` + id + `" class="`)
+	if r.Hidden {
+		b.WriteString("hidden")
+	}
+	b.WriteString(" kind-")
+	esc(r.Kind)
+	b.WriteString(`"><td>`)
+	esc(r.UTC)
+	b.WriteString(`</td><td>`)
+	esc(r.Local)
+	b.WriteString(`</td><td>`)
+	esc(r.Actor)
+	b.WriteString("</td>\n<td>")
+	if r.Hidden {
+		b.WriteString("<del>")
+		esc(r.Text)
+		b.WriteString(`</del> <span class="tag">hidden</span>`)
+	} else {
+		esc(r.Text)
+	}
+	if r.Count > 1 {
+		b.WriteString("\n<span class=\"run\">×" + strconv.Itoa(r.Count) + ", last ")
+		esc(r.LastUTC)
+		if r.Changes != "" {
+			b.WriteString("; ")
+			esc(r.Changes)
+		}
+		b.WriteString("</span>")
+	}
+	if r.SourceURL != "" { // safeURL: http(s) only
+		b.WriteString(` <a href="`)
+		esc(r.SourceURL)
+		b.WriteString(`">source</a>`)
+	}
+	b.WriteString("</td>\n<td>")
+	esc(r.Kind)
+	b.WriteString("</td>\n<td>")
+	if r.Correctable {
+		b.WriteString(`<a class="correct" href="?correct=` + id + `#event-` + id + `">Correct</a>`)
+	}
+	b.WriteString("</td></tr>\n")
 }
 
 // safeURL keeps only http(s) links: a javascript: URL from a webhook must
@@ -206,6 +326,15 @@ func safeURL(u string) string {
 
 func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, inc bot.Incident) {
 	ctx := r.Context()
+	var correcting int64
+	if c := r.URL.Query().Get("correct"); c != "" {
+		id, err := strconv.ParseInt(c, 10, 64)
+		if err != nil {
+			s.fail(w, r, bot.FieldErrorf("correct", "%q is not an event id", c))
+			return
+		}
+		correcting = id
+	}
 	events, err := s.Service.Timeline(ctx, inc.ID)
 	if err != nil {
 		s.fail(w, r, err)
@@ -249,9 +378,10 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, inc bot.In
 			keyTimes = append(keyTimes, struct{ Name, UTC, Local string }{kt.name, kt.at.UTC().Format("2006-01-02 15:04:05"), kt.at.In(loc).Format("15:04 MST")})
 		}
 	}
-	data := map[string]any{"Title": inc.Key() + " " + inc.Title, "Incident": inc, "Timeline": s.timelineRows(events),
+	before, correctingRow, after := timelineHTML(s.timelineRows(events, correcting))
+	data := map[string]any{"Title": inc.Key() + " " + inc.Title, "Incident": inc, "RowsBefore": before, "Correcting": correctingRow, "RowsAfter": after,
 		"Events": len(events), "Runs": runs, "FollowUps": followUps, "Updates": updates, "KeyTimes": keyTimes,
-		"Version": version(inc, events), "Zone": loc.String(), "Postmortems": s.Drafter != nil,
+		"Version": version(inc, events), "PollMS": s.livePoll().Milliseconds(), "Zone": loc.String(), "Postmortems": s.Drafter != nil,
 		"CanExport": s.Postmortems != nil, "SourceURL": safeURL(inc.SourceURL), "ExportURL": safeURL(exp.URL())}
 	if inc.ChannelID != "" {
 		data["ChannelURL"] = "https://slack.com/app_redirect?channel=" + url.QueryEscape(inc.ChannelID)
@@ -376,8 +506,46 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, inc bot.Incident
 }
 
 // markdown renders the postmortem: GitHub's tables, and raw HTML in the
-// Markdown (an incident title with a tag in it) never rendered as HTML.
-var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
+// Markdown (an incident title with a tag in it) never rendered as HTML but
+// shown as the text people typed.
+var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM),
+	goldmark.WithRendererOptions(renderer.WithNodeRenderers(util.Prioritized(rawHTMLAsText{}, 100))))
+
+// rawHTMLAsText renders raw HTML (inline and blocks) escaped, as text:
+// goldmark's safe mode drops it, which would lose words of a title such as
+// "<script>…</script> checkout".
+type rawHTMLAsText struct{}
+
+func (rawHTMLAsText) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
+	reg.Register(ast.KindRawHTML, func(w util.BufWriter, source []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
+		if entering {
+			segs := node.(*ast.RawHTML).Segments
+			for i := range segs.Len() {
+				seg := segs.At(i)
+				template.HTMLEscape(w, seg.Value(source))
+			}
+		}
+		return ast.WalkSkipChildren, nil
+	})
+	reg.Register(ast.KindHTMLBlock, func(w util.BufWriter, source []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
+		n := node.(*ast.HTMLBlock)
+		if entering {
+			_, _ = w.WriteString("<pre>")
+			lines := n.Lines()
+			for i := range lines.Len() {
+				line := lines.At(i)
+				template.HTMLEscape(w, line.Value(source))
+			}
+		} else {
+			if n.HasClosure() {
+				closure := n.ClosureLine
+				template.HTMLEscape(w, closure.Value(source))
+			}
+			_, _ = w.WriteString("</pre>\n")
+		}
+		return ast.WalkContinue, nil
+	})
+}
 
 // highlight marks the prompts people must fill (✍) and the flags to review
 // (⚠) so that the page's style can show them.

@@ -55,6 +55,9 @@ type Server struct {
 
 	// SessionTTL is how long a session lasts (default 12 h).
 	SessionTTL time.Duration
+	// LivePoll is how often an open incident's page asks whether it changed
+	// (default 5 s; tests shorten it).
+	LivePoll time.Duration
 
 	once    sync.Once
 	pages   map[string]*template.Template
@@ -90,6 +93,13 @@ func (s *Server) loc() *time.Location {
 		return s.Location
 	}
 	return time.UTC
+}
+
+func (s *Server) livePoll() time.Duration {
+	if s.LivePoll > 0 {
+		return s.LivePoll
+	}
+	return 5 * time.Second
 }
 
 func (s *Server) secure() bool { return strings.HasPrefix(s.PublicURL, "https://") }

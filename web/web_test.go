@@ -408,8 +408,8 @@ func TestPagesEscapeWhatPeopleTyped(t *testing.T) {
 		if strings.Contains(page, "<script>alert") || strings.Contains(page, "<img src=x") {
 			t.Errorf("%s renders user text as HTML:\n%s", path, page)
 		}
-		if !strings.Contains(page, "checkout") {
-			t.Errorf("%s lacks the title", path)
+		if !strings.Contains(page, "&lt;script&gt;alert(") || !strings.Contains(page, "checkout") {
+			t.Errorf("%s lacks the title as text", path)
 		}
 	}
 	resp, err := c.Get(e.srv.URL + "/incidents")
@@ -489,5 +489,72 @@ func TestSignInWithSlack(t *testing.T) {
 	// A callback this browser did not start (a forged or stolen code) is refused.
 	if status, _ := e.get(e.browser(), "/login/slack/callback?code=code-1&state=abc"); status != http.StatusForbidden {
 		t.Errorf("a callback without the browser's state = %d, want 403", status)
+	}
+}
+
+// TestCorrectionFormsOnlyForTheChosenEvent: a long timeline carries a
+// Correct link per event and the forms only for the event chosen.
+func TestCorrectionFormsOnlyForTheChosenEvent(t *testing.T) {
+	e := newWebEnv(t)
+	inc := e.declare("Platform API returning 500", false)
+	for _, n := range []string{"one", "two", "three"} {
+		if _, err := e.svc.AddNote(t.Context(), "U1", inc.ID, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, _ := e.signIn("U1")
+	base := "/incidents/" + inc.Key()
+	_, page := e.get(c, base)
+	if n := strings.Count(page, `name="occurred_at" value=`); n != 0 {
+		t.Errorf("%d correction forms without ?correct, want none", n)
+	}
+	evs, _ := e.svc.Timeline(t.Context(), inc.ID)
+	note := evs[len(evs)-1]
+	link := fmt.Sprintf(`href="?correct=%d#event-%d"`, note.ID, note.ID)
+	if n := strings.Count(page, `class="correct" href="?correct=`); n != len(evs) || !strings.Contains(page, link) {
+		t.Errorf("%d Correct links for %d events (want one each, with %s)", n, len(evs), link)
+	}
+	_, page = e.get(c, fmt.Sprintf("%s?correct=%d", base, note.ID))
+	if n := strings.Count(page, `name="occurred_at" value=`); n != 1 || !strings.Contains(page, fmt.Sprintf(`action="/incidents/%s/events/%d"`, inc.Key(), note.ID)) {
+		t.Errorf("?correct=%d shows %d correction forms, want the one for that event", note.ID, n)
+	}
+	if status, _ := e.get(c, base+"?correct=x"); status != http.StatusBadRequest {
+		t.Errorf("?correct=x = %d, want 400", status)
+	}
+}
+
+// TestIncidentListPagesWithoutReadingEverything: past the first page the
+// list says there are more and links to them.
+func TestIncidentListPagesWithoutReadingEverything(t *testing.T) {
+	e := newWebEnv(t)
+	for i := range 105 {
+		e.declare(fmt.Sprintf("incident %03d", i), false)
+	}
+	c, _ := e.signIn("U1")
+	_, page := e.get(c, "/incidents")
+	if !strings.Contains(page, "more than 100 incidents, page 1") || !strings.Contains(page, "page=2") ||
+		!strings.Contains(page, "incident 104") || strings.Contains(page, "incident 004<") {
+		t.Errorf("page 1 of 105:\n%s", page)
+	}
+	_, page = e.get(c, "/incidents?page=2")
+	if !strings.Contains(page, "105 incidents, page 2 of 2") || !strings.Contains(page, "incident 000") || strings.Contains(page, "incident 104") {
+		t.Errorf("page 2 of 105:\n%s", page)
+	}
+	_, page = e.get(c, "/incidents?q=incident+00")
+	if !strings.Contains(page, "10 incidents") {
+		t.Errorf("a filter matching few of many counts them all:\n%s", page)
+	}
+}
+
+// TestOverviewChartsLabelTheirWeeks: the overview's bars and lines are
+// drawn per week, and each week is named under the axis.
+func TestOverviewChartsLabelTheirWeeks(t *testing.T) {
+	e := newWebEnv(t)
+	e.declare("Platform API returning 500", false)
+	c, _ := e.signIn("U1")
+	status, page := e.get(c, "/overview")
+	if status != http.StatusOK || !strings.Contains(page, `class="sev1"><title>`) ||
+		strings.Count(page, `class="tick">`) != 2*13 || !strings.Contains(page, `class="tick">Oct 5</text>`) {
+		t.Errorf("overview = %d, want a SEV1 bar and the 13 weeks labelled under both charts (this week: Oct 5):\n%s", status, page)
 	}
 }
