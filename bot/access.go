@@ -54,6 +54,14 @@ func isPerson(actor string) bool {
 	return actor != "" && actor != SystemActor && !strings.Contains(actor, ":")
 }
 
+// CanSee is the private-incident rule for readers beside the chat (the web
+// view): nil when actor may see inc, else why not; nothing is recorded (a
+// list must not put a refusal on every private incident it leaves out).
+// When the chat cannot be asked, the answer is a refusal: fail closed.
+func (s *Service) CanSee(ctx context.Context, actor string, inc Incident) error {
+	return s.visible(ctx, actor, inc)
+}
+
 // visible reports, without recording anything, whether actor may see inc.
 // A private incident whose channel does not exist yet is visible to its
 // commander and comms lead only.

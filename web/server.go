@@ -33,20 +33,12 @@ import (
 	"github.com/sitrep-io/sitrep/bot"
 )
 
-// Members tells whether a chat user is in a channel; private incidents are
-// visible only to their channel's members (the domain's port).
-type Members = bot.ChannelMembers
-
 // Server serves the web view.
 type Server struct {
 	Service     *bot.Service
 	Sessions    bot.SessionStore
 	Drafter     bot.PostmortemDrafter // nil: no postmortem preview
 	Postmortems *bot.Postmortems      // nil: no impact or export
-	// Members checks private incidents against the chat. Nil (no chat to
-	// ask, the console setup): every signed-in user sees every incident,
-	// since the only way in is then a link made on the server itself.
-	Members   Members
 	Slack     *SlackSignIn   // nil: Sign in with Slack is off
 	Location  *time.Location // the display time zone beside UTC
 	PublicURL string         // https://…: cookies are Secure
@@ -61,7 +53,6 @@ type Server struct {
 
 	once    sync.Once
 	pages   map[string]*template.Template
-	members memberCache
 }
 
 const (
@@ -313,57 +304,18 @@ func (s *Server) loginWithLink(w http.ResponseWriter, r *http.Request) {
 	s.startSession(w, r, link.UserID, link.Name, "link", r.PostFormValue("next"))
 }
 
-// canSee applies the private-incident rule: a private incident is visible
-// only to its channel's members, checked with the chat (briefly cached).
-// An error answering that is a refusal: fail closed.
+// canSee applies the private-incident rule, the one the chat applies
+// (bot.Service.CanSee: a private incident is visible only to its channel's
+// members, asked of the chat and briefly cached by the adapter; without an
+// answer, no). Without a chat to ask (the console setup) every signed-in
+// user sees every incident: the only way in is then a link made on the
+// server.
 func (s *Server) canSee(ctx context.Context, sess bot.WebSession, inc bot.Incident) bool {
-	if !inc.Private || s.Members == nil {
-		return true
+	err := s.Service.CanSee(ctx, sess.UserID, inc)
+	if err != nil && bot.ErrorCode(err) != bot.EFORBIDDEN {
+		s.log().Warn("private incident hidden: its membership could not be checked", "incident", inc.Key(), "err", err)
 	}
-	if inc.ChannelID == "" {
-		return false
-	}
-	ok, err := s.members.isMember(ctx, s.Members, inc.ChannelID, sess.UserID, s.now())
-	if err != nil {
-		s.log().Warn("channel membership check failed; private incident hidden", "incident", inc.Key(), "err", err)
-		return false
-	}
-	return ok
-}
-
-// memberCache remembers membership answers for a short while: every page
-// view of a private incident would otherwise ask Slack.
-type memberCache struct {
-	mu      sync.Mutex
-	answers map[[2]string]memberAnswer
-}
-
-type memberAnswer struct {
-	member bool
-	at     time.Time
-}
-
-const memberCacheTTL = 30 * time.Second
-
-func (c *memberCache) isMember(ctx context.Context, m Members, channel, user string, now time.Time) (bool, error) {
-	key := [2]string{channel, user}
-	c.mu.Lock()
-	a, ok := c.answers[key]
-	c.mu.Unlock()
-	if ok && now.Sub(a.at) < memberCacheTTL && !a.at.After(now) {
-		return a.member, nil
-	}
-	member, err := m.IsChannelMember(ctx, channel, user)
-	if err != nil {
-		return false, err
-	}
-	c.mu.Lock()
-	if c.answers == nil || len(c.answers) > 10000 {
-		c.answers = map[[2]string]memberAnswer{}
-	}
-	c.answers[key] = memberAnswer{member: member, at: now}
-	c.mu.Unlock()
-	return member, nil
+	return err == nil
 }
 
 type incidentKey struct{}

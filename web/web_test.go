@@ -72,7 +72,8 @@ func newWebEnv(t *testing.T, configure ...func(*web.Server)) *webEnv {
 	drafter := &postmortem.Drafter{Store: db, Location: la, Now: clock.Now}
 	pms := bot.EnablePostmortems(svc, bot.PostmortemConfig{Drafter: drafter, Location: la})
 	m := &members{}
-	w := &web.Server{Service: svc, Sessions: db, Drafter: drafter, Postmortems: pms, Members: m, Location: la,
+	svc.EnableAccess(bot.AccessConfig{Members: m}) // as serve does with Slack's conversations.members
+	w := &web.Server{Service: svc, Sessions: db, Drafter: drafter, Postmortems: pms, Location: la,
 		PublicURL: "http://sitrep.test", Now: clock.Now}
 	for _, c := range configure {
 		c(w)
@@ -300,13 +301,7 @@ func TestPrivateIncidentsOnlyForTheirChannelsMembers(t *testing.T) {
 	if status, _ := e.post(insider, "/incidents/"+secret.Key()+"/events", url.Values{"csrf": {insiderCSRF}, "occurred_at": {"2020-10-08 00:01"}, "text": {"legal informed"}}); status != http.StatusOK {
 		t.Errorf("a member's correction = %d", status)
 	}
-	// Answers are cached briefly, then asked again; a failing check hides.
-	calls := e.members.calls
-	e.get(outsider, "/incidents/"+secret.Key())
-	if e.members.calls != calls {
-		t.Error("a second view within the cache time asked the chat again")
-	}
-	e.clock.Advance(time.Minute)
+	// A failing check hides (the adapter caches answers: slackchat's tests).
 	e.members.mu.Lock()
 	e.members.err = fmt.Errorf("slack is down")
 	e.members.mu.Unlock()

@@ -24,7 +24,6 @@ func wireWeb(cfg Config, svc *bot.Service, sessions webSessions, pms *postmortem
 	w := &web.Server{Service: svc, Sessions: sessions, Drafter: pms.drafter, Postmortems: pms.cmds,
 		Location: cfg.Postmortem.Location, PublicURL: cfg.publicURL(), Log: log, Now: svc.Now}
 	if slackEdge != nil {
-		w.Members = slackEdge.chat // private incidents are checked with conversations.members
 		if cfg.Web.SlackSignIn() {
 			w.Slack = &web.SlackSignIn{ClientID: cfg.Web.ClientID, ClientSecret: cfg.Web.ClientSecret, Issuer: cfg.Web.OIDCIssuer,
 				RedirectURL: cfg.publicURL() + "/login/slack/callback",
