@@ -39,11 +39,11 @@ type Server struct {
 	Sessions    bot.SessionStore
 	Drafter     bot.PostmortemDrafter // nil: no postmortem preview
 	Postmortems *bot.Postmortems      // nil: no impact or export
-	Slack     *SlackSignIn   // nil: Sign in with Slack is off
-	Location  *time.Location // the display time zone beside UTC
-	PublicURL string         // https://…: cookies are Secure
-	Log       *slog.Logger
-	Now       func() time.Time
+	Slack       *SlackSignIn          // nil: Sign in with Slack is off
+	Location    *time.Location        // the display time zone beside UTC
+	PublicURL   string                // https://…: cookies are Secure
+	Log         *slog.Logger
+	Now         func() time.Time
 
 	// SessionTTL is how long a session lasts (default 12 h).
 	SessionTTL time.Duration
@@ -51,8 +51,8 @@ type Server struct {
 	// (default 5 s; tests shorten it).
 	LivePoll time.Duration
 
-	once    sync.Once
-	pages   map[string]*template.Template
+	once  sync.Once
+	pages map[string]*template.Template
 }
 
 const (
