@@ -568,3 +568,76 @@ func TestStatusPageUncertainCreateIsNotRepeated(t *testing.T) {
 		t.Fatalf("published events %+v, want one with ref %s", pub, ref)
 	}
 }
+
+// TestStatusPageUpdatePublicWithNext: "update --public --next 30m <text>"
+// (flags in any order, and the update form with its box ticked) posts the
+// text internally with its next-update time and publishes the same text,
+// stating the same time, without the flags; with no --next the public
+// update states the severity's default. A repeat is neither posted nor
+// published.
+func TestStatusPageUpdatePublicWithNext(t *testing.T) {
+	e := newSPEnv(t)
+	remindersOn(e.env, testReminderConfig())
+	inc := e.secretIncident()
+	start := e.clock.Now()
+	lastBody := func() string {
+		t.Helper()
+		got := e.sp.Incidents()
+		if len(got) != 1 {
+			t.Fatalf("status page has %d incidents, want 1", len(got))
+		}
+		return got[0].IncidentUpdates[0].Body
+	}
+	lastInternal := func() bot.Event {
+		evs := eventsOf(e.timeline(inc.ID), bot.KindStatusUpdate)
+		return evs[len(evs)-1]
+	}
+
+	e.mustExec(inc, "update --public --next 30m Payments are recovering.")
+	e.drain()
+	want30 := start.Add(30 * time.Minute).UTC().Format("15:04 MST")
+	if got := lastInternal(); got.Text != "Payments are recovering." || got.Data["next_update_by"] != start.Add(30*time.Minute).UTC().Format(time.RFC3339) {
+		t.Errorf("internal update %q next %v", got.Text, got.Data["next_update_by"])
+	}
+	if got := lastBody(); got != "Payments are recovering.\n\nNext update by "+want30+"." {
+		t.Errorf("public body %q, want the text and the next update by %s", got, want30)
+	}
+
+	e.clock.Advance(2 * time.Second)
+	e.mustExec(inc, "update --next 45m --public Still recovering.")
+	e.drain()
+	if got := lastBody(); !strings.HasPrefix(got, "Still recovering.\n\nNext update by "+e.clock.Now().Add(45*time.Minute).UTC().Format("15:04 MST")) {
+		t.Errorf("flags in another order: public body %q", got)
+	}
+
+	e.clock.Advance(2 * time.Second)
+	every := e.svc.NextUpdateDefault(inc.Severity)
+	e.mustExec(inc, "update --public Fix deployed.")
+	e.drain()
+	if got, want := lastBody(), "Fix deployed.\n\nNext update by "+e.clock.Now().Add(every).UTC().Format("15:04 MST")+"."; got != want {
+		t.Errorf("default next: public body %q, want %q", got, want)
+	}
+
+	// The form with its box ticked and a next time.
+	e.clock.Advance(2 * time.Second)
+	if _, err := e.svc.HandleAction(e.ctx(), bot.ActionInvocation{Actor: "U1", ChannelID: inc.ChannelID, ActionID: bot.ActionPostUpdate,
+		Value: fmt.Sprint(inc.ID), Input: map[string]string{"text": "Monitoring.", "next": "20m", "public": "true"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	if got, want := lastBody(), "Monitoring.\n\nNext update by "+e.clock.Now().Add(20*time.Minute).UTC().Format("15:04 MST")+"."; got != want {
+		t.Errorf("form: public body %q, want %q", got, want)
+	}
+
+	// A repeat: nothing posted, nothing published.
+	calls, updates := len(e.sp.Calls()), len(eventsOf(e.timeline(inc.ID), bot.KindStatusUpdate))
+	e.clock.Advance(2 * time.Second)
+	reply := e.mustExec(inc, "update --public monitoring")
+	e.drain()
+	if len(e.sp.Calls()) != calls || len(eventsOf(e.timeline(inc.ID), bot.KindStatusUpdate)) != updates {
+		t.Errorf("a repeated public update was posted or published")
+	}
+	if !strings.Contains(reply.Text, "Nothing was published") {
+		t.Errorf("the repeat's reply does not say nothing was published: %q", reply.Text)
+	}
+}
