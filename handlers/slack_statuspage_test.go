@@ -212,3 +212,62 @@ func TestSlackStatusPage_CommandOutsideIncident(t *testing.T) {
 		t.Errorf("a form was opened: %+v", views)
 	}
 }
+
+// TestSlackStatusPage_DraftedFormAndCommandPublishWithNext: the update form
+// opens with the draft; submitted with the publish box ticked and a next
+// time, it posts internally AND publishes the same text stating the next
+// update; "/incident update --public --next 30m <text>" does both too.
+func TestSlackStatusPage_DraftedFormAndCommandPublishWithNext(t *testing.T) {
+	h, sp := newStatusPageHarness(t)
+	inc := h.declared("U1", "Checkout failing")
+	h.click("U1", inc, bot.ActionPostUpdate)
+	views := h.fake.Views()
+	if len(views) != 1 {
+		t.Fatalf("%d views opened, want the update form", len(views))
+	}
+	if text, _ := viewBlocks(t, views[0])["text"]["initial_value"].(string); !strings.Contains(text, "since") {
+		t.Errorf("the update form is not prefilled with the draft: %q", text)
+	}
+	svc := h.app.Service.(*bot.Service)
+	values := map[string]map[string]slackfake.InputValue{
+		"text":         {"value": slackfake.PlainTextInput("Payments fail for some customers.")},
+		"next":         {"value": slackfake.PlainTextInput("30m")},
+		"also_publish": {"value": {Type: "checkboxes"}}}
+	p := slackfake.ViewSubmission(slackfake.Submission{UserID: "U1", CallbackID: "sitrep.post_update",
+		PrivateMetadata: views[0].PrivateMetadata, Values: values}, time.Now())
+	raw, _ := json.Marshal(p)
+	raw = []byte(strings.Replace(string(raw), `"type":"checkboxes"`, `"type":"checkboxes","selected_options":[{"text":{"type":"plain_text","text":"Also"},"value":"public"}]`, 1))
+	submitted := svc.Now()
+	if status, body := h.interact(json.RawMessage(raw)); status != http.StatusOK || len(strings.TrimSpace(string(body))) != 0 {
+		t.Fatalf("submit: %d %s", status, body)
+	}
+	h.app.Wait()
+	h.drain()
+	nextLine := func(from time.Time, d time.Duration) string {
+		return "Next update by " + from.Add(d).UTC().Format("15:04 MST") + "."
+	}
+	got := sp.Incidents()
+	if len(got) != 1 || got[0].IncidentUpdates[0].Body != "Payments fail for some customers.\n\n"+nextLine(submitted, 30*time.Minute) {
+		t.Fatalf("the form published %+v", got)
+	}
+	updates := eventsOf(h.timeline(inc.ID), bot.KindStatusUpdate)
+	if len(updates) != 1 || updates[0].Text != "Payments fail for some customers." || updates[0].Data["next_update_by"] == nil {
+		t.Fatalf("internal updates %+v", updates)
+	}
+
+	h.skew.Add(int64(2 * time.Second)) // past Statuspage's one request a second
+	typed := svc.Now()
+	if status, out := h.command("U1", inc.ChannelID, "update --public --next 30m A fix is rolling out."); status != http.StatusOK || strings.Contains(fmt.Sprint(out["text"]), "rror") {
+		t.Fatalf("update --public --next: %d %v", status, out)
+	}
+	h.app.Wait()
+	h.drain()
+	got = sp.Incidents()
+	if len(got) != 1 || got[0].IncidentUpdates[0].Body != "A fix is rolling out.\n\n"+nextLine(typed, 30*time.Minute) {
+		t.Fatalf("the command published %+v; timeline %+v", got[0].IncidentUpdates, h.timeline(inc.ID))
+	}
+	updates = eventsOf(h.timeline(inc.ID), bot.KindStatusUpdate)
+	if len(updates) != 2 || updates[1].Text != "A fix is rolling out." {
+		t.Fatalf("internal updates %+v", updates)
+	}
+}
