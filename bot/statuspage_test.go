@@ -342,6 +342,10 @@ func TestStatusPageRefusedIsToldWithReason(t *testing.T) {
 			if len(ref) != 1 || !strings.Contains(ref[0].Text, tc.want) {
 				t.Fatalf("refused events %+v, want one naming %q", ref, tc.want)
 			}
+			// What the postmortem lists the refusal with.
+			if d := ref[0].Data; d["body"] != "Errors." || d["title"] != "Partial outage of api-gateway" || d["page"] != "Atlassian Statuspage" {
+				t.Errorf("the refusal does not record what was refused: %v", d)
+			}
 			if !slicesContain(e.chat.Posts(inc.ChannelID), tc.want) {
 				t.Errorf("the channel was not told why: %q", e.chat.Posts(inc.ChannelID))
 			}
