@@ -27,7 +27,7 @@ func newStatusPageHarness(t *testing.T) (*slackHarness, *spfake.Server) {
 		sp = spfake.New("key", "pg", map[string]string{"cmp-api": "API", "cmp-web": "Website"}, svc.Now)
 		t.Cleanup(sp.Close)
 		pages = bot.EnableStatusPage(svc, bot.StatusPageConfig{
-			Page:       &statuspage.Client{APIKey: "key", PageID: "pg", BaseURL: sp.BaseURL(), HTTP: sp.Client()},
+			Page:       &statuspage.Client{APIKey: "key", PageID: "pg", BaseURL: sp.BaseURL(), HTTP: sp.Client(), Now: svc.Now},
 			Components: map[string]string{"api-gateway": "cmp-api", "website": "cmp-web"}})
 		app.StatusPage = pages
 	})
