@@ -218,7 +218,8 @@ func (p *StatusPages) resolveAction(ctx context.Context, a ActionInvocation) (Re
 	if err != nil {
 		return Reply{}, err
 	}
-	return Reply{Text: fmt.Sprintf("Resolving %q on %s", u.Title, p.PageName()), Incident: inc}, nil
+	return Reply{Text: fmt.Sprintf("Resolving %q on %s", u.Title, p.PageName()), Incident: inc,
+		Redraw: &Message{Text: fmt.Sprintf("%s is resolved. %s chose to resolve it publicly: %q is being resolved on %s.", inc.Key(), actorMention(a.Actor), u.Title, p.PageName())}}, nil
 }
 
 func (p *StatusPages) keepOpenAction(ctx context.Context, a ActionInvocation) (Reply, error) {
@@ -226,5 +227,6 @@ func (p *StatusPages) keepOpenAction(ctx context.Context, a ActionInvocation) (R
 	if err != nil {
 		return Reply{}, err
 	}
-	return Reply{Text: fmt.Sprintf("The public incident stays open on %s. Resolve it later with /incident statuspage resolve [text].", p.PageName()), Incident: inc}, nil
+	return Reply{Text: fmt.Sprintf("The public incident stays open on %s. Resolve it later with /incident statuspage resolve [text].", p.PageName()), Incident: inc,
+		Redraw: &Message{Text: fmt.Sprintf("%s is resolved. %s chose to keep it open on %s: resolve it later with /incident statuspage resolve [text].", inc.Key(), actorMention(a.Actor), p.PageName())}}, nil
 }

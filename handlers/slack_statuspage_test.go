@@ -271,3 +271,57 @@ func TestSlackStatusPage_DraftedFormAndCommandPublishWithNext(t *testing.T) {
 		t.Fatalf("internal updates %+v", updates)
 	}
 }
+
+// TestSlackStatusPage_ResolveQuestionRedrawnWithChoice: the "resolve
+// publicly?" question loses its buttons once someone chooses, and says who
+// chose what; Keep it open publishes nothing, Resolve publicly resolves.
+func TestSlackStatusPage_ResolveQuestionRedrawnWithChoice(t *testing.T) {
+	for _, tc := range []struct {
+		action, want string
+		resolved     bool
+	}{
+		{bot.ActionKeepPublicOpen, "<@U2> chose to keep it open", false},
+		{bot.ActionResolvePublicly, "<@U2> chose to resolve it publicly", true},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			h, sp := newStatusPageHarness(t)
+			inc := h.declared("U1", "Checkout failing")
+			if status, out := h.command("U1", inc.ChannelID, "statuspage Payments fail for some customers."); status != http.StatusOK {
+				t.Fatalf("preview: %d %v", status, out)
+			}
+			h.app.Wait()
+			if _, err := h.app.Service.(*bot.Service).HandleAction(t.Context(), bot.ActionInvocation{Actor: "U1", ActionID: bot.ActionPublishStatusPage,
+				Value: fmt.Sprint(inc.ID), Input: map[string]string{"body": "Payments fail for some customers."}}); err != nil {
+				t.Fatal(err)
+			}
+			h.drain()
+			h.skew.Add(int64(2 * time.Second))
+			h.command("U1", inc.ChannelID, "resolve")
+			h.app.Wait()
+			h.drain()
+			var question slackfake.Message
+			for _, m := range h.fake.Messages(inc.ChannelID) {
+				if strings.Contains(m.Text, "Resolve it publicly") {
+					question = m
+				}
+			}
+			if question.TS == "" || !strings.Contains(string(question.Blocks), tc.action) {
+				t.Fatalf("no question with buttons in the channel: %+v", question)
+			}
+			p := slackfake.BlockActions(slackfake.ButtonClick{UserID: "U2", ChannelID: inc.ChannelID, MessageTS: question.TS,
+				ActionID: tc.action, BlockID: slackchat.BlockActions, Value: fmt.Sprint(inc.ID), TriggerID: "t"}, time.Now())
+			if status, body := h.interact(p); status != http.StatusOK {
+				t.Fatalf("click: %d %s", status, body)
+			}
+			h.app.Wait()
+			h.drain()
+			got, _ := h.fake.Message(inc.ChannelID, question.TS)
+			if strings.Contains(string(got.Blocks), `"button"`) || !strings.Contains(got.Text, tc.want) {
+				t.Errorf("the question after the choice: text %q blocks %s; want no buttons and %q", got.Text, got.Blocks, tc.want)
+			}
+			if resolved := sp.Incidents()[0].Status == "resolved"; resolved != tc.resolved {
+				t.Errorf("public incident resolved %v, want %v", resolved, tc.resolved)
+			}
+		})
+	}
+}
