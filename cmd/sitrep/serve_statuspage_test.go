@@ -63,8 +63,8 @@ func TestStatusPageConfig(t *testing.T) {
 }
 
 // TestServeStatusPage runs sitrep serve with Statuspage (the fake) and the
-// built-in page: an alert on api-gateway, "/incident update --public" in
-// the console, and the update is at Statuspage and on the built-in page's
+// built-in page: an alert on api-gateway, "/incident update --public
+// --next 30m" in the console (posted there, published with its next update), and the update is at Statuspage and on the built-in page's
 // own listener, which answers nothing else.
 func TestServeStatusPage(t *testing.T) {
 	sp := spfake.New("sp-key", "pg1", map[string]string{"cmp-api": "API"}, nil)
@@ -107,7 +107,7 @@ func TestServeStatusPage(t *testing.T) {
 		t.Fatalf("alert: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	if _, err := io.WriteString(typed, "/incident update --public Some stores cannot be reached.\n"); err != nil {
+	if _, err := io.WriteString(typed, "/incident update --public --next 30m Some stores cannot be reached.\n"); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -117,8 +117,15 @@ func TestServeStatusPage(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if got := sp.Incidents()[0]; got.Name != "Major outage of api-gateway" || sp.ComponentStatus("cmp-api") != "major_outage" {
+	if got := sp.Incidents()[0]; got.Name != "Major outage of api-gateway" || sp.ComponentStatus("cmp-api") != "major_outage" ||
+		!strings.HasPrefix(got.IncidentUpdates[0].Body, "Some stores cannot be reached.\n\nNext update by ") {
 		t.Errorf("at Statuspage: %+v", got)
+	}
+	for !strings.Contains(out.String(), "Some stores cannot be reached.") || !strings.Contains(out.String(), "Next update by") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the update was not posted in the console with its next update time:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	get := func(base, path string) (int, string) {
 		resp, err := http.Get("http://" + base + path)
