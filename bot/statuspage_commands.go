@@ -172,6 +172,11 @@ func (p *StatusPages) publishAction(ctx context.Context, a ActionInvocation) (Re
 			return Reply{}, err
 		}
 		req := PublicRequest{Title: a.Input["title"], Body: a.Input["body"], Status: a.Input["status"], ComponentStatus: a.Input["component_status"]}
+		if when := strings.TrimSpace(a.Input["next"]); when != "" {
+			if req.NextBy, err = ParseNextUpdate(when, p.svc.now(), p.svc.cfg.Location); err != nil {
+				return Reply{}, err
+			}
+		}
 		if names, ok := a.Input["components"]; ok {
 			req.Components = []string{}
 			for n := range strings.SplitSeq(names, ",") {

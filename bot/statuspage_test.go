@@ -645,3 +645,31 @@ func TestStatusPageUpdatePublicWithNext(t *testing.T) {
 		t.Errorf("the repeat's reply does not say nothing was published: %q", reply.Text)
 	}
 }
+
+// TestStatusPageFormStatesNextUpdate: the publish form's optional "next
+// update by" ends the public text with it; a time in the past is refused,
+// naming the field, before anything is published.
+func TestStatusPageFormStatesNextUpdate(t *testing.T) {
+	e := newSPEnv(t)
+	inc := e.secretIncident()
+	form := func(next string) error {
+		_, err := e.svc.HandleAction(e.ctx(), bot.ActionInvocation{Actor: "U1", ActionID: bot.ActionPublishStatusPage, Value: fmt.Sprint(inc.ID),
+			Input: map[string]string{"body": "Some requests fail.", "next": next}})
+		return err
+	}
+	if err := form("-5m"); bot.ErrorCode(err) != bot.EINVALID || !strings.Contains(bot.ErrorMessage(err), "-5m") {
+		t.Errorf("a next update in the past: %v, want EINVALID naming it", err)
+	}
+	e.drain()
+	if n := len(e.sp.Calls()); n != 0 {
+		t.Fatalf("a refused form reached the page (%d calls)", n)
+	}
+	if err := form("45m"); err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	want := "Some requests fail.\n\nNext update by " + e.clock.Now().Add(45*time.Minute).UTC().Format("15:04 MST") + "."
+	if got := e.sp.Incidents(); len(got) != 1 || got[0].IncidentUpdates[0].Body != want {
+		t.Fatalf("published %+v, want body %q", got, want)
+	}
+}

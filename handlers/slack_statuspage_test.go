@@ -77,8 +77,14 @@ func TestSlackStatusPage_FormPrefilledAndPublished(t *testing.T) {
 		t.Errorf("no components field: %v", blocks)
 	}
 
+	if _, ok := blocks["next"]; !ok {
+		t.Errorf("no next update field: %v", blocks)
+	}
+
+	next := ""
 	submit := func(body string) (int, map[string]any) {
 		values := map[string]map[string]slackfake.InputValue{
+			"next":             {"value": slackfake.PlainTextInput(next)},
 			"title":            {"value": slackfake.PlainTextInput("Checkout errors")},
 			"status":           {"value": slackfake.StaticSelect("identified", "Identified")},
 			"component_status": {"value": slackfake.StaticSelect("major_outage", "Major outage")},
@@ -99,6 +105,13 @@ func TestSlackStatusPage_FormPrefilledAndPublished(t *testing.T) {
 		!strings.Contains(fmt.Sprint(out["errors"]), "body") {
 		t.Fatalf("a draft with its prompt left: %d %v (want errors under body)", status, out)
 	}
+	next = "nope"
+	if status, out := submit("Checkout fails for some customers; the cause is found."); status != http.StatusOK || out["response_action"] != "errors" ||
+		!strings.Contains(fmt.Sprint(out["errors"]), "next:") {
+		t.Fatalf("a next update that is no time: %d %v (want errors under next)", status, out)
+	}
+	next = "30m"
+	submitted := h.app.Service.(*bot.Service).Now()
 	if status, out := submit("Checkout fails for some customers; the cause is found."); status != http.StatusOK || len(out) != 0 {
 		t.Fatalf("publish: %d %v", status, out)
 	}
@@ -107,6 +120,9 @@ func TestSlackStatusPage_FormPrefilledAndPublished(t *testing.T) {
 	got := sp.Incidents()
 	if len(got) != 1 || got[0].Name != "Checkout errors" || got[0].Status != "identified" || sp.ComponentStatus("cmp-web") != "major_outage" {
 		t.Fatalf("published: %+v, website %s", got, sp.ComponentStatus("cmp-web"))
+	}
+	if want := "Checkout fails for some customers; the cause is found.\n\nNext update by " + submitted.Add(30*time.Minute).UTC().Format("15:04 MST") + "."; got[0].IncidentUpdates[0].Body != want {
+		t.Errorf("published body %q, want %q", got[0].IncidentUpdates[0].Body, want)
 	}
 }
 
