@@ -183,14 +183,7 @@ func TestServeStatusPageSlackUpdate(t *testing.T) {
 		"SLACK_API_URL": fake.URL(), "STATUSPAGE_API_KEY": "sp-key", "STATUSPAGE_PAGE_ID": "pg1", "STATUSPAGE_API_URL": sp.BaseURL(),
 		"STATUSPAGE_COMPONENTS": "api-gateway=cmp-api"})
 	postSlash(t, addr, "test-secret", "declare Checkout failing")
-	var channel slackfake.Channel
-	if !fake.WaitUntil(20*time.Second, func() bool {
-		var ok bool
-		channel, ok = fake.Channel("inc-1-checkout-failing")
-		return ok
-	}) {
-		t.Fatal("the incident channel was not created in Slack")
-	}
+	channel := waitChannel(t, fake, "inc-1-checkout-failing")
 	send := func(req *http.Request) {
 		t.Helper()
 		resp, err := http.DefaultClient.Do(req)
