@@ -155,7 +155,9 @@ func (c *Client) call(ctx context.Context, method, path string, in *incidentFiel
 		hc = http.DefaultClient
 	}
 	if err := c.waitTurn(ctx); err != nil {
-		return bot.Temporary(fmt.Errorf("statuspage: waiting for a turn to %s: %w", what, err), 0)
+		// Held back by sitrep's own pacing (many publications at once): a
+		// rate limit, not an outage of Statuspage.
+		return bot.RateLimited(fmt.Errorf("statuspage: waiting for a turn to %s: %w", what, err), DefaultMinInterval)
 	}
 	var wait time.Duration // how much longer than MinInterval the next request waits
 	defer func() { c.endTurn(wait) }()

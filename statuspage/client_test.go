@@ -85,8 +85,13 @@ func TestPacingAfterRateLimit(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := c.CreateIncident(ctx, update); !errors.Is(err, context.DeadlineExceeded) {
+	_, err := c.CreateIncident(ctx, update)
+	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("the request after a 420 with Retry-After 60 went at once: %v", err)
+	}
+	var temp *bot.TemporaryError
+	if !errors.As(err, &temp) || !temp.RateLimited {
+		t.Errorf("held back by the pacing: %#v, want a rate limit (not news for the channel)", err)
 	}
 	mu.Lock()
 	now = now.Add(61 * time.Second)
