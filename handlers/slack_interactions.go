@@ -247,7 +247,7 @@ func (s *Slack) formFirst(triggerID string, inv bot.ActionInvocation) afterAck {
 		if err != nil {
 			return nil // refused by the action itself
 		}
-		return s.draftFormOpener(triggerID, inv.Actor, inv.ChannelID, id, "")
+		return s.draftFormOpener(triggerID, inv.Actor, inv.ChannelID, id, updateFormPreset{})
 	case bot.ActionEditUpdate:
 		return s.editFormOpener(triggerID, inv)
 	case bot.ActionTriageDecline:

@@ -207,15 +207,20 @@ func (s *Slack) submitPublish(ctx context.Context, ic slack.InteractionCallback)
 const blockAlsoPublish = "also_publish"
 
 // withPublishBox adds to the update form, when a status page is
-// configured, a box that publishes the update too.
-func (s *Slack) withPublishBox(view slack.ModalViewRequest) slack.ModalViewRequest {
+// configured, a box that publishes the update too (ticked: from
+// "/incident update --public").
+func (s *Slack) withPublishBox(view slack.ModalViewRequest, ticked bool) slack.ModalViewRequest {
 	if s.StatusPage == nil {
 		return view
 	}
 	opt := slack.NewOptionBlockObject("public", plain("Also publish this text to "+s.StatusPage.PageName()), nil)
+	boxes := slack.NewCheckboxGroupsBlockElement(inputValue, opt)
+	if ticked {
+		boxes.InitialOptions = []*slack.OptionBlockObject{opt}
+	}
 	box := slack.NewInputBlock(blockAlsoPublish, plain("Customers"),
 		plain("Customers read the text exactly as written, with the incident's public status and components."),
-		slack.NewCheckboxGroupsBlockElement(inputValue, opt))
+		boxes)
 	box.Optional = true
 	view.Blocks.BlockSet = append(view.Blocks.BlockSet, box)
 	return view

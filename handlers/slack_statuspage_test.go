@@ -341,3 +341,27 @@ func TestSlackStatusPage_ResolveQuestionRedrawnWithChoice(t *testing.T) {
 		})
 	}
 }
+
+// TestSlackStatusPage_UpdatePublicWithoutTextOpensTickedForm:
+// "/incident update --public" without text opens the drafted update form
+// with its publish box already ticked (and --next preset), posting nothing.
+func TestSlackStatusPage_UpdatePublicWithoutTextOpensTickedForm(t *testing.T) {
+	h, sp := newStatusPageHarness(t)
+	inc := h.declared("U1", "Checkout failing")
+	if status, out := h.command("U1", inc.ChannelID, "update --next 45m --public"); status != http.StatusOK || len(out) != 0 {
+		t.Fatalf("update --public: %d %v (want an empty ack, then the form)", status, out)
+	}
+	h.app.Wait()
+	h.drain()
+	views := h.fake.Views()
+	if len(views) != 1 || views[0].CallbackID != "sitrep.post_update" {
+		t.Fatalf("views: %+v", views)
+	}
+	blocks := viewBlocks(t, views[0])
+	if blocks["next"]["initial_value"] != "45m" || !strings.Contains(fmt.Sprint(blocks["also_publish"]["initial_options"]), "public") {
+		t.Errorf("the form is not preset: next %v, publish box %v", blocks["next"]["initial_value"], blocks["also_publish"])
+	}
+	if n := len(eventsOf(h.timeline(inc.ID), bot.KindStatusUpdate)); n != 0 || len(sp.Calls()) != 0 {
+		t.Errorf("opening the form posted %d updates and made %d status page calls", n, len(sp.Calls()))
+	}
+}
