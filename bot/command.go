@@ -26,6 +26,10 @@ type Reply struct {
 	Public   bool     // show it to the whole channel, not only to the person
 	Message  *Message // a richer answer (buttons) where the chat can show one
 	Incident Incident // the incident the command acted on, when there is one
+	// Redraw, set by a button's action, is what the message carrying the
+	// button becomes (without its buttons, once a choice is made), in a
+	// chat that can edit it.
+	Redraw *Message
 }
 
 // Command is one "/incident" subcommand. Features register theirs with

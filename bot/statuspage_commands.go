@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -17,15 +18,47 @@ func (p *StatusPages) commands() []Command {
 		core.Syntax = "[--public] " + core.Syntax
 		core.Help += "; --public also publishes it to the status page"
 		core.Run = func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
-			rest, public := strings.CutPrefix(args, "--public")
-			if !public || (rest != "" && rest[0] != ' ' && rest[0] != '\t' && rest[0] != '\n') {
+			rest, public := cutPublicFlag(args)
+			if !public {
 				return run(ctx, inv, inc, args)
 			}
-			return p.execPublicUpdate(ctx, inv, inc, strings.TrimSpace(rest), run)
+			req, err := p.svc.parseUpdateArgs(rest)
+			if err != nil {
+				return Reply{}, err
+			}
+			reply, err := p.postPublicUpdate(ctx, inv.Actor, inc, req)
+			var rep *RepeatedUpdateError
+			if errors.As(err, &rep) {
+				return rep.Reply, nil
+			}
+			return reply, err
 		}
 		cmds = append(cmds, core)
 	}
 	return cmds
+}
+
+// cutPublicFlag removes --public from the flags before an update's text
+// ("--next 30m --public text" is "--next 30m text", public).
+func cutPublicFlag(args string) (string, bool) {
+	var kept []string
+	public := false
+	for rest := args; ; {
+		word, tail := splitWord(rest)
+		lw := strings.ToLower(word)
+		switch {
+		case lw == "--public":
+			public = true
+		case lw == "--next":
+			when, after := splitWord(tail)
+			kept, tail = append(kept, word, when), after
+		case strings.HasPrefix(lw, "--"):
+			kept = append(kept, word)
+		default:
+			return strings.TrimSpace(strings.Join(append(kept, rest), " ")), public
+		}
+		rest = tail
+	}
 }
 
 func (p *StatusPages) execStatusPage(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
@@ -58,18 +91,35 @@ func (p *StatusPages) execStatusPage(ctx context.Context, inv Invocation, inc In
 	return p.Propose(ctx, inv.Actor, inc.ID, PublicRequest{Body: args})
 }
 
-func (p *StatusPages) execPublicUpdate(ctx context.Context, inv Invocation, inc Incident, text string, internal func(context.Context, Invocation, Incident, string) (Reply, error)) (Reply, error) {
-	if text == "" {
+// postPublicUpdate posts an update in the channel and publishes the same
+// text, stating the same next-update time. It is checked for publishing
+// before anything is posted; a repeat (*RepeatedUpdateError, its reply
+// saying nothing was published) is neither posted nor published.
+func (p *StatusPages) postPublicUpdate(ctx context.Context, actor string, inc Incident, req UpdateRequest) (Reply, error) {
+	if strings.TrimSpace(req.Text) == "" {
 		return Reply{}, p.svc.UsageError("update", "a public update needs text")
 	}
-	if _, err := p.prepare(ctx, inc, PublicRequest{Body: text}); err != nil {
+	if _, err := p.prepare(ctx, inc, PublicRequest{Body: req.Text}); err != nil {
 		return Reply{}, err // refused before anything is posted
 	}
-	reply, err := internal(ctx, inv, inc, text)
+	out, err := p.svc.PostUpdateWith(ctx, actor, inc.ID, req)
+	var rep *RepeatedUpdateError
+	if errors.As(err, &rep) {
+		note := " Nothing was published either: once it is posted, publish it with /incident statuspage <public text>."
+		rep.Reply.Text += note
+		if rep.Reply.Message != nil {
+			rep.Reply.Message.Text += note
+		}
+		return Reply{}, rep
+	}
 	if err != nil {
 		return Reply{}, err
 	}
-	if _, _, err := p.Publish(ctx, inv.Actor, inc.ID, PublicRequest{Body: text}); err != nil {
+	reply, err := p.svc.replied(out, nil)
+	if err != nil {
+		return Reply{}, err
+	}
+	if _, _, err := p.Publish(ctx, actor, inc.ID, PublicRequest{Body: req.Text, NextBy: out.NextUpdateBy}); err != nil {
 		return Reply{}, fmt.Errorf("the update was posted in the channel, but not published: %w", err)
 	}
 	reply.Text += fmt.Sprintf("; publishing it to %s", p.PageName())
@@ -78,7 +128,7 @@ func (p *StatusPages) execPublicUpdate(ctx context.Context, inv Invocation, inc 
 
 // postUpdateAction is the update form's action with its "also publish"
 // box: checked (Input "public" = "true"), the update is published too,
-// after the same checks as update --public.
+// as with update --public.
 func (p *StatusPages) postUpdateAction(core ActionHandler) ActionHandler {
 	return func(ctx context.Context, a ActionInvocation) (Reply, error) {
 		if a.Input["public"] != "true" {
@@ -88,8 +138,11 @@ func (p *StatusPages) postUpdateAction(core ActionHandler) ActionHandler {
 		if err != nil {
 			return Reply{}, err
 		}
-		return p.execPublicUpdate(ctx, Invocation{Actor: a.Actor, ChannelID: a.ChannelID}, inc, strings.TrimSpace(a.Input["text"]),
-			func(ctx context.Context, _ Invocation, _ Incident, _ string) (Reply, error) { return core(ctx, a) })
+		_, req, err := p.svc.formUpdateRequest(a)
+		if err != nil {
+			return Reply{}, err
+		}
+		return p.postPublicUpdate(ctx, a.Actor, inc, req)
 	}
 }
 
@@ -119,6 +172,11 @@ func (p *StatusPages) publishAction(ctx context.Context, a ActionInvocation) (Re
 			return Reply{}, err
 		}
 		req := PublicRequest{Title: a.Input["title"], Body: a.Input["body"], Status: a.Input["status"], ComponentStatus: a.Input["component_status"]}
+		if when := strings.TrimSpace(a.Input["next"]); when != "" {
+			if req.NextBy, err = ParseNextUpdate(when, p.svc.now(), p.svc.cfg.Location); err != nil {
+				return Reply{}, err
+			}
+		}
 		if names, ok := a.Input["components"]; ok {
 			req.Components = []string{}
 			for n := range strings.SplitSeq(names, ",") {
@@ -165,7 +223,8 @@ func (p *StatusPages) resolveAction(ctx context.Context, a ActionInvocation) (Re
 	if err != nil {
 		return Reply{}, err
 	}
-	return Reply{Text: fmt.Sprintf("Resolving %q on %s", u.Title, p.PageName()), Incident: inc}, nil
+	return Reply{Text: fmt.Sprintf("Resolving %q on %s", u.Title, p.PageName()), Incident: inc,
+		Redraw: &Message{Text: fmt.Sprintf("%s is resolved. %s chose to resolve it publicly: %q is being resolved on %s.", inc.Key(), actorMention(a.Actor), u.Title, p.PageName())}}, nil
 }
 
 func (p *StatusPages) keepOpenAction(ctx context.Context, a ActionInvocation) (Reply, error) {
@@ -173,5 +232,6 @@ func (p *StatusPages) keepOpenAction(ctx context.Context, a ActionInvocation) (R
 	if err != nil {
 		return Reply{}, err
 	}
-	return Reply{Text: fmt.Sprintf("The public incident stays open on %s. Resolve it later with /incident statuspage resolve [text].", p.PageName()), Incident: inc}, nil
+	return Reply{Text: fmt.Sprintf("The public incident stays open on %s. Resolve it later with /incident statuspage resolve [text].", p.PageName()), Incident: inc,
+		Redraw: &Message{Text: fmt.Sprintf("%s is resolved. %s chose to keep it open on %s: resolve it later with /incident statuspage resolve [text].", inc.Key(), actorMention(a.Actor), p.PageName())}}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // The public update: the draft that prefills the form, what a person
@@ -21,6 +22,10 @@ type PublicRequest struct {
 	// Components names the affected components; nil takes the draft's,
 	// an empty non-nil list means none.
 	Components []string
+	// NextBy, when set, is when the next update comes: the public text
+	// ends "Next update by HH:MM <zone>." (an internal update's promise,
+	// published with it).
+	NextBy time.Time
 }
 
 // PublicDraft is the prefilled publish form: public-safe facts only (the
@@ -144,10 +149,14 @@ func (p *StatusPages) build(inc Incident, st PublicIncident, req PublicRequest) 
 		return PublicUpdate{}, FieldErrorf("body", "the public text is empty: write what customers should read")
 	case strings.Contains(u.Body, PublicPrompt):
 		return PublicUpdate{}, FieldErrorf("body", "replace %s with what customers should read", PublicPrompt)
-	case len(u.Body) > maxPublicBody:
-		return PublicUpdate{}, FieldErrorf("body", "the public text is %d characters: keep it within %d", len(u.Body), maxPublicBody)
 	case len(u.Title) > maxPublicTitle:
 		return PublicUpdate{}, FieldErrorf("title", "the public title is %d characters: keep it within %d", len(u.Title), maxPublicTitle)
+	}
+	if !req.NextBy.IsZero() && u.Status != StatusResolved {
+		u.Body += "\n\nNext update by " + req.NextBy.In(p.cfg.Location).Format("15:04 MST") + "."
+	}
+	if len(u.Body) > maxPublicBody {
+		return PublicUpdate{}, FieldErrorf("body", "the public text is %d characters: keep it within %d", len(u.Body), maxPublicBody)
 	}
 	if u.Status == StatusResolved && !st.Open {
 		return PublicUpdate{}, Errorf(EINVALID, "%s has no open public incident to resolve", inc.Key())

@@ -247,7 +247,8 @@ func (p *StatusPages) failed(ctx context.Context, d Delivery, pl publishPayload,
 		}
 		now := p.svc.now()
 		ev := Event{IncidentID: inc.ID, Kind: kind, Actor: SystemActor, OccurredAt: now, RecordedAt: now, DedupKey: dedup,
-			Text: text, Data: map[string]any{"reason": cause.Error(), "status": string(u.Status), "delivery": d.ID}}
+			Text: text, Data: map[string]any{"reason": cause.Error(), "status": string(u.Status), "delivery": d.ID,
+				"page": p.PageName(), "title": u.Title, "body": u.Body}}
 		ok, err := tx.AppendEvent(&ev)
 		if err != nil || !ok {
 			return err

@@ -342,6 +342,10 @@ func TestStatusPageRefusedIsToldWithReason(t *testing.T) {
 			if len(ref) != 1 || !strings.Contains(ref[0].Text, tc.want) {
 				t.Fatalf("refused events %+v, want one naming %q", ref, tc.want)
 			}
+			// What the postmortem lists the refusal with.
+			if d := ref[0].Data; d["body"] != "Errors." || d["title"] != "Partial outage of api-gateway" || d["page"] != "Atlassian Statuspage" {
+				t.Errorf("the refusal does not record what was refused: %v", d)
+			}
 			if !slicesContain(e.chat.Posts(inc.ChannelID), tc.want) {
 				t.Errorf("the channel was not told why: %q", e.chat.Posts(inc.ChannelID))
 			}
@@ -566,5 +570,106 @@ func TestStatusPageUncertainCreateIsNotRepeated(t *testing.T) {
 	pub := eventsOf(e.timeline(inc.ID), bot.KindPublicPublished)
 	if len(pub) != 1 || pub[0].Data["ref"] != ref {
 		t.Fatalf("published events %+v, want one with ref %s", pub, ref)
+	}
+}
+
+// TestStatusPageUpdatePublicWithNext: "update --public --next 30m <text>"
+// (flags in any order, and the update form with its box ticked) posts the
+// text internally with its next-update time and publishes the same text,
+// stating the same time, without the flags; with no --next the public
+// update states the severity's default. A repeat is neither posted nor
+// published.
+func TestStatusPageUpdatePublicWithNext(t *testing.T) {
+	e := newSPEnv(t)
+	remindersOn(e.env, testReminderConfig())
+	inc := e.secretIncident()
+	start := e.clock.Now()
+	lastBody := func() string {
+		t.Helper()
+		got := e.sp.Incidents()
+		if len(got) != 1 {
+			t.Fatalf("status page has %d incidents, want 1", len(got))
+		}
+		return got[0].IncidentUpdates[0].Body
+	}
+	lastInternal := func() bot.Event {
+		evs := eventsOf(e.timeline(inc.ID), bot.KindStatusUpdate)
+		return evs[len(evs)-1]
+	}
+
+	e.mustExec(inc, "update --public --next 30m Payments are recovering.")
+	e.drain()
+	want30 := start.Add(30 * time.Minute).UTC().Format("15:04 MST")
+	if got := lastInternal(); got.Text != "Payments are recovering." || got.Data["next_update_by"] != start.Add(30*time.Minute).UTC().Format(time.RFC3339) {
+		t.Errorf("internal update %q next %v", got.Text, got.Data["next_update_by"])
+	}
+	if got := lastBody(); got != "Payments are recovering.\n\nNext update by "+want30+"." {
+		t.Errorf("public body %q, want the text and the next update by %s", got, want30)
+	}
+
+	e.clock.Advance(2 * time.Second)
+	e.mustExec(inc, "update --next 45m --public Still recovering.")
+	e.drain()
+	if got := lastBody(); !strings.HasPrefix(got, "Still recovering.\n\nNext update by "+e.clock.Now().Add(45*time.Minute).UTC().Format("15:04 MST")) {
+		t.Errorf("flags in another order: public body %q", got)
+	}
+
+	e.clock.Advance(2 * time.Second)
+	every := e.svc.NextUpdateDefault(inc.Severity)
+	e.mustExec(inc, "update --public Fix deployed.")
+	e.drain()
+	if got, want := lastBody(), "Fix deployed.\n\nNext update by "+e.clock.Now().Add(every).UTC().Format("15:04 MST")+"."; got != want {
+		t.Errorf("default next: public body %q, want %q", got, want)
+	}
+
+	// The form with its box ticked and a next time.
+	e.clock.Advance(2 * time.Second)
+	if _, err := e.svc.HandleAction(e.ctx(), bot.ActionInvocation{Actor: "U1", ChannelID: inc.ChannelID, ActionID: bot.ActionPostUpdate,
+		Value: fmt.Sprint(inc.ID), Input: map[string]string{"text": "Monitoring.", "next": "20m", "public": "true"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	if got, want := lastBody(), "Monitoring.\n\nNext update by "+e.clock.Now().Add(20*time.Minute).UTC().Format("15:04 MST")+"."; got != want {
+		t.Errorf("form: public body %q, want %q", got, want)
+	}
+
+	// A repeat: nothing posted, nothing published.
+	calls, updates := len(e.sp.Calls()), len(eventsOf(e.timeline(inc.ID), bot.KindStatusUpdate))
+	e.clock.Advance(2 * time.Second)
+	reply := e.mustExec(inc, "update --public monitoring")
+	e.drain()
+	if len(e.sp.Calls()) != calls || len(eventsOf(e.timeline(inc.ID), bot.KindStatusUpdate)) != updates {
+		t.Errorf("a repeated public update was posted or published")
+	}
+	if !strings.Contains(reply.Text, "Nothing was published") {
+		t.Errorf("the repeat's reply does not say nothing was published: %q", reply.Text)
+	}
+}
+
+// TestStatusPageFormStatesNextUpdate: the publish form's optional "next
+// update by" ends the public text with it; a time in the past is refused,
+// naming the field, before anything is published.
+func TestStatusPageFormStatesNextUpdate(t *testing.T) {
+	e := newSPEnv(t)
+	inc := e.secretIncident()
+	form := func(next string) error {
+		_, err := e.svc.HandleAction(e.ctx(), bot.ActionInvocation{Actor: "U1", ActionID: bot.ActionPublishStatusPage, Value: fmt.Sprint(inc.ID),
+			Input: map[string]string{"body": "Some requests fail.", "next": next}})
+		return err
+	}
+	if err := form("-5m"); bot.ErrorCode(err) != bot.EINVALID || !strings.Contains(bot.ErrorMessage(err), "-5m") {
+		t.Errorf("a next update in the past: %v, want EINVALID naming it", err)
+	}
+	e.drain()
+	if n := len(e.sp.Calls()); n != 0 {
+		t.Fatalf("a refused form reached the page (%d calls)", n)
+	}
+	if err := form("45m"); err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	want := "Some requests fail.\n\nNext update by " + e.clock.Now().Add(45*time.Minute).UTC().Format("15:04 MST") + "."
+	if got := e.sp.Incidents(); len(got) != 1 || got[0].IncidentUpdates[0].Body != want {
+		t.Fatalf("published %+v, want body %q", got, want)
 	}
 }

@@ -295,6 +295,24 @@ func (s *Service) draftNames(ctx context.Context, events []Event) map[string]str
 // execUpdate is "/incident update [--next <when>] [--anyway] [text]".
 // Without text it answers with the draft and how to post it.
 func (s *Service) execUpdate(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
+	req, err := s.parseUpdateArgs(args)
+	if err != nil {
+		return Reply{}, err
+	}
+	if req.Text == "" {
+		return s.draftReply(ctx, inc)
+	}
+	out, err := s.PostUpdateWith(ctx, inv.Actor, inc.ID, req)
+	var rep *RepeatedUpdateError
+	if errors.As(err, &rep) {
+		return rep.Reply, nil
+	}
+	return s.replied(out, err)
+}
+
+// parseUpdateArgs reads "[--next <when>] [--anyway] [text]" (the flags in
+// any order, before the text).
+func (s *Service) parseUpdateArgs(args string) (UpdateRequest, error) {
 	var req UpdateRequest
 	for {
 		word, rest := splitWord(args)
@@ -308,20 +326,12 @@ func (s *Service) execUpdate(ctx context.Context, inv Invocation, inc Incident, 
 			}
 			at, err := ParseNextUpdate(when, s.now(), s.cfg.Location)
 			if err != nil {
-				return Reply{}, s.UsageError("update", "%s", ErrorMessage(err))
+				return UpdateRequest{}, s.UsageError("update", "%s", ErrorMessage(err))
 			}
 			req.NextBy, rest = at, tail
 		default:
 			req.Text = args
-			if req.Text == "" {
-				return s.draftReply(ctx, inc)
-			}
-			out, err := s.PostUpdateWith(ctx, inv.Actor, inc.ID, req)
-			var rep *RepeatedUpdateError
-			if errors.As(err, &rep) {
-				return rep.Reply, nil
-			}
-			return s.replied(out, err)
+			return req, nil
 		}
 		args = rest
 	}
@@ -367,19 +377,29 @@ func (s *Service) updateActions() map[string]ActionHandler {
 			return Reply{Text: fmt.Sprintf("Edit it and post it with /incident %s update <text>:\n%s", IncidentKey(id), req.Text)}, nil
 		},
 		ActionPostUpdate: func(ctx context.Context, a ActionInvocation) (Reply, error) {
-			id, err := ActionIncident(a)
+			id, req, err := s.formUpdateRequest(a)
 			if err != nil {
 				return Reply{}, err
-			}
-			req := UpdateRequest{Text: a.Input["text"]}
-			if when := strings.TrimSpace(a.Input["next"]); when != "" {
-				if req.NextBy, err = ParseNextUpdate(when, s.now(), s.cfg.Location); err != nil {
-					return Reply{}, err
-				}
 			}
 			return s.replied(s.PostUpdateWith(ctx, a.Actor, id, req))
 		},
 	}
+}
+
+// formUpdateRequest reads the update form: its incident, text and next
+// update time.
+func (s *Service) formUpdateRequest(a ActionInvocation) (int64, UpdateRequest, error) {
+	id, err := ActionIncident(a)
+	if err != nil {
+		return 0, UpdateRequest{}, err
+	}
+	req := UpdateRequest{Text: a.Input["text"]}
+	if when := strings.TrimSpace(a.Input["next"]); when != "" {
+		if req.NextBy, err = ParseNextUpdate(when, s.now(), s.cfg.Location); err != nil {
+			return 0, UpdateRequest{}, err
+		}
+	}
+	return id, req, nil
 }
 
 // UpdateForm is what an update form opens with.

@@ -61,8 +61,8 @@ func (s *Slack) command(ctx context.Context, cmd slack.SlashCommand) (any, after
 	if s.StatusPage != nil && statusPageFormRequest(text) {
 		return s.statusPageCommand(ctx, cmd, inv)
 	}
-	if next, ok := updateFormRequest(inv.Text); ok {
-		if open := s.openUpdateFormFor(ctx, inv, cmd.TriggerID, next); open != nil {
+	if preset, ok := updateFormRequest(inv.Text, s.StatusPage != nil); ok {
+		if open := s.openUpdateFormFor(ctx, inv, cmd.TriggerID, preset); open != nil {
 			return nil, open // slack_updates.go: the form, prefilled with the draft
 		}
 	}

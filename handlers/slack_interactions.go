@@ -139,11 +139,14 @@ func (s *Slack) blockActions(ctx context.Context, ic slack.InteractionCallback) 
 				if err = res.err; err == nil && !answeredInPlace[inv.ActionID] {
 					work = append(work, s.replier(channel, user, res.reply))
 				}
+				if err == nil && res.reply.Redraw != nil {
+					work = append(work, s.redrawer(channel, clickedMessage(ic), *res.reply.Redraw))
+				}
 			case <-time.After(s.ackBudget()):
 				// Still busy (an approval asking Slack who is in a user
 				// group, with Slack slow): acknowledge now, answer the
 				// clicker when it is done.
-				work = append(work, s.lateAnswer(done, channel, user, inv.ActionID))
+				work = append(work, s.lateAnswer(done, channel, user, clickedMessage(ic), inv.ActionID))
 				continue
 			}
 		}
@@ -197,14 +200,43 @@ func (s *Slack) applyAction(ctx context.Context, inv bot.ActionInvocation) <-cha
 
 // lateAnswer is the after-ack work for an action that outlasted the
 // budget: wait for it, then show the clicker its reply or refusal.
-func (s *Slack) lateAnswer(done <-chan actionResult, channel, user, actionID string) afterAck {
+func (s *Slack) lateAnswer(done <-chan actionResult, channel, user, messageTS, actionID string) afterAck {
 	return func(ctx context.Context) {
 		res := <-done
-		switch {
-		case res.err != nil:
+		if res.err != nil {
 			s.tellUser(ctx, channel, user, s.userMessage(res.err, "action "+actionID))
-		case !answeredInPlace[actionID]:
-			s.replier(channel, user, res.reply)(ctx)
+			return
+		}
+		if !answeredInPlace[actionID] {
+			if w := s.replier(channel, user, res.reply); w != nil {
+				w(ctx)
+			}
+		}
+		if res.reply.Redraw != nil {
+			s.redrawer(channel, messageTS, *res.reply.Redraw)(ctx)
+		}
+	}
+}
+
+// clickedMessage is the ts of the message whose button was clicked.
+func clickedMessage(ic slack.InteractionCallback) string {
+	if ic.Container.MessageTs != "" {
+		return ic.Container.MessageTs
+	}
+	return ic.Message.Timestamp
+}
+
+// redrawer returns the work that redraws the clicked message as msg (a
+// question answered loses its buttons). Like tellUser it runs after the
+// acknowledgement and only logs a failure.
+func (s *Slack) redrawer(channel, ts string, msg bot.Message) afterAck {
+	return func(ctx context.Context) {
+		if s.API == nil || channel == "" || ts == "" {
+			return
+		}
+		opts := []slack.MsgOption{slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(slackchat.Blocks(msg)...)}
+		if _, _, _, err := s.API.UpdateMessageContext(ctx, channel, ts, opts...); err != nil {
+			s.log().Warn("could not redraw a message", "channel", channel, "ts", ts, "err", err)
 		}
 	}
 }
@@ -220,7 +252,7 @@ func (s *Slack) formFirst(triggerID string, inv bot.ActionInvocation) afterAck {
 		if err != nil {
 			return nil // refused by the action itself
 		}
-		return s.draftFormOpener(triggerID, inv.Actor, inv.ChannelID, id, "")
+		return s.draftFormOpener(triggerID, inv.Actor, inv.ChannelID, id, updateFormPreset{})
 	case bot.ActionEditUpdate:
 		return s.editFormOpener(triggerID, inv)
 	case bot.ActionTriageDecline:

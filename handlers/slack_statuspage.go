@@ -135,6 +135,11 @@ func (s *Slack) publishModal(ctx context.Context, id int64, channel string) (sla
 	}
 	blocks = append(blocks, slack.NewInputBlock(blockPublicBody, plain("Public text"),
 		plain("Replace the prompt in brackets; customers read this as written."), body))
+	nextBlock := slack.NewInputBlock(blockNextUpdate, plain("Next update by"),
+		plain("A duration (30m, 1h) or a time HH:MM: the public text ends \"Next update by HH:MM\". Empty: no promise."),
+		slack.NewPlainTextInputBlockElement(plain("30m, 1h or HH:MM"), inputValue))
+	nextBlock.Optional = true
+	blocks = append(blocks, nextBlock)
 	origin := formOrigin{Value: strconv.FormatInt(id, 10), Channel: channel}
 	return slack.ModalViewRequest{
 		Type: slack.VTModal, CallbackID: CallbackPublishStatusPage, PrivateMetadata: origin.encode(),
@@ -169,6 +174,7 @@ func (s *Slack) submitPublish(ctx context.Context, ic slack.InteractionCallback)
 		"title":  stateValue(ic.View.State, blockPublicTitle),
 		"body":   stateValue(ic.View.State, blockPublicBody),
 		"status": stateValue(ic.View.State, blockPublicStatus),
+		"next":   stateValue(ic.View.State, blockNextUpdate),
 	}
 	if st := ic.View.State; st != nil {
 		if _, ok := st.Values[blockComponents]; ok {
@@ -186,7 +192,7 @@ func (s *Slack) submitPublish(ctx context.Context, ic slack.InteractionCallback)
 	if err != nil {
 		block := blockPublicBody
 		var be *bot.Error
-		if errors.As(err, &be) && slices.Contains([]string{blockPublicTitle, blockPublicStatus, blockComponents, blockComponentsStatus}, be.Field) {
+		if errors.As(err, &be) && slices.Contains([]string{blockPublicTitle, blockPublicStatus, blockComponents, blockComponentsStatus, blockNextUpdate}, be.Field) {
 			block = be.Field
 			if ic.View.State == nil || ic.View.State.Values[block] == nil {
 				block = blockPublicBody
@@ -201,15 +207,20 @@ func (s *Slack) submitPublish(ctx context.Context, ic slack.InteractionCallback)
 const blockAlsoPublish = "also_publish"
 
 // withPublishBox adds to the update form, when a status page is
-// configured, a box that publishes the update too.
-func (s *Slack) withPublishBox(view slack.ModalViewRequest) slack.ModalViewRequest {
+// configured, a box that publishes the update too (ticked: from
+// "/incident update --public").
+func (s *Slack) withPublishBox(view slack.ModalViewRequest, ticked bool) slack.ModalViewRequest {
 	if s.StatusPage == nil {
 		return view
 	}
 	opt := slack.NewOptionBlockObject("public", plain("Also publish this text to "+s.StatusPage.PageName()), nil)
+	boxes := slack.NewCheckboxGroupsBlockElement(inputValue, opt)
+	if ticked {
+		boxes.InitialOptions = []*slack.OptionBlockObject{opt}
+	}
 	box := slack.NewInputBlock(blockAlsoPublish, plain("Customers"),
 		plain("Customers read the text exactly as written, with the incident's public status and components."),
-		slack.NewCheckboxGroupsBlockElement(inputValue, opt))
+		boxes)
 	box.Optional = true
 	view.Blocks.BlockSet = append(view.Blocks.BlockSet, box)
 	return view

@@ -27,7 +27,7 @@ func newStatusPageHarness(t *testing.T) (*slackHarness, *spfake.Server) {
 		sp = spfake.New("key", "pg", map[string]string{"cmp-api": "API", "cmp-web": "Website"}, svc.Now)
 		t.Cleanup(sp.Close)
 		pages = bot.EnableStatusPage(svc, bot.StatusPageConfig{
-			Page:       &statuspage.Client{APIKey: "key", PageID: "pg", BaseURL: sp.BaseURL(), HTTP: sp.Client()},
+			Page:       &statuspage.Client{APIKey: "key", PageID: "pg", BaseURL: sp.BaseURL(), HTTP: sp.Client(), Now: svc.Now},
 			Components: map[string]string{"api-gateway": "cmp-api", "website": "cmp-web"}})
 		app.StatusPage = pages
 	})
@@ -77,8 +77,14 @@ func TestSlackStatusPage_FormPrefilledAndPublished(t *testing.T) {
 		t.Errorf("no components field: %v", blocks)
 	}
 
+	if _, ok := blocks["next"]; !ok {
+		t.Errorf("no next update field: %v", blocks)
+	}
+
+	next := ""
 	submit := func(body string) (int, map[string]any) {
 		values := map[string]map[string]slackfake.InputValue{
+			"next":             {"value": slackfake.PlainTextInput(next)},
 			"title":            {"value": slackfake.PlainTextInput("Checkout errors")},
 			"status":           {"value": slackfake.StaticSelect("identified", "Identified")},
 			"component_status": {"value": slackfake.StaticSelect("major_outage", "Major outage")},
@@ -99,6 +105,13 @@ func TestSlackStatusPage_FormPrefilledAndPublished(t *testing.T) {
 		!strings.Contains(fmt.Sprint(out["errors"]), "body") {
 		t.Fatalf("a draft with its prompt left: %d %v (want errors under body)", status, out)
 	}
+	next = "nope"
+	if status, out := submit("Checkout fails for some customers; the cause is found."); status != http.StatusOK || out["response_action"] != "errors" ||
+		!strings.Contains(fmt.Sprint(out["errors"]), "next:") {
+		t.Fatalf("a next update that is no time: %d %v (want errors under next)", status, out)
+	}
+	next = "30m"
+	submitted := h.app.Service.(*bot.Service).Now()
 	if status, out := submit("Checkout fails for some customers; the cause is found."); status != http.StatusOK || len(out) != 0 {
 		t.Fatalf("publish: %d %v", status, out)
 	}
@@ -107,6 +120,9 @@ func TestSlackStatusPage_FormPrefilledAndPublished(t *testing.T) {
 	got := sp.Incidents()
 	if len(got) != 1 || got[0].Name != "Checkout errors" || got[0].Status != "identified" || sp.ComponentStatus("cmp-web") != "major_outage" {
 		t.Fatalf("published: %+v, website %s", got, sp.ComponentStatus("cmp-web"))
+	}
+	if want := "Checkout fails for some customers; the cause is found.\n\nNext update by " + submitted.Add(30*time.Minute).UTC().Format("15:04 MST") + "."; got[0].IncidentUpdates[0].Body != want {
+		t.Errorf("published body %q, want %q", got[0].IncidentUpdates[0].Body, want)
 	}
 }
 
@@ -210,5 +226,142 @@ func TestSlackStatusPage_CommandOutsideIncident(t *testing.T) {
 	h.app.Wait()
 	if views := h.fake.Views(); len(views) != 0 {
 		t.Errorf("a form was opened: %+v", views)
+	}
+}
+
+// TestSlackStatusPage_DraftedFormAndCommandPublishWithNext: the update form
+// opens with the draft; submitted with the publish box ticked and a next
+// time, it posts internally AND publishes the same text stating the next
+// update; "/incident update --public --next 30m <text>" does both too.
+func TestSlackStatusPage_DraftedFormAndCommandPublishWithNext(t *testing.T) {
+	h, sp := newStatusPageHarness(t)
+	inc := h.declared("U1", "Checkout failing")
+	h.click("U1", inc, bot.ActionPostUpdate)
+	views := h.fake.Views()
+	if len(views) != 1 {
+		t.Fatalf("%d views opened, want the update form", len(views))
+	}
+	if text, _ := viewBlocks(t, views[0])["text"]["initial_value"].(string); !strings.Contains(text, "since") {
+		t.Errorf("the update form is not prefilled with the draft: %q", text)
+	}
+	svc := h.app.Service.(*bot.Service)
+	values := map[string]map[string]slackfake.InputValue{
+		"text":         {"value": slackfake.PlainTextInput("Payments fail for some customers.")},
+		"next":         {"value": slackfake.PlainTextInput("30m")},
+		"also_publish": {"value": {Type: "checkboxes"}}}
+	p := slackfake.ViewSubmission(slackfake.Submission{UserID: "U1", CallbackID: "sitrep.post_update",
+		PrivateMetadata: views[0].PrivateMetadata, Values: values}, time.Now())
+	raw, _ := json.Marshal(p)
+	raw = []byte(strings.Replace(string(raw), `"type":"checkboxes"`, `"type":"checkboxes","selected_options":[{"text":{"type":"plain_text","text":"Also"},"value":"public"}]`, 1))
+	submitted := svc.Now()
+	if status, body := h.interact(json.RawMessage(raw)); status != http.StatusOK || len(strings.TrimSpace(string(body))) != 0 {
+		t.Fatalf("submit: %d %s", status, body)
+	}
+	h.app.Wait()
+	h.drain()
+	nextLine := func(from time.Time, d time.Duration) string {
+		return "Next update by " + from.Add(d).UTC().Format("15:04 MST") + "."
+	}
+	got := sp.Incidents()
+	if len(got) != 1 || got[0].IncidentUpdates[0].Body != "Payments fail for some customers.\n\n"+nextLine(submitted, 30*time.Minute) {
+		t.Fatalf("the form published %+v", got)
+	}
+	updates := eventsOf(h.timeline(inc.ID), bot.KindStatusUpdate)
+	if len(updates) != 1 || updates[0].Text != "Payments fail for some customers." || updates[0].Data["next_update_by"] == nil {
+		t.Fatalf("internal updates %+v", updates)
+	}
+
+	h.skew.Add(int64(2 * time.Second)) // past Statuspage's one request a second
+	typed := svc.Now()
+	if status, out := h.command("U1", inc.ChannelID, "update --public --next 30m A fix is rolling out."); status != http.StatusOK || strings.Contains(fmt.Sprint(out["text"]), "rror") {
+		t.Fatalf("update --public --next: %d %v", status, out)
+	}
+	h.app.Wait()
+	h.drain()
+	got = sp.Incidents()
+	if len(got) != 1 || got[0].IncidentUpdates[0].Body != "A fix is rolling out.\n\n"+nextLine(typed, 30*time.Minute) {
+		t.Fatalf("the command published %+v; timeline %+v", got[0].IncidentUpdates, h.timeline(inc.ID))
+	}
+	updates = eventsOf(h.timeline(inc.ID), bot.KindStatusUpdate)
+	if len(updates) != 2 || updates[1].Text != "A fix is rolling out." {
+		t.Fatalf("internal updates %+v", updates)
+	}
+}
+
+// TestSlackStatusPage_ResolveQuestionRedrawnWithChoice: the "resolve
+// publicly?" question loses its buttons once someone chooses, and says who
+// chose what; Keep it open publishes nothing, Resolve publicly resolves.
+func TestSlackStatusPage_ResolveQuestionRedrawnWithChoice(t *testing.T) {
+	for _, tc := range []struct {
+		action, want string
+		resolved     bool
+	}{
+		{bot.ActionKeepPublicOpen, "<@U2> chose to keep it open", false},
+		{bot.ActionResolvePublicly, "<@U2> chose to resolve it publicly", true},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			h, sp := newStatusPageHarness(t)
+			inc := h.declared("U1", "Checkout failing")
+			if status, out := h.command("U1", inc.ChannelID, "statuspage Payments fail for some customers."); status != http.StatusOK {
+				t.Fatalf("preview: %d %v", status, out)
+			}
+			h.app.Wait()
+			if _, err := h.app.Service.(*bot.Service).HandleAction(t.Context(), bot.ActionInvocation{Actor: "U1", ActionID: bot.ActionPublishStatusPage,
+				Value: fmt.Sprint(inc.ID), Input: map[string]string{"body": "Payments fail for some customers."}}); err != nil {
+				t.Fatal(err)
+			}
+			h.drain()
+			h.skew.Add(int64(2 * time.Second))
+			h.command("U1", inc.ChannelID, "resolve")
+			h.app.Wait()
+			h.drain()
+			var question slackfake.Message
+			for _, m := range h.fake.Messages(inc.ChannelID) {
+				if strings.Contains(m.Text, "Resolve it publicly") {
+					question = m
+				}
+			}
+			if question.TS == "" || !strings.Contains(string(question.Blocks), tc.action) {
+				t.Fatalf("no question with buttons in the channel: %+v", question)
+			}
+			p := slackfake.BlockActions(slackfake.ButtonClick{UserID: "U2", ChannelID: inc.ChannelID, MessageTS: question.TS,
+				ActionID: tc.action, BlockID: slackchat.BlockActions, Value: fmt.Sprint(inc.ID), TriggerID: "t"}, time.Now())
+			if status, body := h.interact(p); status != http.StatusOK {
+				t.Fatalf("click: %d %s", status, body)
+			}
+			h.app.Wait()
+			h.drain()
+			got, _ := h.fake.Message(inc.ChannelID, question.TS)
+			if strings.Contains(string(got.Blocks), `"button"`) || !strings.Contains(got.Text, tc.want) {
+				t.Errorf("the question after the choice: text %q blocks %s; want no buttons and %q", got.Text, got.Blocks, tc.want)
+			}
+			if resolved := sp.Incidents()[0].Status == "resolved"; resolved != tc.resolved {
+				t.Errorf("public incident resolved %v, want %v", resolved, tc.resolved)
+			}
+		})
+	}
+}
+
+// TestSlackStatusPage_UpdatePublicWithoutTextOpensTickedForm:
+// "/incident update --public" without text opens the drafted update form
+// with its publish box already ticked (and --next preset), posting nothing.
+func TestSlackStatusPage_UpdatePublicWithoutTextOpensTickedForm(t *testing.T) {
+	h, sp := newStatusPageHarness(t)
+	inc := h.declared("U1", "Checkout failing")
+	if status, out := h.command("U1", inc.ChannelID, "update --next 45m --public"); status != http.StatusOK || len(out) != 0 {
+		t.Fatalf("update --public: %d %v (want an empty ack, then the form)", status, out)
+	}
+	h.app.Wait()
+	h.drain()
+	views := h.fake.Views()
+	if len(views) != 1 || views[0].CallbackID != "sitrep.post_update" {
+		t.Fatalf("views: %+v", views)
+	}
+	blocks := viewBlocks(t, views[0])
+	if blocks["next"]["initial_value"] != "45m" || !strings.Contains(fmt.Sprint(blocks["also_publish"]["initial_options"]), "public") {
+		t.Errorf("the form is not preset: next %v, publish box %v", blocks["next"]["initial_value"], blocks["also_publish"])
+	}
+	if n := len(eventsOf(h.timeline(inc.ID), bot.KindStatusUpdate)); n != 0 || len(sp.Calls()) != 0 {
+		t.Errorf("opening the form posted %d updates and made %d status page calls", n, len(sp.Calls()))
 	}
 }

@@ -26,26 +26,41 @@ import (
 const blockNextUpdate = "next"
 
 // updateFormRequest reports whether text is "update" without the update's
-// text ("--next <when>" may be given: it presets the form), which opens
-// the form.
-func updateFormRequest(text string) (next string, ok bool) {
+// text, which opens the form: "--next <when>" presets it, and "--public"
+// (when public is accepted: a status page is configured) ticks its
+// publish box.
+func updateFormRequest(text string, acceptPublic bool) (f updateFormPreset, ok bool) {
 	words := strings.Fields(text)
 	if len(words) == 0 || !strings.EqualFold(words[0], "update") {
-		return "", false
+		return f, false
 	}
 	rest := words[1:]
-	if len(rest) >= 2 && strings.EqualFold(rest[0], "--next") {
-		next, rest = rest[1], rest[2:]
-	} else if len(rest) >= 1 && strings.HasPrefix(strings.ToLower(rest[0]), "--next=") {
-		next, rest = rest[0][len("--next="):], rest[1:]
+	for len(rest) > 0 {
+		switch w := strings.ToLower(rest[0]); {
+		case w == "--public" && acceptPublic:
+			f.public, rest = true, rest[1:]
+		case w == "--next" && len(rest) >= 2:
+			f.next, rest = rest[1], rest[2:]
+		case strings.HasPrefix(w, "--next="):
+			f.next, rest = rest[0][len("--next="):], rest[1:]
+		default:
+			return f, false
+		}
 	}
-	return next, len(rest) == 0
+	return f, true
+}
+
+// updateFormPreset is what "/incident update" without text presets in
+// the form.
+type updateFormPreset struct {
+	next   string // "next update by" as typed
+	public bool   // the publish box ticked
 }
 
 // openUpdateFormFor is the work that opens the update form for the
 // incident inv names (INC-<n>, or the channel's), prefilled with the draft.
 // Outside an incident it returns nil: the command then answers as usual.
-func (s *Slack) openUpdateFormFor(ctx context.Context, inv bot.Invocation, triggerID, next string) afterAck {
+func (s *Slack) openUpdateFormFor(ctx context.Context, inv bot.Invocation, triggerID string, preset updateFormPreset) afterAck {
 	id := inv.IncidentID
 	if id == 0 {
 		inc, err := s.Service.IncidentByChannel(ctx, inv.ChannelID)
@@ -54,20 +69,20 @@ func (s *Slack) openUpdateFormFor(ctx context.Context, inv bot.Invocation, trigg
 		}
 		id = inc.ID
 	}
-	return s.draftFormOpener(triggerID, inv.Actor, inv.ChannelID, id, next)
+	return s.draftFormOpener(triggerID, inv.Actor, inv.ChannelID, id, preset)
 }
 
 // draftFormOpener returns the work that drafts the update of incident id
 // and opens the form with it.
-func (s *Slack) draftFormOpener(triggerID, user, channel string, id int64, next string) afterAck {
+func (s *Slack) draftFormOpener(triggerID, user, channel string, id int64, preset updateFormPreset) afterAck {
 	return func(ctx context.Context) {
 		f, err := s.Service.UpdateForm(ctx, id)
 		if err != nil {
 			s.tellUser(ctx, channel, user, s.userMessage(err, "update form"))
 			return
 		}
-		f.Next = next
-		s.modalOpener(triggerID, user, channel, s.withPublishBox(updateModal(f)), "the update form", "/incident update <text>")(ctx)
+		f.Next = preset.next
+		s.modalOpener(triggerID, user, channel, s.withPublishBox(updateModal(f), preset.public), "the update form", "/incident update <text>")(ctx)
 	}
 }
 
@@ -80,7 +95,7 @@ func (s *Slack) editFormOpener(triggerID string, inv bot.ActionInvocation) after
 			s.tellUser(ctx, inv.ChannelID, inv.Actor, s.userMessage(err, "update form"))
 			return
 		}
-		s.modalOpener(triggerID, inv.Actor, inv.ChannelID, s.withPublishBox(updateModal(f)), "the update form", "/incident update <text>")(ctx)
+		s.modalOpener(triggerID, inv.Actor, inv.ChannelID, s.withPublishBox(updateModal(f), false), "the update form", "/incident update <text>")(ctx)
 	}
 }
 

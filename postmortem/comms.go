@@ -25,6 +25,9 @@ type Comms struct {
 	Flag       string // set when the gap exceeds the reminder interval
 	// Public are the updates a status page took, in order.
 	Public []PublicUpdate
+	// Refused are the public updates a status page refused for good (a
+	// bad key, an unknown page, an invalid update), with its reason.
+	Refused []PublicUpdate
 }
 
 // PublicUpdate is one update published to a status page.
@@ -35,6 +38,8 @@ type PublicUpdate struct {
 	State string // the public status
 	Title string // the public title
 	Quote string // the public text, as Markdown block-quote lines
+	// Reason is why the page refused it (refused updates only).
+	Reason string
 }
 
 func communications(in Input, n namer) Comms {
@@ -49,6 +54,19 @@ func communications(in Input, n namer) Comms {
 			body, _ := ev.Data["body"].(string)
 			c.Public = append(c.Public, PublicUpdate{When: clock(ev.OccurredAt, in.Location), Who: n.actor(ev.Actor),
 				Page: page, State: status, Title: title, Quote: blockQuote(body)})
+			continue
+		}
+		if ev.Kind == bot.KindPublicRefused {
+			page, _ := ev.Data["page"].(string)
+			status, _ := ev.Data["status"].(string)
+			title, _ := ev.Data["title"].(string)
+			body, _ := ev.Data["body"].(string)
+			reason, _ := ev.Data["reason"].(string)
+			r := PublicUpdate{When: clock(ev.OccurredAt, in.Location), Page: page, State: status, Title: title, Reason: reason}
+			if body != "" { // refusals recorded before they kept the text
+				r.Quote = blockQuote(body)
+			}
+			c.Refused = append(c.Refused, r)
 			continue
 		}
 		if ev.Kind != bot.KindStatusUpdate {

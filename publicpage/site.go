@@ -129,23 +129,31 @@ type UpdateView struct {
 	Body   string    `json:"body"`
 }
 
-// Rebuild reads everything published in the past 90 days (and what is
-// still open) and renders the page again. The page served until then stays
-// up when it fails.
+// Rebuild reads everything published in the past 90 days and every public
+// incident still open, and renders the page again. The page served until
+// then stays up when it fails.
+//
+// A public incident stays open until someone resolves it publicly, however
+// long ago the incident was resolved in sitrep: so every incident's
+// timeline is read (once, at start-up), not only those of the last 90
+// days; a restart must not change what customers read.
 func (s *Site) Rebuild(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	incs, err := s.src.Incidents(ctx, bot.IncidentFilter{ResolvedSince: s.cfg.Now().UTC().Add(-History)})
+	incs, err := s.src.Incidents(ctx, bot.IncidentFilter{All: true})
 	if err != nil {
 		return fmt.Errorf("status page: list incidents: %w", err)
 	}
+	now := s.cfg.Now().UTC()
 	history := map[int64][]bot.PublishedIncident{}
 	for _, inc := range incs {
 		events, err := s.src.Timeline(ctx, inc.ID)
 		if err != nil {
 			return fmt.Errorf("status page: read the timeline of %s: %w", inc.Key(), err)
 		}
-		if h := bot.PublicHistory(events); len(h) > 0 {
+		if h := bot.PublicHistory(events); slices.ContainsFunc(h, func(p bot.PublishedIncident) bool {
+			return p.Open() || now.Sub(p.ResolvedAt) <= History
+		}) {
 			history[inc.ID] = h
 		}
 	}

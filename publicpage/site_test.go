@@ -257,3 +257,24 @@ func TestSiteRebuildsOnPublicationAndKeeps90Days(t *testing.T) {
 }
 
 func TestLocalContract(t *testing.T) { statuspagetest.Run(t, publicpage.Local{}, nil) }
+
+// TestSiteRebuildKeepsOldOpenPublicIncidents: an incident resolved in
+// sitrep long ago whose public incident nobody resolved is still open on
+// the page customers read; a restart (the rebuild) keeps showing it, as
+// the page showed it before, until someone resolves it publicly.
+func TestSiteRebuildKeepsOldOpenPublicIncidents(t *testing.T) {
+	e := newPageEnv(t)
+	inc := e.incident("checkout", bot.SEV2)
+	e.publish(inc, "Checkout errors", "Some payments fail.")
+	e.exec(inc, "resolve") // internally only: the public incident stays open
+	e.clock.Advance(120 * 24 * time.Hour)
+	restarted := publicpage.New(e.svc, publicpage.Config{Components: components, Now: e.clock.Now})
+	if err := restarted.Rebuild(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	restarted.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if body := rec.Body.String(); !strings.Contains(body, "Checkout errors") || !strings.Contains(body, "Partial outage") {
+		t.Fatalf("after a restart the open public incident of an incident resolved 120 days ago is gone:\n%s", body)
+	}
+}

@@ -5,8 +5,11 @@
 // /pages/{page}/incidents/{id}, authenticated with "Authorization: OAuth
 // <key>".
 //
-// Errors: 420 and 429 (about one request per second per key) are rate
-// limits, retried after Retry-After; 5xx and network failures are
+// Pacing: a Client sends one request at a time, each at least MinInterval
+// after the previous one's answer, so that incidents published at once
+// stay within Statuspage's limit instead of running into it. Errors: 420
+// and 429 (about one request per second per key) are rate limits, retried
+// after Retry-After (and the next request waits as long); 5xx and network failures are
 // temporary; 401, 404 and 422 are permanent, with Statuspage's reason and
 // what to check.
 package statuspage
@@ -22,6 +25,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
@@ -38,7 +42,19 @@ type Client struct {
 	BaseURL string
 	HTTP    *http.Client // http.DefaultClient when nil
 	Now     func() time.Time
+	// MinInterval is the least time between the answer to one request and
+	// the next request (DefaultMinInterval when 0; negative: no pacing).
+	// Share one Client per key: the pacing is the Client's.
+	MinInterval time.Duration
+
+	paceOnce sync.Once
+	turn     chan struct{} // one request at a time
+	notUntil time.Time     // the next request waits until then (c.Now's clock)
 }
+
+// DefaultMinInterval keeps a Client within Statuspage's limit of about one
+// request per second per key.
+const DefaultMinInterval = time.Second
 
 var _ bot.StatusPage = (*Client)(nil)
 
@@ -138,6 +154,13 @@ func (c *Client) call(ctx context.Context, method, path string, in *incidentFiel
 	if hc == nil {
 		hc = http.DefaultClient
 	}
+	if err := c.waitTurn(ctx); err != nil {
+		// Held back by sitrep's own pacing (many publications at once): a
+		// rate limit, not an outage of Statuspage.
+		return bot.RateLimited(fmt.Errorf("statuspage: waiting for a turn to %s: %w", what, err), DefaultMinInterval)
+	}
+	var wait time.Duration // how much longer than MinInterval the next request waits
+	defer func() { c.endTurn(wait) }()
 	resp, err := hc.Do(req)
 	if err != nil {
 		// The URL may carry nothing secret (the key is in a header), but
@@ -155,7 +178,58 @@ func (c *Client) call(ctx context.Context, method, path string, in *incidentFiel
 		}
 		return nil
 	}
-	return c.statusError(resp, raw, what)
+	err = c.statusError(resp, raw, what)
+	var temp *bot.TemporaryError
+	if errors.As(err, &temp) && temp.RateLimited {
+		wait = temp.RetryAfter
+	}
+	return err
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// waitTurn waits until no other request of c is in flight and the pause
+// after the previous answer has passed.
+func (c *Client) waitTurn(ctx context.Context) error {
+	if c.MinInterval < 0 {
+		return nil
+	}
+	c.paceOnce.Do(func() { c.turn = make(chan struct{}, 1) })
+	select {
+	case c.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if d := c.notUntil.Sub(c.now()); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			<-c.turn
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// endTurn lets the next request go, MinInterval (or longer, after a rate
+// limit) from now.
+func (c *Client) endTurn(longer time.Duration) {
+	if c.MinInterval < 0 {
+		return
+	}
+	gap := c.MinInterval
+	if gap == 0 {
+		gap = DefaultMinInterval
+	}
+	c.notUntil = c.now().Add(max(gap, longer))
+	<-c.turn
 }
 
 // statusError classifies a non-2xx answer.

@@ -1,10 +1,13 @@
 package statuspage_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,7 +25,80 @@ func newClient(t *testing.T, key string) (*spfake.Server, *statuspage.Client, *t
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	sp := spfake.New("good-key", "pg1", map[string]string{"cmp1": "API"}, func() time.Time { return now })
 	t.Cleanup(sp.Close)
-	return sp, &statuspage.Client{APIKey: key, PageID: "pg1", BaseURL: sp.BaseURL(), HTTP: sp.Client(), Now: func() time.Time { return now }}, &now
+	return sp, &statuspage.Client{APIKey: key, PageID: "pg1", BaseURL: sp.BaseURL(), HTTP: sp.Client(), Now: func() time.Time { return now },
+		MinInterval: -1}, &now // the fake clock stands still: these tests are about the wire, TestPacing about pacing
+}
+
+// TestPacing: N publications at once through one Client reach the page
+// one at a time, each at least MinInterval after the previous answer, so
+// none runs into the page's rate limit; without pacing, all but one of
+// them get a 420. (Both on the real clock, with a 20 ms limit.)
+func TestPacing(t *testing.T) {
+	const n = 8
+	run := func(minInterval time.Duration) (limited int, errs int) {
+		sp := spfake.New("good-key", "pg1", map[string]string{"cmp1": "API"}, nil)
+		defer sp.Close()
+		sp.Interval = 20 * time.Millisecond
+		c := &statuspage.Client{APIKey: "good-key", PageID: "pg1", BaseURL: sp.BaseURL(), HTTP: sp.Client(), MinInterval: minInterval}
+		var wg sync.WaitGroup
+		var failed atomic.Int32
+		for range n {
+			wg.Go(func() {
+				if _, err := c.CreateIncident(t.Context(), update); err != nil {
+					failed.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		for _, call := range sp.Calls() {
+			if call.Status == 420 {
+				limited++
+			}
+		}
+		return limited, int(failed.Load())
+	}
+	limited, failed := run(-1)
+	t.Logf("without pacing: %d of %d publications got 420", limited, n)
+	if limited == 0 || failed != limited {
+		t.Errorf("without pacing: %d answered 420, %d failed; want some rate limited (the fake enforces the limit)", limited, failed)
+	}
+	limited, failed = run(20 * time.Millisecond)
+	t.Logf("with pacing: %d of %d publications got 420", limited, n)
+	if limited != 0 || failed != 0 {
+		t.Errorf("with pacing: %d answered 420, %d failed; want none", limited, failed)
+	}
+}
+
+// TestPacingAfterRateLimit: after a 420 the next request waits the
+// Retry-After the page asked for, not only MinInterval.
+func TestPacingAfterRateLimit(t *testing.T) {
+	sp := spfake.New("good-key", "pg1", map[string]string{"cmp1": "API"}, nil)
+	defer sp.Close()
+	sp.Interval = time.Nanosecond
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	c := &statuspage.Client{APIKey: "good-key", PageID: "pg1", BaseURL: sp.BaseURL(), HTTP: sp.Client(), Now: clock, MinInterval: time.Millisecond}
+	sp.Arm(spfake.RouteCreate, spfake.Fault{Status: 420, RetryAfter: "60"}, 1)
+	if _, err := c.CreateIncident(t.Context(), update); err == nil {
+		t.Fatal("the armed 420 was not returned")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.CreateIncident(ctx, update)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the request after a 420 with Retry-After 60 went at once: %v", err)
+	}
+	var temp *bot.TemporaryError
+	if !errors.As(err, &temp) || !temp.RateLimited {
+		t.Errorf("held back by the pacing: %#v, want a rate limit (not news for the channel)", err)
+	}
+	mu.Lock()
+	now = now.Add(61 * time.Second)
+	mu.Unlock()
+	if _, err := c.CreateIncident(t.Context(), update); err != nil {
+		t.Fatalf("after the Retry-After: %v", err)
+	}
 }
 
 // TestWireFormat: the documented request: OAuth header, {"incident": …}

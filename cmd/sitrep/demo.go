@@ -269,6 +269,8 @@ func (d *demo) serverEnv(runbooksDir string) map[string]string {
 		"PAGERDUTY_WEBHOOK_SECRET": demoPDSecret, "PAGERDUTY_TOKEN": d.pd.Token(), "PAGERDUTY_FROM": lena.Email,
 		"PAGERDUTY_API_URL": d.pd.URL(),
 		"GITHUB_TOKEN":      d.gh.Token(), "GITHUB_REPO": demoGitHubOwner + "/" + demoGitHubRepo, "GITHUB_API_URL": d.gh.URL(),
+		// The customers' status page: sitrep's built-in one, on loopback.
+		"SITREP_STATUS_ADDR": "127.0.0.1:0", "SITREP_STATUS_TITLE": "Olla status",
 	}
 }
 

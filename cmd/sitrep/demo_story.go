@@ -158,7 +158,9 @@ func (d *demo) takeIt() error {
 	if err := d.command(lena, "comms "+cam.mention(), "SEV1"); err != nil {
 		return err
 	}
-	if err := d.command(cam, "update "+seedInvestigating, "investigating"); err != nil {
+	// The first update goes to customers too: the status page says
+	// Investigating.
+	if err := d.command(cam, "update --public "+seedInvestigating, "publishing it to"); err != nil {
 		return err
 	}
 	return d.command(dev, "note --update Initial investigation: the API gateway reports degraded health and inbound traffic spiked far outside the nominal range", "Noted")
@@ -260,6 +262,11 @@ func (d *demo) reorder() error {
 // resolve: the last status-page post, the resolution, the follow-ups, the
 // draft and its export.
 func (d *demo) resolve() error {
+	// Customers read the resolution first; then sitrep has no open public
+	// incident to ask about when the incident is resolved.
+	if err := d.command(cam, "statuspage resolve "+seedResolved, "Resolving"); err != nil {
+		return err
+	}
 	if err := d.command(lena, "resolve", "resolved"); err != nil {
 		return err
 	}

@@ -53,6 +53,10 @@ func TestDemo(t *testing.T) {
 		"| Services | Platform API |",
 		"| Owner | Lena Ortiz |",
 		"| Participants | Lena Ortiz (commander), Cam Rivera (comms lead), Dev Patel |",
+		// The status page: the first update and the resolution were published.
+		"Public updates, as published to customers:",
+		"- 2020-10-08 00:13 UTC (Oct 7 17:13 PDT), Cam Rivera (investigating, the status page): Service disruption",
+		"- 2020-10-08 04:56 UTC (Oct 7 21:56 PDT), Cam Rivera (resolved, the status page): Service disruption",
 	} {
 		if !strings.Contains(pm, want) {
 			t.Errorf("the postmortem lacks %q", want)
@@ -103,8 +107,9 @@ func TestDemo(t *testing.T) {
 			t.Errorf("the communications section lacks %q:\n%s", want, comms)
 		}
 	}
-	if n := strings.Count(comms, seedInvestigating); n != 5 {
-		t.Errorf("the seed's repeated update appears %d times, want 5", n)
+	internal, _, _ := strings.Cut(comms, "Public updates, as published to customers:")
+	if n := strings.Count(internal, seedInvestigating); n != 5 {
+		t.Errorf("the seed's repeated update appears %d times among the status updates, want 5", n)
 	}
 
 	for _, want := range []string{

@@ -131,14 +131,7 @@ func TestServeSlackRunbookForm(t *testing.T) {
 	addr := startServe(t, map[string]string{"SLACK_BOT_TOKEN": slackfake.BotToken, "SLACK_SIGNING_SECRET": "test-secret",
 		"SLACK_API_URL": fake.URL(), "SITREP_RUNBOOKS": "../../runbooks"})
 	postSlash(t, addr, "test-secret", "declare Platform API returning 500")
-	var channel slackfake.Channel
-	if !fake.WaitUntil(20*time.Second, func() bool {
-		var ok bool
-		channel, ok = fake.Channel("inc-1-platform-api-returning-500")
-		return ok
-	}) {
-		t.Fatal("the incident channel was not created in Slack")
-	}
+	channel := waitChannel(t, fake, "inc-1-platform-api-returning-500")
 	click := slackfake.BlockActions(slackfake.ButtonClick{UserID: "U1", ChannelID: channel.ID, MessageTS: "1700000000.000100",
 		ActionID: "run-runbook", BlockID: "sitrep-actions", Value: "1:pool-scale-up", TriggerID: "trigger-1"}, time.Now())
 	resp, err := http.DefaultClient.Do(slackfake.InteractionRequest("http://"+addr+"/slack/interactions", "test-secret", time.Now(), click))
@@ -153,4 +146,18 @@ func TestServeSlackRunbookForm(t *testing.T) {
 	if view := calls[0].Param("view"); !strings.Contains(view, "capacity") {
 		t.Errorf("the form does not ask for the runbook's parameters: %s", view)
 	}
+}
+
+// waitChannel waits until the channel named name is created in Slack.
+func waitChannel(t *testing.T, fake *slackfake.Server, name string) slackfake.Channel {
+	t.Helper()
+	var channel slackfake.Channel
+	if !fake.WaitUntil(20*time.Second, func() bool {
+		var ok bool
+		channel, ok = fake.Channel(name)
+		return ok
+	}) {
+		t.Fatalf("the incident channel %s was not created in Slack", name)
+	}
+	return channel
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sitrep-io/sitrep/internal/slackfake"
 	"github.com/sitrep-io/sitrep/internal/spfake"
 )
 
@@ -61,8 +63,8 @@ func TestStatusPageConfig(t *testing.T) {
 }
 
 // TestServeStatusPage runs sitrep serve with Statuspage (the fake) and the
-// built-in page: an alert on api-gateway, "/incident update --public" in
-// the console, and the update is at Statuspage and on the built-in page's
+// built-in page: an alert on api-gateway, "/incident update --public
+// --next 30m" in the console (posted there, published with its next update), and the update is at Statuspage and on the built-in page's
 // own listener, which answers nothing else.
 func TestServeStatusPage(t *testing.T) {
 	sp := spfake.New("sp-key", "pg1", map[string]string{"cmp-api": "API"}, nil)
@@ -105,7 +107,7 @@ func TestServeStatusPage(t *testing.T) {
 		t.Fatalf("alert: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	if _, err := io.WriteString(typed, "/incident update --public Some stores cannot be reached.\n"); err != nil {
+	if _, err := io.WriteString(typed, "/incident update --public --next 30m Some stores cannot be reached.\n"); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -115,8 +117,15 @@ func TestServeStatusPage(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if got := sp.Incidents()[0]; got.Name != "Major outage of api-gateway" || sp.ComponentStatus("cmp-api") != "major_outage" {
+	if got := sp.Incidents()[0]; got.Name != "Major outage of api-gateway" || sp.ComponentStatus("cmp-api") != "major_outage" ||
+		!strings.HasPrefix(got.IncidentUpdates[0].Body, "Some stores cannot be reached.\n\nNext update by ") {
 		t.Errorf("at Statuspage: %+v", got)
+	}
+	for !strings.Contains(out.String(), "Some stores cannot be reached.") || !strings.Contains(out.String(), "Next update by") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the update was not posted in the console with its next update time:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	get := func(base, path string) (int, string) {
 		resp, err := http.Get("http://" + base + path)
@@ -158,4 +167,90 @@ func TestServeStatusPage(t *testing.T) {
 	if strings.Contains(logs.String(), "sp-key") {
 		t.Error("the Statuspage key is in the logs")
 	}
+}
+
+// TestServeStatusPageSlackUpdate checks serve's wiring of the drafts and
+// the status page together, through signed Slack requests: the Post update
+// button opens the drafted form; submitted with the publish box ticked
+// and a next time, the update is posted in the channel AND published,
+// stating the next update; "/incident update --public --next 30m <text>"
+// in the channel does both too.
+func TestServeStatusPageSlackUpdate(t *testing.T) {
+	fake := slackfake.New(t)
+	sp := spfake.New("sp-key", "pg1", map[string]string{"cmp-api": "API"}, nil)
+	defer sp.Close()
+	addr := startServe(t, map[string]string{"SLACK_BOT_TOKEN": slackfake.BotToken, "SLACK_SIGNING_SECRET": "test-secret",
+		"SLACK_API_URL": fake.URL(), "STATUSPAGE_API_KEY": "sp-key", "STATUSPAGE_PAGE_ID": "pg1", "STATUSPAGE_API_URL": sp.BaseURL(),
+		"STATUSPAGE_COMPONENTS": "api-gateway=cmp-api"})
+	postSlash(t, addr, "test-secret", "declare Checkout failing")
+	channel := waitChannel(t, fake, "inc-1-checkout-failing")
+	send := func(req *http.Request) {
+		t.Helper()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", req.URL.Path, resp.StatusCode, body)
+		}
+	}
+	click := slackfake.BlockActions(slackfake.ButtonClick{UserID: "U1", ChannelID: channel.ID, MessageTS: "1700000000.000100",
+		ActionID: "post-update", BlockID: "sitrep-actions", Value: "1", TriggerID: "trigger-1"}, time.Now())
+	send(slackfake.InteractionRequest("http://"+addr+"/slack/interactions", "test-secret", time.Now(), click))
+	views := fake.WaitFor("views.open", 1, 20*time.Second)
+	if view := views[0].Param("view"); !strings.Contains(view, "since") || !strings.Contains(view, "also_publish") {
+		t.Fatalf("the update form is not the drafted form with the publish box: %s", view)
+	}
+	form := fake.Views()[0]
+	values := map[string]map[string]slackfake.InputValue{
+		"text":         {"value": slackfake.PlainTextInput("Payments fail for some customers.")},
+		"next":         {"value": slackfake.PlainTextInput("30m")},
+		"also_publish": {"value": {Type: "checkboxes"}}}
+	raw, _ := json.Marshal(slackfake.ViewSubmission(slackfake.Submission{UserID: "U1", CallbackID: "sitrep.post_update",
+		PrivateMetadata: form.PrivateMetadata, Values: values}, time.Now()))
+	raw = []byte(strings.Replace(string(raw), `"type":"checkboxes"`, `"type":"checkboxes","selected_options":[{"text":{"type":"plain_text","text":"Also"},"value":"public"}]`, 1))
+	send(slackfake.InteractionRequest("http://"+addr+"/slack/interactions", "test-secret", time.Now(), json.RawMessage(raw)))
+
+	published := func(text string) string {
+		t.Helper()
+		var body string
+		if !fake.WaitUntil(20*time.Second, func() bool {
+			incs := sp.Incidents()
+			if len(incs) == 0 {
+				return false
+			}
+			body = incs[0].IncidentUpdates[0].Body
+			return strings.HasPrefix(body, text)
+		}) {
+			t.Fatalf("%q did not reach Statuspage (last: %q)", text, body)
+		}
+		return body
+	}
+	posted := func(text string) {
+		t.Helper()
+		if !fake.WaitUntil(20*time.Second, func() bool {
+			for _, m := range fake.Messages(channel.ID) {
+				if strings.Contains(m.Text, "Status update") && strings.Contains(m.Text, text) && strings.Contains(m.Text, "Next update by") {
+					return true
+				}
+			}
+			return false
+		}) {
+			t.Fatalf("%q was not posted in the channel with its next update time", text)
+		}
+	}
+	if body := published("Payments fail for some customers."); !strings.Contains(body, "\n\nNext update by ") {
+		t.Errorf("the form's public update does not state the next one: %q", body)
+	}
+	posted("Payments fail for some customers.")
+
+	cmd := slackfake.SlashCommand{TeamID: slackfake.TeamID, ChannelID: channel.ID, UserID: "U1", Command: "/incident",
+		Text: "update --public --next 30m A fix is rolling out.", TriggerID: "t"}
+	send(slackfake.SlashCommandRequest("http://"+addr+"/slack/commands", "test-secret", time.Now(), cmd))
+	if body := published("A fix is rolling out."); strings.Contains(body, "--next") || !strings.Contains(body, "\n\nNext update by ") {
+		t.Errorf("update --public --next published %q", body)
+	}
+	posted("A fix is rolling out.")
 }
