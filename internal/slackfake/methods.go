@@ -486,6 +486,11 @@ func (s *Server) conversationsReplies(r *request) (map[string]any, *apiError) {
 		return nil, e
 	}
 	ts := r.get("ts")
+	// ts may be the parent's or any reply's: Slack answers with the thread
+	// (the parent first) either way.
+	if m := c.byTS[ts]; m != nil && m.ThreadTS != "" && m.ThreadTS != ts {
+		ts = m.ThreadTS
+	}
 	parent := c.byTS[ts]
 	if parent == nil || parent.Deleted {
 		return nil, slackErr("thread_not_found")
