@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -23,9 +24,17 @@ func NewSocketClient(api *slack.Client, log *slog.Logger) *socketmode.Client {
 // retry_attempt), and the event_id mark makes any redelivery of an applied
 // one a no-op. It returns an error when the connection cannot be kept (a
 // bad token, Slack unreachable on reconnect).
+//
+// Envelopes are handled concurrently, at most SocketConcurrency at a time
+// (default 16): each must be acknowledged within Slack's 3 s, and a command
+// waiting on a slow Slack call must not hold the ones behind it (whose
+// trigger ids, for modals, expire 3 s after they were issued).
 func (s *Slack) RunSocket(ctx context.Context, client *socketmode.Client) error {
 	runErr := make(chan error, 1)
 	go func() { runErr <- client.RunContext(ctx) }()
+	slots := make(chan struct{}, s.socketConcurrency())
+	var handling sync.WaitGroup
+	defer handling.Wait()
 	for {
 		select {
 		case <-ctx.Done():
@@ -37,9 +46,27 @@ func (s *Slack) RunSocket(ctx context.Context, client *socketmode.Client) error 
 			}
 			return fmt.Errorf("slack socket mode: %w", err)
 		case evt := <-client.Events:
-			s.socketEvent(ctx, client, evt)
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				continue
+			}
+			handling.Go(func() {
+				defer func() { <-slots }()
+				s.socketEvent(ctx, client, evt)
+			})
 		}
 	}
+}
+
+// defaultSocketConcurrency bounds the envelopes handled at once.
+const defaultSocketConcurrency = 16
+
+func (s *Slack) socketConcurrency() int {
+	if s.SocketConcurrency > 0 {
+		return s.SocketConcurrency
+	}
+	return defaultSocketConcurrency
 }
 
 func (s *Slack) socketEvent(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
