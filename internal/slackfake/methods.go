@@ -794,6 +794,8 @@ func (s *Server) viewsOpen(r *request) (map[string]any, *apiError) {
 		return nil, slackErr("invalid_arguments")
 	case s.expired[trigger]:
 		return nil, slackErr("expired_trigger_id")
+	case !s.issued[trigger].IsZero() && s.now().Sub(s.issued[trigger]) > TriggerLifetime:
+		return nil, slackErr("expired_trigger_id")
 	case s.triggers != nil:
 		valid, known := s.triggers[trigger]
 		if !known {

@@ -630,3 +630,30 @@ func TestConcurrentPostsAndWaitFor(t *testing.T) {
 		t.Fatalf("messages = %d", len(seen))
 	}
 }
+
+// TestTriggerExpiresAfterThreeSeconds: Slack accepts a trigger_id for 3 s
+// after issuing it, and once.
+func TestTriggerExpiresAfterThreeSeconds(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(1700000000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	srv, api := newClient(t, slackfake.WithClock(clock))
+	ctx := context.Background()
+	modal := slack.ModalViewRequest{Type: slack.VTModal, Title: slack.NewTextBlockObject("plain_text", "Declare", false, false)}
+	srv.AddTriggers("fresh", "stale")
+	mu.Lock()
+	now = now.Add(slackfake.TriggerLifetime)
+	mu.Unlock()
+	if _, err := api.OpenViewContext(ctx, "fresh", modal); err != nil {
+		t.Fatalf("a trigger 3 s old: %v", err)
+	}
+	if _, err := api.OpenViewContext(ctx, "fresh", modal); slackCode(err) != "exchanged_trigger_id" {
+		t.Errorf("a used trigger: %v", err)
+	}
+	mu.Lock()
+	now = now.Add(time.Millisecond)
+	mu.Unlock()
+	if _, err := api.OpenViewContext(ctx, "stale", modal); slackCode(err) != "expired_trigger_id" {
+		t.Errorf("a trigger over 3 s old: %v", err)
+	}
+}
