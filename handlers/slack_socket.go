@@ -2,10 +2,12 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
 
+	"github.com/sitrep-io/sitrep/bot"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
@@ -79,6 +81,11 @@ func (s *Slack) socketEvent(ctx context.Context, client *socketmode.Client, evt 
 			return
 		}
 		body, work = s.command(ctx, cmd)
+		if msg, ok := body.(slackMessage); ok && !socketAckFits(evt.Request, body) {
+			// Too large for an acknowledgement: acknowledge empty, and
+			// send the reply as a message.
+			body, work = nil, chain(s.sendReply(cmd.ChannelID, cmd.UserID, msg), work)
+		}
 	case socketmode.EventTypeInteractive:
 		ic, ok := evt.Data.(slack.InteractionCallback)
 		if !ok {
@@ -124,5 +131,53 @@ func (s *Slack) socketAck(client *socketmode.Client, req *socketmode.Request, bo
 	}
 	if err != nil {
 		s.log().Warn("could not acknowledge a Slack envelope", "envelope", req.EnvelopeID, "err", err)
+	}
+}
+
+// maxSocketAck is Slack's limit on a Socket Mode response: one of 20 KB or
+// more (marshalled) is dropped by Slack and refused by slack-go's Ack.
+const maxSocketAck = 20 * 1024
+
+// socketAckFits reports whether body fits in the acknowledgement of req.
+func socketAckFits(req *socketmode.Request, body any) bool {
+	if req == nil {
+		return true
+	}
+	raw, err := json.Marshal(socketmode.Response{EnvelopeID: req.EnvelopeID, Payload: body})
+	return err == nil && len(raw) < maxSocketAck
+}
+
+// sendReply is the work that sends a slash-command reply as a message
+// instead of in the acknowledgement: in the channel when it is public, to
+// its author alone otherwise.
+func (s *Slack) sendReply(channel, user string, msg slackMessage) afterAck {
+	return func(ctx context.Context) {
+		if msg.ResponseType != slack.ResponseTypeInChannel {
+			s.showUser(ctx, channel, user, msg.Text, msg.Blocks)
+			return
+		}
+		opts := []slack.MsgOption{slack.MsgOptionText(msg.Text, false)}
+		if len(msg.Blocks) > 0 {
+			opts = append(opts, slack.MsgOptionBlocks(msg.Blocks...))
+		}
+		if s.API == nil {
+			return
+		}
+		if _, _, err := s.API.PostMessageContext(ctx, channel, opts...); err != nil {
+			s.log().Warn("could not post a command's reply", "channel", channel, "err", err)
+			s.tellUser(ctx, channel, user, "Your command was applied, but its answer could not be posted here: "+bot.ErrorMessage(err))
+		}
+	}
+}
+
+// chain runs first, then then (either may be nil).
+func chain(first, then afterAck) afterAck {
+	return func(ctx context.Context) {
+		if first != nil {
+			first(ctx)
+		}
+		if then != nil {
+			then(ctx)
+		}
 	}
 }

@@ -162,3 +162,29 @@ func TestSlackSocketMode_SlowCommandDoesNotHoldOthers(t *testing.T) {
 		t.Error("the slow command was acknowledged before its budget with nothing to say")
 	}
 }
+
+// TestSlackSocketMode_LargeReplyGoesAsMessage: slack-go refuses (and Slack
+// drops) an acknowledgement of 20 KB or more; the envelope is still
+// acknowledged and the reply sent as an ephemeral message.
+func TestSlackSocketMode_LargeReplyGoesAsMessage(t *testing.T) {
+	h := newSlackHarness(t)
+	startSocket(t, h)
+	title := "Checkout failing " + strings.Repeat("x", 21*1024)
+	id, err := h.fake.SocketSend("slash_commands", socketCommand("U1", "CGENERAL", "declare "+title, "t.big"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, ok := h.fake.WaitSocketAck(id, 10*time.Second)
+	if !ok {
+		t.Fatal("the envelope with a large reply was not acknowledged")
+	}
+	if len(ack.Raw) >= 20*1024 {
+		t.Errorf("acknowledgement of %d bytes", len(ack.Raw))
+	}
+	if !h.fake.WaitUntil(10*time.Second, func() bool { return len(h.fake.Ephemerals("CGENERAL")) == 1 }) {
+		t.Fatal("the large reply was not sent as a message")
+	}
+	if eph := h.fake.Ephemerals("CGENERAL")[0]; eph.User != "U1" || !strings.Contains(eph.Text, "Declared INC-1") || !strings.Contains(eph.Text, title[:100]) {
+		t.Errorf("ephemeral: user %s, text %.120q", eph.User, eph.Text)
+	}
+}
