@@ -33,6 +33,10 @@ const (
 	maxActions       = 25
 	maxConfirmText   = 300
 	maxConfirmButton = 30
+	maxBlocks        = 50 // per message
+	// maxTextSections bounds the sections of a long text, leaving blocks for
+	// fields and actions: 14 sections hold Slack's 40,000-character text.
+	maxTextSections = 14
 )
 
 // severityOptions are the choices of the set-severity select.
@@ -50,7 +54,15 @@ func Blocks(msg bot.Message) []slack.Block {
 	if msg.Title != "" {
 		blocks = append(blocks, slack.NewHeaderBlock(plain(truncate(msg.Title, maxHeader)), slack.HeaderBlockOptionBlockID(BlockTitle)))
 	} else if msg.Text != "" {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(mrkdwnText(msg.Text), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(BlockText)))
+		// A long text is shown whole, over several sections (Slack cuts
+		// none: it refuses a section over 3,000 characters).
+		for i, part := range splitSections(mrkdwnText(msg.Text), maxSectionText, maxTextSections) {
+			id := BlockText
+			if i > 0 {
+				id = fmt.Sprintf("%s-%d", BlockText, i)
+			}
+			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(part), nil, nil, slack.SectionBlockOptionBlockID(id)))
+		}
 	}
 	for i := 0; i < len(msg.Fields); i += maxFieldsPerSect {
 		var fields []*slack.TextBlockObject
@@ -166,4 +178,37 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// splitSections cuts s into at most max parts of at most n runes each, at
+// line ends where it can. A code fence open at a cut is closed there and
+// reopened in the next part. When s does not fit, the last part says so.
+func splitSections(s string, n, max int) []string {
+	var parts []string
+	const reopen, closeFence = "```\n", "\n```"
+	for len(parts) < max {
+		r := []rune(s)
+		if len(r) <= n {
+			return append(parts, s)
+		}
+		budget := n - len([]rune(closeFence))
+		if len(parts) == max-1 {
+			budget -= 40 // room for the note below
+		}
+		head := string(r[:budget])
+		if i := strings.LastIndexByte(head, '\n'); i > len(head)/2 {
+			head = head[:i]
+		}
+		rest := strings.TrimPrefix(s[len(head):], "\n")
+		if strings.Count(head, "```")%2 == 1 {
+			head += closeFence
+			rest = reopen + rest
+		}
+		if len(parts) == max-1 {
+			return append(parts, head+"\n_(too long for one message: cut here)_")
+		}
+		parts = append(parts, head)
+		s = rest
+	}
+	return parts
 }

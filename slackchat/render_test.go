@@ -161,3 +161,53 @@ func TestParseAction(t *testing.T) {
 		})
 	}
 }
+
+// TestBlocksLongTextIsSplitNotCut: a text over a section's 3,000
+// characters is shown whole over several sections, a code fence open at a
+// cut closed and reopened.
+func TestBlocksLongTextIsSplitNotCut(t *testing.T) {
+	var text strings.Builder
+	text.WriteString("```\n")
+	for i := range 400 {
+		text.WriteString("line " + strings.Repeat("x", 10) + " " + string(rune('a'+i%26)) + "\n")
+	}
+	text.WriteString("```\nend of output")
+	raw, err := json.Marshal(slackchat.Blocks(bot.Message{Text: text.String()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []struct {
+		Type    string                `json:"type"`
+		BlockID string                `json:"block_id"`
+		Text    struct{ Text string } `json:"text"`
+	}
+	if err := json.Unmarshal(raw, &blocks); err != nil {
+		t.Fatal(err)
+	}
+	if len(blocks) < 2 {
+		t.Fatalf("%d block(s) for %d characters", len(blocks), text.Len())
+	}
+	ids := map[string]bool{}
+	var shown strings.Builder
+	for _, b := range blocks {
+		if n := len([]rune(b.Text.Text)); n > 3000 {
+			t.Errorf("section %s of %d characters", b.BlockID, n)
+		}
+		if strings.Count(b.Text.Text, "```")%2 != 0 {
+			t.Errorf("section %s leaves a code fence open", b.BlockID)
+		}
+		if ids[b.BlockID] {
+			t.Errorf("block_id %s twice", b.BlockID)
+		}
+		ids[b.BlockID] = true
+		shown.WriteString(b.Text.Text)
+	}
+	for _, want := range []string{"end of output", strings.Repeat("x", 10) + " z"} {
+		if !strings.Contains(shown.String(), want) {
+			t.Errorf("%q was cut", want)
+		}
+	}
+	if strings.Contains(shown.String(), "…") {
+		t.Error("the text was truncated")
+	}
+}
