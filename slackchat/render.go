@@ -64,13 +64,28 @@ func Blocks(msg bot.Message) []slack.Block {
 			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(part), nil, nil, slack.SectionBlockOptionBlockID(id)))
 		}
 	}
-	for i := 0; i < len(msg.Fields); i += maxFieldsPerSect {
+	// Fields fill the blocks left (the actions block keeps its place);
+	// those that do not fit are counted in a last section, never dropped
+	// without a word.
+	room := maxBlocks - len(blocks)
+	if len(msg.Actions) > 0 {
+		room--
+	}
+	shownFields := len(msg.Fields)
+	if sections := (len(msg.Fields) + maxFieldsPerSect - 1) / maxFieldsPerSect; sections > room {
+		shownFields = (room - 1) * maxFieldsPerSect
+	}
+	for i := 0; i < shownFields; i += maxFieldsPerSect {
 		var fields []*slack.TextBlockObject
-		for _, f := range msg.Fields[i:min(i+maxFieldsPerSect, len(msg.Fields))] {
+		for _, f := range msg.Fields[i:min(i+maxFieldsPerSect, shownFields)] {
 			fields = append(fields, mrkdwn(truncate(fmt.Sprintf("*%s*\n%s", mrkdwnText(f.Label), mrkdwnText(f.Value)), maxField)))
 		}
 		id := fmt.Sprintf("%s-%d", BlockFields, i/maxFieldsPerSect)
 		blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil, slack.SectionBlockOptionBlockID(id)))
+	}
+	if hidden := len(msg.Fields) - shownFields; hidden > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(fmt.Sprintf("_…and %d more fields, too many for one Slack message_", hidden)),
+			nil, nil, slack.SectionBlockOptionBlockID(BlockFields+"-more")))
 	}
 	if len(msg.Actions) > 0 {
 		var elems []slack.BlockElement

@@ -211,3 +211,20 @@ func TestBlocksLongTextIsSplitNotCut(t *testing.T) {
 		t.Error("the text was truncated")
 	}
 }
+
+// TestBlocksManyFieldsFitFiftyBlocks: 600 fields gave 61 blocks, which
+// Slack refuses (invalid_blocks); the fields that do not fit are counted.
+func TestBlocksManyFieldsFitFiftyBlocks(t *testing.T) {
+	msg := bot.Message{Title: "Alert storm", Actions: []bot.Action{{ID: bot.ActionAcknowledge, Label: "Ack", Value: "1"}}}
+	for i := range 600 {
+		msg.Fields = append(msg.Fields, bot.Field{Label: "label", Value: strings.Repeat("v", i%7)})
+	}
+	blocks := slackchat.Blocks(msg)
+	if len(blocks) > 50 {
+		t.Fatalf("%d blocks: Slack allows 50", len(blocks))
+	}
+	raw, _ := json.Marshal(blocks)
+	if !strings.Contains(string(raw), "and 130 more fields") || !strings.Contains(string(raw), `"actions"`) {
+		t.Errorf("the hidden fields are not counted, or the buttons are gone: %.300s", raw[len(raw)-300:])
+	}
+}

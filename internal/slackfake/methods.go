@@ -512,6 +512,12 @@ func content(r *request) (text string, blocks, attachments, metadata json.RawMes
 	if blocks, e = rawJSON(r, "blocks", &[]json.RawMessage{}, "invalid_blocks"); e != nil {
 		return "", nil, nil, nil, e
 	}
+	if e = checkBlocks(blocks); e != nil {
+		return "", nil, nil, nil, e
+	}
+	if len(text) > MaxMessageText {
+		return "", nil, nil, nil, slackErr("msg_too_long")
+	}
 	if attachments, e = rawJSON(r, "attachments", &[]json.RawMessage{}, "invalid_attachments"); e != nil {
 		return "", nil, nil, nil, e
 	}

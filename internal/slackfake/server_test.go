@@ -657,3 +657,40 @@ func TestTriggerExpiresAfterThreeSeconds(t *testing.T) {
 		t.Errorf("a trigger over 3 s old: %v", err)
 	}
 }
+
+// TestBlockKitLimits: the fake refuses what Slack refuses.
+func TestBlockKitLimits(t *testing.T) {
+	srv, api := newClient(t)
+	ch := srv.AddChannel(slackfake.Channel{Name: "limits", Members: []string{slackfake.BotUserID}})
+	section := func(text string) slack.Block {
+		return slack.NewSectionBlock(slack.NewTextBlockObject("mrkdwn", text, false, false), nil, nil)
+	}
+	many := make([]slack.Block, 51)
+	for i := range many {
+		many[i] = section("x")
+	}
+	button := func(id, value string) slack.Block {
+		return slack.NewActionBlock("a", slack.NewButtonBlockElement(id, value, slack.NewTextBlockObject("plain_text", "Go", false, false)))
+	}
+	for name, opts := range map[string][]slack.MsgOption{
+		"51 blocks":          {slack.MsgOptionBlocks(many...)},
+		"section over 3000":  {slack.MsgOptionBlocks(section(strings.Repeat("x", 3001)))},
+		"action_id over 255": {slack.MsgOptionBlocks(button(strings.Repeat("a", 256), "v"))},
+		"value over 2000":    {slack.MsgOptionBlocks(button("go", strings.Repeat("v", 2001)))},
+		"duplicate block_id": {slack.MsgOptionBlocks(button("go", "v"), button("stop", "v"))},
+	} {
+		if _, _, err := api.PostMessage(ch, append(opts, slack.MsgOptionText("fallback", false))...); slackCode(err) != "invalid_blocks" {
+			t.Errorf("%s: %v, want invalid_blocks", name, err)
+		}
+	}
+	if _, _, err := api.PostMessage(ch, slack.MsgOptionText(strings.Repeat("x", 40001), false)); slackCode(err) != "msg_too_long" {
+		t.Errorf("text over 40,000: %v", err)
+	}
+	_, ts, err := api.PostMessage(ch, slack.MsgOptionBlocks(section(strings.Repeat("x", 3000))), slack.MsgOptionText("ok", false))
+	if err != nil {
+		t.Fatalf("within the limits: %v", err)
+	}
+	if _, _, _, err := api.UpdateMessage(ch, ts, slack.MsgOptionBlocks(many...)); slackCode(err) != "invalid_blocks" {
+		t.Errorf("update with 51 blocks: %v", err)
+	}
+}
