@@ -43,9 +43,17 @@
 // recorded call, they do not sleep fixed amounts). InFlight counts calls that
 // have arrived but are not answered yet (e.g. held by a Slow fault).
 //
-// Deliberate simplifications: the bot may post to any channel without being a
-// member (no not_in_channel), chat.postEphemeral does not check that the user
-// is in the channel, history and member lists are not paginated (everything
+// chat.postMessage and chat.postEphemeral answer channel_not_found for a
+// private channel or DM the bot is not a member of, as Slack does; trigger
+// ids registered with AddTriggers expire after TriggerLifetime (3 s);
+// message blocks are checked against Block Kit's limits (invalid_blocks)
+// and text over 40,000 characters is msg_too_long. conversations.history
+// returns thread parents only; conversations.replies takes the ts of any
+// message of a thread.
+//
+// Deliberate simplifications: the bot may post to any public channel without
+// being a member (as with the chat:write.public scope), chat.postEphemeral
+// does not check that the user is in the channel, history and member lists are not paginated (everything
 // comes in one page, next_cursor ""), and a completed file upload does not
 // create a file_share message (read it with Uploads).
 //

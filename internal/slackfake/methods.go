@@ -40,6 +40,12 @@ func (s *Server) openDM(user string) (*channelState, *apiError) {
 	return c, nil
 }
 
+// visible reports whether the bot can see c: a private channel (or a DM)
+// it is not a member of is one Slack answers channel_not_found for.
+func (c *channelState) visible() bool {
+	return !(c.IsPrivate || c.IsIM) || slices.Contains(c.Members, BotUserID)
+}
+
 // channelFor resolves the channel parameter of a call that may target a DM
 // by user id.
 func (s *Server) channelFor(id string) (*channelState, *apiError) {
@@ -588,6 +594,9 @@ func (s *Server) chatPostMessage(r *request) (map[string]any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+	if !c.visible() {
+		return nil, slackErr("channel_not_found")
+	}
 	if c.IsArchived {
 		return nil, slackErr("is_archived")
 	}
@@ -665,6 +674,9 @@ func (s *Server) chatPostEphemeral(r *request) (map[string]any, *apiError) {
 	c, e := s.channelFor(r.get("channel"))
 	if e != nil {
 		return nil, e
+	}
+	if !c.visible() {
+		return nil, slackErr("channel_not_found")
 	}
 	user := r.get("user")
 	if user == "" || !s.knownUser(user) {
