@@ -494,10 +494,18 @@ func plain(text string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, text, false, false)
 }
 
+// maxUpdateField is the update form field's max_length (Slack's largest
+// for a plain_text_input). Longer updates typed as a command are posted
+// whole, over several sections.
+const maxUpdateField = 3000
+
 // updateModal is the "Post update" form.
 func updateModal(incident string) slack.ModalViewRequest {
 	input := slack.NewPlainTextInputBlockElement(plain("What is happening, what is next, when the next update comes"), inputValue)
 	input.Multiline = true
+	// Slack's own limit for the field, shown as the person types: an update
+	// of that size fits one section of the posted message.
+	input.MaxLength = maxUpdateField
 	return slack.ModalViewRequest{
 		Type: slack.VTModal, CallbackID: CallbackPostUpdate, PrivateMetadata: incident,
 		Title: plain("Post a status update"), Submit: plain("Post"), Close: plain("Cancel"),
