@@ -1,6 +1,9 @@
 package slackchat
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -8,7 +11,8 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// Block ids. The actions block must have one: slack-go only fills
+// Block ids, each followed by "." and a digest of the message's content
+// (see iterated). The actions block must have one: slack-go only fills
 // InteractionCallback.ActionCallback.BlockActions when block_id is present.
 const (
 	BlockTitle   = "sitrep-title"
@@ -99,6 +103,32 @@ func Blocks(msg bot.Message) []slack.Block {
 			elems = append(elems, element(a))
 		}
 		blocks = append(blocks, slack.NewActionBlock(BlockActions, elems...))
+	}
+	return iterated(blocks)
+}
+
+// iterated gives the blocks ids of this iteration of the message: each
+// base id followed by "." and a digest of the blocks. Slack wants a new
+// block_id whenever a message is updated (clients keep the state of a block
+// by its id); the digest changes with the content and stays put when the
+// same content is drawn again. Nothing reads block ids back: clicks are
+// recognised by action_id.
+func iterated(blocks []slack.Block) []slack.Block {
+	raw, err := json.Marshal(blocks)
+	if err != nil {
+		return blocks
+	}
+	sum := sha256.Sum256(raw)
+	suffix := "." + hex.EncodeToString(sum[:4])
+	for _, b := range blocks {
+		switch b := b.(type) {
+		case *slack.HeaderBlock:
+			b.BlockID += suffix
+		case *slack.SectionBlock:
+			b.BlockID += suffix
+		case *slack.ActionBlock:
+			b.BlockID += suffix
+		}
 	}
 	return blocks
 }

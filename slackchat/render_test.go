@@ -75,7 +75,7 @@ func TestBlocksGolden(t *testing.T) {
 func TestBlocks(t *testing.T) {
 	t.Run("TextOnly", func(t *testing.T) {
 		got := string(blocksJSON(t, bot.Message{Text: "status investigating → identified"}))
-		if !strings.Contains(got, `"block_id": "sitrep-text"`) || !strings.Contains(got, "investigating → identified") {
+		if !strings.Contains(got, `"block_id": "sitrep-text.`) || !strings.Contains(got, "investigating → identified") {
 			t.Errorf("a text-only message should be one section with its text:\n%s", got)
 		}
 	})
@@ -101,7 +101,7 @@ func TestBlocks(t *testing.T) {
 	})
 	t.Run("ActionsHaveBlockID", func(t *testing.T) {
 		got := string(blocksJSON(t, bot.Message{Text: "x", Actions: []bot.Action{{ID: "snooze-reminder", Label: "Snooze", Value: "7"}}}))
-		for _, want := range []string{`"block_id": "sitrep-actions"`, `"action_id": "snooze-reminder"`, `"value": "7"`} {
+		for _, want := range []string{`"block_id": "sitrep-actions.`, `"action_id": "snooze-reminder"`, `"value": "7"`} {
 			if !strings.Contains(got, want) {
 				t.Errorf("missing %s in\n%s", want, got)
 			}
