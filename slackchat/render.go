@@ -82,7 +82,7 @@ func Blocks(msg bot.Message) []slack.Block {
 	for i := 0; i < shownFields; i += maxFieldsPerSect {
 		var fields []*slack.TextBlockObject
 		for _, f := range msg.Fields[i:min(i+maxFieldsPerSect, shownFields)] {
-			fields = append(fields, mrkdwn(truncate(fmt.Sprintf("*%s*\n%s", mrkdwnText(f.Label), mrkdwnText(f.Value)), maxField)))
+			fields = append(fields, mrkdwn(truncateMrkdwn(fmt.Sprintf("*%s*\n%s", mrkdwnText(f.Label), mrkdwnText(f.Value)), maxField)))
 		}
 		id := fmt.Sprintf("%s-%d", BlockFields, i/maxFieldsPerSect)
 		blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil, slack.SectionBlockOptionBlockID(id)))
@@ -256,4 +256,18 @@ func splitSections(s string, n, max int) []string {
 		s = rest
 	}
 	return parts
+}
+
+// truncateMrkdwn is truncate for mrkdwn: a code fence the cut leaves open
+// is closed, so the rest of the message is not shown as code.
+func truncateMrkdwn(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	const fence = "```"
+	cut := truncate(s, n-len(fence))
+	if strings.Count(cut, fence)%2 == 1 {
+		return cut + fence
+	}
+	return cut
 }

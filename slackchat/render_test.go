@@ -228,3 +228,26 @@ func TestBlocksManyFieldsFitFiftyBlocks(t *testing.T) {
 		t.Errorf("the hidden fields are not counted, or the buttons are gone: %.300s", raw[len(raw)-300:])
 	}
 }
+
+// TestBlocksCutFieldClosesItsCodeFence: a field cut at Slack's 2,000
+// characters does not leave a code fence open.
+func TestBlocksCutFieldClosesItsCodeFence(t *testing.T) {
+	msg := bot.Message{Title: "RUN-1", Fields: []bot.Field{{Label: "step", Value: "ok\n```" + strings.Repeat("output line\n", 300) + "```"}}}
+	raw, _ := json.Marshal(slackchat.Blocks(msg))
+	var blocks []struct {
+		Fields []struct{ Text string } `json:"fields"`
+	}
+	if err := json.Unmarshal(raw, &blocks); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range blocks {
+		for _, f := range b.Fields {
+			if n := len([]rune(f.Text)); n > 2000 {
+				t.Errorf("field of %d characters", n)
+			}
+			if strings.Count(f.Text, "```")%2 != 0 {
+				t.Errorf("the cut left a code fence open: ...%q", f.Text[len(f.Text)-20:])
+			}
+		}
+	}
+}
