@@ -108,8 +108,9 @@ func (p *Postmortems) upload(ctx context.Context, chat Chat, d Delivery) (any, e
 		return nil, fmt.Errorf("upload %s: %w", pl.File.Name, err)
 	}
 	// No Title: a chat shows a titled message's Text only as its
-	// notification, and here the text is the content.
-	msg := Message{Text: pl.File.Title + "\n\n" + longMessage(inc, pl.File), Tag: DeliveryTag(d)}
+	// notification, and here the text is the content (the draft opens with
+	// its own heading).
+	msg := Message{Text: longMessage(inc, pl.File), Tag: DeliveryTag(d)}
 	ref, perr := chat.Post(ctx, inc.ChannelID, msg)
 	if perr != nil {
 		return nil, fmt.Errorf("upload %s (%v), then post it as a message: %w", pl.File.Name, err, perr)
