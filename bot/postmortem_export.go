@@ -107,7 +107,10 @@ func (p *Postmortems) upload(ctx context.Context, chat Chat, d Delivery) (any, e
 	if temp, _ := IsTemporary(err); temp {
 		return nil, fmt.Errorf("upload %s: %w", pl.File.Name, err)
 	}
-	msg := Message{Title: pl.File.Title, Text: longMessage(inc, pl.File), Tag: DeliveryTag(d)}
+	// No Title: a chat shows a titled message's Text only as its
+	// notification, and here the text is the content (the draft opens with
+	// its own heading).
+	msg := Message{Text: longMessage(inc, pl.File), Tag: DeliveryTag(d)}
 	ref, perr := chat.Post(ctx, inc.ChannelID, msg)
 	if perr != nil {
 		return nil, fmt.Errorf("upload %s (%v), then post it as a message: %w", pl.File.Name, err, perr)

@@ -107,13 +107,19 @@ func (s *Slack) reactionAdded(ctx context.Context, ref bot.ChatEventRef, ev *sla
 	return err
 }
 
-// messageEvent follows edits and deletions of pinned messages; new messages
-// are not recorded (only pinned ones are).
+// messageEvent follows edits and deletions of pinned messages (a deleted
+// thread parent arrives as an edit into a tombstone); new messages are not
+// recorded (only pinned ones are).
 func (s *Slack) messageEvent(ctx context.Context, ref bot.ChatEventRef, ev *slackevents.MessageEvent) error {
 	var err error
 	switch ev.SubType {
 	case "message_changed":
-		if ev.Message != nil {
+		if ev.Message != nil && ev.Message.SubType == "tombstone" {
+			// Deleting a message that has replies leaves a tombstone in
+			// its place ("This message was deleted."): a deletion, whose
+			// text must go like any other's.
+			_, err = s.Service.DeletePinnedMessage(ctx, ref, ev.Channel, ev.Message.Timestamp, slackTime(ev.TimeStamp))
+		} else if ev.Message != nil {
 			_, err = s.Service.EditPinnedMessage(ctx, ref, ev.Channel, ev.Message.Timestamp, ev.Message.Text, slackTime(ev.TimeStamp))
 		}
 	case "message_deleted":

@@ -181,3 +181,46 @@ func TestSlackEvents_MalformedJSONIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestSlackEvents_PinnedThreadParentDeleted: deleting a pinned message that
+// has replies reaches the app as message_changed with a tombstone; it is a
+// deletion, and the text (perhaps a pasted secret) is dropped.
+func TestSlackEvents_PinnedThreadParentDeleted(t *testing.T) {
+	h := newSlackHarness(t)
+	inc := h.declared("U1", "Leaked token")
+	ts := h.postInChannel(inc.ChannelID, "the token is xoxp-SECRET")
+	h.deliverEvent("EvPINT", slackfake.ReactionAdded("U7", "pushpin", inc.ChannelID, ts, "U5", time.Now()))
+	h.drain()
+	h.deliverEvent("EvTOMB", slackfake.MessageTombstoned(inc.ChannelID, ts, "the token is xoxp-SECRET", time.Now()))
+	pins := eventsOf(h.timeline(inc.ID), bot.KindMessagePinned)
+	if len(pins) != 1 || pins[0].Data["state"] != bot.PinDeleted {
+		t.Fatalf("after the tombstone: %+v", pins)
+	}
+	for k, v := range pins[0].Data {
+		if strings.Contains(fmt.Sprint(v), "SECRET") {
+			t.Errorf("data %s keeps the deleted text: %v", k, v)
+		}
+	}
+	if strings.Contains(pins[0].Text, "SECRET") || strings.Contains(pins[0].Text, "This message was deleted") {
+		t.Errorf("text after the tombstone: %q", pins[0].Text)
+	}
+}
+
+// TestSlackEvents_PinnedThreadReply: a pinned reply in a thread is not in
+// conversations.history (parents only); its text is read with
+// conversations.replies.
+func TestSlackEvents_PinnedThreadReply(t *testing.T) {
+	h := newSlackHarness(t)
+	inc := h.declared("U1", "Checkout failing")
+	parent := h.postInChannel(inc.ChannelID, "what changed?")
+	_, reply, err := h.chat.API().PostMessage(inc.ChannelID, slack.MsgOptionText("the cert renewal rewrote the gateway config", false), slack.MsgOptionTS(parent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.deliverEvent("EvPINR", slackfake.ReactionAdded("U7", "pushpin", inc.ChannelID, reply, "U5", time.Now()))
+	h.drain()
+	pin := eventsOf(h.timeline(inc.ID), bot.KindMessagePinned)[0]
+	if pin.Text != "the cert renewal rewrote the gateway config" || pin.Data["state"] != bot.PinFetched {
+		t.Fatalf("pinned reply: %q, data %v", pin.Text, pin.Data)
+	}
+}

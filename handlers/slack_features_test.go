@@ -945,3 +945,46 @@ func TestSlackFeatures_ApproveCommandAcksWhileSlackIsSlow(t *testing.T) {
 		t.Errorf("approved events: %+v", evs)
 	}
 }
+
+// TestSlackFeatures_PostmortemFallbackIsVisible: when Slack refuses the
+// draft's file, the draft is posted as a message whose blocks carry it
+// (Slack shows a message's text only in notifications when it has blocks).
+func TestSlackFeatures_PostmortemFallbackIsVisible(t *testing.T) {
+	h := newFeatureHarness(t)
+	inc := h.declared("U1", "Platform API returning 500")
+	h.command("U1", inc.ChannelID, "followup Alert on config reloads @U2")
+	h.command("U1", inc.ChannelID, "resolve gateway config rolled back")
+	h.drain()
+	h.fake.SetFault("files.getUploadURLExternal", slackfake.SlackError("invalid_arguments"))
+	draft := buttonNamed(t, buttonsOf(t, h.card(inc).Blocks), bot.ActionDraftPostmortem, fmt.Sprint(inc.ID))
+	h.press("U1", inc.ChannelID, inc.CardTS, false, draft, "")
+	h.drain()
+	var shown strings.Builder
+	found := false
+	for _, m := range h.fake.Messages(inc.ChannelID) {
+		if !strings.Contains(m.Text, "Alert on config reloads") {
+			continue
+		}
+		found = true
+		var blocks []struct {
+			Type string `json:"type"`
+			Text *struct {
+				Text string `json:"text"`
+			} `json:"text"`
+		}
+		if err := json.Unmarshal(m.Blocks, &blocks); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range blocks {
+			if b.Text != nil {
+				shown.WriteString(b.Text.Text)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("the draft was not posted as a message")
+	}
+	if !strings.Contains(shown.String(), "Alert on config reloads") {
+		t.Errorf("the draft is only in the notification text; blocks show %q", shown.String())
+	}
+}

@@ -310,7 +310,9 @@ func (s *Slack) replier(channel, user string, reply bot.Reply) afterAck {
 }
 
 // showUser sends text (with blocks, the notification fallback) to user as
-// an ephemeral message in channel. Like tellUser it runs after an
+// an ephemeral message in channel; where Slack cannot show one (a DM, a
+// private channel the bot is not in) it goes to the person's DM with the
+// bot, saying why. Like tellUser it runs after an
 // acknowledgement and only logs a failure.
 func (s *Slack) showUser(ctx context.Context, channel, user, text string, blocks []slack.Block) {
 	if s.API == nil || channel == "" || user == "" {
@@ -320,8 +322,23 @@ func (s *Slack) showUser(ctx context.Context, channel, user, text string, blocks
 	if len(blocks) > 0 {
 		opts = append(opts, slack.MsgOptionBlocks(blocks...))
 	}
-	if _, err := s.API.PostEphemeralContext(ctx, channel, user, opts...); err != nil {
+	_, err := s.API.PostEphemeralContext(ctx, channel, user, opts...)
+	if err == nil {
+		return
+	}
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) || (se.Err != "channel_not_found" && se.Err != "not_in_channel") {
 		s.log().Warn("could not send an ephemeral message", "channel", channel, "user", user, "err", err)
+		return
+	}
+	// A DM, or a private channel the bot is not in: Slack cannot show the
+	// person an ephemeral there. Tell them in the bot's DM instead, and why.
+	dm := []slack.MsgOption{slack.MsgOptionText(text+"\n_(sitrep cannot answer in <#"+channel+">: it is not a member. /invite @sitrep there to get answers in place.)_", false)}
+	if len(blocks) > 0 {
+		dm = append(dm, slack.MsgOptionBlocks(blocks...))
+	}
+	if _, _, err := s.API.PostMessageContext(ctx, user, dm...); err != nil {
+		s.log().Warn("could not answer a person, neither in the channel nor in a DM", "channel", channel, "user", user, "err", err)
 	}
 }
 

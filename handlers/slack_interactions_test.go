@@ -199,3 +199,43 @@ func TestSlackInteractions_DeclareModalSubmit(t *testing.T) {
 		t.Errorf("the declarer is told: %+v", eph)
 	}
 }
+
+// TestSlackInteractions_LongStatusUpdateIsWhole: an update at its limit
+// (bot.MaxTextLen), whose message is over a section's 3,000 characters
+// with its heading, is shown whole in the channel and the broadcast, never
+// cut without a word; a longer one is answered with the limit; the form's
+// field says its limit.
+func TestSlackInteractions_LongStatusUpdateIsWhole(t *testing.T) {
+	h := newSlackHarness(t)
+	inc := h.declared("U1", "Checkout failing")
+	tooLong := strings.Repeat("x", bot.MaxTextLen+1)
+	if _, out := h.command("U1", inc.ChannelID, "update "+tooLong); !strings.Contains(fmt.Sprint(out), "at most") {
+		t.Errorf("an update over the limit: %v, want the limit named", out)
+	}
+	long := strings.Repeat("rolling back the gateway config, ", 90) + "END-OF-UPDATE"
+	if status, out := h.command("U1", inc.ChannelID, "update "+long); status != http.StatusOK {
+		t.Fatalf("update: %d %v", status, out)
+	}
+	h.drain()
+	shownIn := func(channel string) bool {
+		for _, m := range h.fake.Messages(channel) {
+			if strings.Contains(string(m.Blocks), "END-OF-UPDATE") {
+				return true
+			}
+		}
+		return false
+	}
+	if !shownIn(inc.ChannelID) {
+		t.Error("the end of a long update is not shown in the incident channel")
+	}
+	broadcast, _ := h.fake.Channel("incidents")
+	if !shownIn(broadcast.ID) {
+		t.Error("the end of a long update is not shown in the broadcast channel")
+	}
+
+	h.click("U1", inc, bot.ActionPostUpdate)
+	views := h.fake.Views()
+	if len(views) != 1 || !strings.Contains(string(views[0].Raw), `"max_length":3000`) {
+		t.Errorf("the update field has no max_length: %s", views[0].Raw)
+	}
+}

@@ -2,9 +2,12 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 
+	"github.com/sitrep-io/sitrep/bot"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
@@ -23,9 +26,17 @@ func NewSocketClient(api *slack.Client, log *slog.Logger) *socketmode.Client {
 // retry_attempt), and the event_id mark makes any redelivery of an applied
 // one a no-op. It returns an error when the connection cannot be kept (a
 // bad token, Slack unreachable on reconnect).
+//
+// Envelopes are handled concurrently, at most SocketConcurrency at a time
+// (default 16): each must be acknowledged within Slack's 3 s, and a command
+// waiting on a slow Slack call must not hold the ones behind it (whose
+// trigger ids, for modals, expire 3 s after they were issued).
 func (s *Slack) RunSocket(ctx context.Context, client *socketmode.Client) error {
 	runErr := make(chan error, 1)
 	go func() { runErr <- client.RunContext(ctx) }()
+	slots := make(chan struct{}, s.socketConcurrency())
+	var handling sync.WaitGroup
+	defer handling.Wait()
 	for {
 		select {
 		case <-ctx.Done():
@@ -37,9 +48,27 @@ func (s *Slack) RunSocket(ctx context.Context, client *socketmode.Client) error 
 			}
 			return fmt.Errorf("slack socket mode: %w", err)
 		case evt := <-client.Events:
-			s.socketEvent(ctx, client, evt)
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				continue
+			}
+			handling.Go(func() {
+				defer func() { <-slots }()
+				s.socketEvent(ctx, client, evt)
+			})
 		}
 	}
+}
+
+// defaultSocketConcurrency bounds the envelopes handled at once.
+const defaultSocketConcurrency = 16
+
+func (s *Slack) socketConcurrency() int {
+	if s.SocketConcurrency > 0 {
+		return s.SocketConcurrency
+	}
+	return defaultSocketConcurrency
 }
 
 func (s *Slack) socketEvent(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
@@ -52,6 +81,11 @@ func (s *Slack) socketEvent(ctx context.Context, client *socketmode.Client, evt 
 			return
 		}
 		body, work = s.command(ctx, cmd)
+		if msg, ok := body.(slackMessage); ok && !socketAckFits(evt.Request, body) {
+			// Too large for an acknowledgement: acknowledge empty, and
+			// send the reply as a message.
+			body, work = nil, chain(s.sendReply(cmd.ChannelID, cmd.UserID, msg), work)
+		}
 	case socketmode.EventTypeInteractive:
 		ic, ok := evt.Data.(slack.InteractionCallback)
 		if !ok {
@@ -97,5 +131,53 @@ func (s *Slack) socketAck(client *socketmode.Client, req *socketmode.Request, bo
 	}
 	if err != nil {
 		s.log().Warn("could not acknowledge a Slack envelope", "envelope", req.EnvelopeID, "err", err)
+	}
+}
+
+// maxSocketAck is Slack's limit on a Socket Mode response: one of 20 KB or
+// more (marshalled) is dropped by Slack and refused by slack-go's Ack.
+const maxSocketAck = 20 * 1024
+
+// socketAckFits reports whether body fits in the acknowledgement of req.
+func socketAckFits(req *socketmode.Request, body any) bool {
+	if req == nil {
+		return true
+	}
+	raw, err := json.Marshal(socketmode.Response{EnvelopeID: req.EnvelopeID, Payload: body})
+	return err == nil && len(raw) < maxSocketAck
+}
+
+// sendReply is the work that sends a slash-command reply as a message
+// instead of in the acknowledgement: in the channel when it is public, to
+// its author alone otherwise.
+func (s *Slack) sendReply(channel, user string, msg slackMessage) afterAck {
+	return func(ctx context.Context) {
+		if msg.ResponseType != slack.ResponseTypeInChannel {
+			s.showUser(ctx, channel, user, msg.Text, msg.Blocks)
+			return
+		}
+		opts := []slack.MsgOption{slack.MsgOptionText(msg.Text, false)}
+		if len(msg.Blocks) > 0 {
+			opts = append(opts, slack.MsgOptionBlocks(msg.Blocks...))
+		}
+		if s.API == nil {
+			return
+		}
+		if _, _, err := s.API.PostMessageContext(ctx, channel, opts...); err != nil {
+			s.log().Warn("could not post a command's reply", "channel", channel, "err", err)
+			s.tellUser(ctx, channel, user, "Your command was applied, but its answer could not be posted here: "+bot.ErrorMessage(err))
+		}
+	}
+}
+
+// chain runs first, then then (either may be nil).
+func chain(first, then afterAck) afterAck {
+	return func(ctx context.Context) {
+		if first != nil {
+			first(ctx)
+		}
+		if then != nil {
+			then(ctx)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -86,5 +87,111 @@ func TestSlackSocketMode(t *testing.T) {
 	}
 	if !h.fake.WaitUntil(10*time.Second, func() bool { return len(h.fake.Ephemerals(inc.ChannelID)) == 1 }) {
 		t.Error("no ephemeral refusal after the acknowledged click")
+	}
+}
+
+// startSocket connects the edge to the fake Slack over Socket Mode until
+// the test ends.
+func startSocket(t *testing.T, h *slackHarness) {
+	t.Helper()
+	api := slack.New(slackfake.BotToken, slack.OptionAppLevelToken(slackfake.AppToken), slack.OptionAPIURL(h.fake.URL()))
+	client := handlers.NewSocketClient(api, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.app.RunSocket(ctx, client) }()
+	t.Cleanup(func() {
+		cancel()
+		h.fake.Close() // ends the calls a test holds
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("RunSocket did not stop")
+		}
+	})
+	if !h.fake.WaitUntil(10*time.Second, func() bool { return h.fake.SocketConnections() == 1 }) {
+		t.Fatal("no Socket Mode connection")
+	}
+}
+
+func socketCommand(user, channel, text, trigger string) map[string]any {
+	return map[string]any{"token": "x", "team_id": slackfake.TeamID, "channel_id": channel, "channel_name": "somewhere",
+		"user_id": user, "user_name": "someone", "command": "/incident", "text": text,
+		"response_url": "https://hooks.slack.com/commands/x", "trigger_id": trigger}
+}
+
+// TestSlackSocketMode_SlowCommandDoesNotHoldOthers: a command waiting on a
+// slow Slack call does not delay the envelopes behind it: "/incident help"
+// is acknowledged, and a queued "/incident declare" opens its modal while
+// its trigger is fresh.
+func TestSlackSocketMode_SlowCommandDoesNotHoldOthers(t *testing.T) {
+	h := newFeatureHarness(t)
+	inc := h.declared("U1", "Platform API returning 500")
+	run := h.requestRun("U1", inc, "scale capacity=12")
+	startSocket(t, h.slackHarness)
+
+	// The approval asks Slack for the user group, and Slack does not answer
+	// while the test runs; the ack budget is longer than the test's waits.
+	h.app.AckBudget = time.Minute
+	h.fake.SetFault("usergroups.users.list", slackfake.Slow(time.Hour))
+	slow, err := h.fake.SocketSend("slash_commands", socketCommand("UAPPROVER", inc.ChannelID, fmt.Sprintf("approve RUN-%d", run.ID), "t.slow"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.fake.WaitUntil(10*time.Second, func() bool { return h.fake.InFlight("usergroups.users.list") == 1 }) {
+		t.Fatal("the approval never asked Slack for the user group")
+	}
+	help, err := h.fake.SocketSend("slash_commands", socketCommand("U2", inc.ChannelID, "help", "t.help"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.fake.AddTriggers("t.declare")
+	declare, err := h.fake.SocketSend("slash_commands", socketCommand("U2", "CGENERAL", "declare --sev2", "t.declare"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ack, ok := h.fake.WaitSocketAck(help, 10*time.Second); !ok || !strings.Contains(string(ack.Payload), "/incident") {
+		t.Fatalf("/incident help waited behind a slow command (acked %v: %s)", ok, ack.Payload)
+	}
+	if _, ok := h.fake.WaitSocketAck(declare, 10*time.Second); !ok {
+		t.Fatal("/incident declare waited behind a slow command")
+	}
+	if !h.fake.WaitUntil(10*time.Second, func() bool { return len(h.fake.Views()) == 1 }) {
+		t.Fatalf("the declare modal was not opened; views.open: %+v", h.fake.CallsTo("views.open"))
+	}
+	if _, ok := h.fake.SocketAcked(slow); ok {
+		t.Error("the slow command was acknowledged before its budget with nothing to say")
+	}
+}
+
+// TestSlackSocketMode_LargeReplyGoesAsMessage: slack-go refuses (and Slack
+// drops) an acknowledgement of 20 KB or more; the envelope is still
+// acknowledged and the reply sent as an ephemeral message.
+func TestSlackSocketMode_LargeReplyGoesAsMessage(t *testing.T) {
+	h := newSlackHarness(t)
+	startSocket(t, h)
+	// A reply over 20 KB: the list of 100 open incidents with long titles
+	// (each title stays within its own limit).
+	for i := range 100 {
+		if _, err := h.svc.Declare(t.Context(), bot.DeclareRequest{Actor: "U1",
+			Title: fmt.Sprintf("Checkout failing %03d %s", i, strings.Repeat("x", 220))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id, err := h.fake.SocketSend("slash_commands", socketCommand("U1", "CGENERAL", "list", "t.big"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, ok := h.fake.WaitSocketAck(id, 10*time.Second)
+	if !ok {
+		t.Fatal("the envelope with a large reply was not acknowledged")
+	}
+	if len(ack.Raw) >= 20*1024 {
+		t.Errorf("acknowledgement of %d bytes", len(ack.Raw))
+	}
+	if !h.fake.WaitUntil(10*time.Second, func() bool { return len(h.fake.Ephemerals("CGENERAL")) == 1 }) {
+		t.Fatal("the large reply was not sent as a message")
+	}
+	if eph := h.fake.Ephemerals("CGENERAL")[0]; eph.User != "U1" || !strings.Contains(eph.Text, "Open incidents:") || !strings.Contains(eph.Text, "Checkout failing 099") {
+		t.Errorf("ephemeral: user %s, text %.120q", eph.User, eph.Text)
 	}
 }

@@ -25,6 +25,11 @@ import (
 
 const blockNextUpdate = "next"
 
+// maxUpdateField is the update form field's max_length (Slack's largest
+// for a plain_text_input). Longer updates typed as a command are posted
+// whole, over several sections.
+const maxUpdateField = 3000
+
 // updateFormRequest reports whether text is "update" without the update's
 // text, which opens the form: "--next <when>" presets it, and "--public"
 // (when public is accepted: a status page is configured) ticks its
@@ -104,6 +109,9 @@ func (s *Slack) editFormOpener(triggerID string, inv bot.ActionInvocation) after
 func updateModal(f bot.UpdateForm) slack.ModalViewRequest {
 	input := slack.NewPlainTextInputBlockElement(plain("What is happening, what is next"), inputValue)
 	input.Multiline = true
+	// Slack's own limit for the field, shown as the person types: an update
+	// of that size fits one section of the posted message.
+	input.MaxLength = maxUpdateField
 	input.InitialValue = f.Text
 	next := slack.NewPlainTextInputBlockElement(plain("30m, 1h or HH:MM"), inputValue)
 	next.InitialValue = f.Next

@@ -73,7 +73,10 @@ type Slack struct {
 	// acknowledgement goes out without it (default 2s: Slack wants the
 	// answer within 3 s).
 	AckBudget time.Duration
-	Log       *slog.Logger
+	// SocketConcurrency is how many Socket Mode envelopes are handled at
+	// once (default 16).
+	SocketConcurrency int
+	Log               *slog.Logger
 	// Workspace finds the workspace whose requests are accepted (HTTP
 	// mode); nil accepts any that is correctly signed.
 	Workspace WorkspaceLearner

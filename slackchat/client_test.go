@@ -62,7 +62,7 @@ func TestPostAndFindTagged(t *testing.T) {
 	if got.Text != msg.Text {
 		t.Errorf("fallback text %q, want %q", got.Text, msg.Text)
 	}
-	for _, want := range []string{`"block_id":"sitrep-actions"`, `"action_id":"resolve"`, `"confirm"`, `"static_select"`} {
+	for _, want := range []string{`"block_id":"sitrep-actions.`, `"action_id":"resolve"`, `"confirm"`, `"static_select"`} {
 		if !strings.Contains(string(got.Blocks), want) {
 			t.Errorf("blocks lack %s: %s", want, got.Blocks)
 		}
@@ -227,5 +227,42 @@ func TestFetchMessage(t *testing.T) {
 	_, err = c.FetchMessage(t.Context(), ch, first.TS)
 	if temp, after := bot.IsTemporary(err); !temp || after != 3*time.Second {
 		t.Errorf("rate limited: %v, want temporary after 3s", err)
+	}
+}
+
+// TestUpdateUsesNewBlockIDs: Slack asks for a new block_id in each
+// iteration of a message; an update with new content gets new ids.
+func TestUpdateUsesNewBlockIDs(t *testing.T) {
+	srv := slackfake.New(t)
+	c := newClient(t, srv, newClock())
+	ch := srv.AddChannel(slackfake.Channel{Name: "inc-4-api"})
+	inc := cardIncident()
+	ref, err := c.Post(t.Context(), ch, bot.Card(inc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc.Title = "Checkout API down in every region"
+	if err := c.Update(t.Context(), ref, bot.Card(inc)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := srv.Message(ch, ref.TS)
+	ids := func(raw json.RawMessage) map[string]bool {
+		var bs []struct {
+			BlockID string `json:"block_id"`
+		}
+		if err := json.Unmarshal(raw, &bs); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, b := range bs {
+			out[b.BlockID] = true
+		}
+		return out
+	}
+	before, after := ids(got.Versions[0].Blocks), ids(got.Versions[1].Blocks)
+	for id := range after {
+		if before[id] {
+			t.Errorf("block_id %q kept across an update", id)
+		}
 	}
 }

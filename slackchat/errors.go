@@ -34,6 +34,7 @@ var permanentCodes = map[string]struct {
 	"users_not_found":       {bot.ENOTFOUND, "no Slack user has that email address"},
 	"channel_not_found":     {bot.ENOTFOUND, "the channel does not exist or the bot cannot see it; invite the bot to it"},
 	"message_not_found":     {bot.ENOTFOUND, "the message no longer exists"},
+	"thread_not_found":      {bot.ENOTFOUND, "the message or its thread no longer exists"},
 	"no_such_subteam":       {bot.ENOTFOUND, "no Slack user group has that id"},
 	"is_archived":           {bot.EINVALID, "the channel is archived; unarchive it in Slack"},
 	"not_in_channel":        {bot.EFORBIDDEN, "the bot is not in the channel; invite it with /invite @sitrep"},

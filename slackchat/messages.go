@@ -77,10 +77,39 @@ func (c *Client) Upload(ctx context.Context, channelID string, f bot.File) (bot.
 	return bot.MessageRef{ChannelID: channelID}, nil
 }
 
-// FetchMessage reads one top-level message of a channel by its ts
-// (conversations.history, paced like every history read). A message that is
-// gone returns ENOTFOUND.
+// FetchMessage reads one message of a channel by its ts: a top-level one
+// through conversations.history, and, since history holds only thread
+// parents, a reply in a thread through conversations.replies (which takes
+// the ts of any message of a thread). Both are paced like every history
+// read. A message that is gone returns ENOTFOUND.
 func (c *Client) FetchMessage(ctx context.Context, channelID, ts string) (bot.ChatMessage, error) {
+	m, err := c.fetchTopLevel(ctx, channelID, ts)
+	if bot.ErrorCode(err) != bot.ENOTFOUND {
+		return m, err
+	}
+	return c.fetchReply(ctx, channelID, ts)
+}
+
+// fetchReply reads a message in a thread (conversations.replies).
+func (c *Client) fetchReply(ctx context.Context, channelID, ts string) (bot.ChatMessage, error) {
+	var msgs []slack.Message
+	err := c.call(ctx, "conversations.replies", func() (err error) {
+		msgs, _, _, err = c.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+			ChannelID: channelID, Timestamp: ts, Latest: ts, Inclusive: true,
+		})
+		return err
+	})
+	if err != nil { // thread_not_found: ENOTFOUND
+		return bot.ChatMessage{}, err
+	}
+	if m, ok := MessageAt(msgs, ts); ok {
+		return m, nil
+	}
+	return bot.ChatMessage{}, bot.Errorf(bot.ENOTFOUND, "message %s is no longer in %s", ts, channelID)
+}
+
+// fetchTopLevel reads a top-level message (conversations.history).
+func (c *Client) fetchTopLevel(ctx context.Context, channelID, ts string) (bot.ChatMessage, error) {
 	var hist *slack.GetConversationHistoryResponse
 	err := c.call(ctx, "conversations.history", func() (err error) {
 		hist, err = c.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{

@@ -1,6 +1,9 @@
 package slackchat
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -8,7 +11,8 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// Block ids. The actions block must have one: slack-go only fills
+// Block ids, each followed by "." and a digest of the message's content
+// (see iterated). The actions block must have one: slack-go only fills
 // InteractionCallback.ActionCallback.BlockActions when block_id is present.
 const (
 	BlockTitle   = "sitrep-title"
@@ -33,6 +37,10 @@ const (
 	maxActions       = 25
 	maxConfirmText   = 300
 	maxConfirmButton = 30
+	maxBlocks        = 50 // per message
+	// maxTextSections bounds the sections of a long text, leaving blocks for
+	// fields and actions: 14 sections hold Slack's 40,000-character text.
+	maxTextSections = 14
 )
 
 // severityOptions are the choices of the set-severity select.
@@ -50,15 +58,38 @@ func Blocks(msg bot.Message) []slack.Block {
 	if msg.Title != "" {
 		blocks = append(blocks, slack.NewHeaderBlock(plain(truncate(msg.Title, maxHeader)), slack.HeaderBlockOptionBlockID(BlockTitle)))
 	} else if msg.Text != "" {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(mrkdwnText(msg.Text), maxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(BlockText)))
+		// A long text is shown whole, over several sections (Slack cuts
+		// none: it refuses a section over 3,000 characters).
+		for i, part := range splitSections(mrkdwnText(msg.Text), maxSectionText, maxTextSections) {
+			id := BlockText
+			if i > 0 {
+				id = fmt.Sprintf("%s-%d", BlockText, i)
+			}
+			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(part), nil, nil, slack.SectionBlockOptionBlockID(id)))
+		}
 	}
-	for i := 0; i < len(msg.Fields); i += maxFieldsPerSect {
+	// Fields fill the blocks left (the actions block keeps its place);
+	// those that do not fit are counted in a last section, never dropped
+	// without a word.
+	room := maxBlocks - len(blocks)
+	if len(msg.Actions) > 0 {
+		room--
+	}
+	shownFields := len(msg.Fields)
+	if sections := (len(msg.Fields) + maxFieldsPerSect - 1) / maxFieldsPerSect; sections > room {
+		shownFields = (room - 1) * maxFieldsPerSect
+	}
+	for i := 0; i < shownFields; i += maxFieldsPerSect {
 		var fields []*slack.TextBlockObject
-		for _, f := range msg.Fields[i:min(i+maxFieldsPerSect, len(msg.Fields))] {
-			fields = append(fields, mrkdwn(truncate(fmt.Sprintf("*%s*\n%s", mrkdwnText(f.Label), mrkdwnText(f.Value)), maxField)))
+		for _, f := range msg.Fields[i:min(i+maxFieldsPerSect, shownFields)] {
+			fields = append(fields, mrkdwn(truncateMrkdwn(fmt.Sprintf("*%s*\n%s", mrkdwnText(f.Label), mrkdwnText(f.Value)), maxField)))
 		}
 		id := fmt.Sprintf("%s-%d", BlockFields, i/maxFieldsPerSect)
 		blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil, slack.SectionBlockOptionBlockID(id)))
+	}
+	if hidden := len(msg.Fields) - shownFields; hidden > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(fmt.Sprintf("_…and %d more fields, too many for one Slack message_", hidden)),
+			nil, nil, slack.SectionBlockOptionBlockID(BlockFields+"-more")))
 	}
 	if len(msg.Actions) > 0 {
 		var elems []slack.BlockElement
@@ -72,6 +103,32 @@ func Blocks(msg bot.Message) []slack.Block {
 			elems = append(elems, element(a))
 		}
 		blocks = append(blocks, slack.NewActionBlock(BlockActions, elems...))
+	}
+	return iterated(blocks)
+}
+
+// iterated gives the blocks ids of this iteration of the message: each
+// base id followed by "." and a digest of the blocks. Slack wants a new
+// block_id whenever a message is updated (clients keep the state of a block
+// by its id); the digest changes with the content and stays put when the
+// same content is drawn again. Nothing reads block ids back: clicks are
+// recognised by action_id.
+func iterated(blocks []slack.Block) []slack.Block {
+	raw, err := json.Marshal(blocks)
+	if err != nil {
+		return blocks
+	}
+	sum := sha256.Sum256(raw)
+	suffix := "." + hex.EncodeToString(sum[:4])
+	for _, b := range blocks {
+		switch b := b.(type) {
+		case *slack.HeaderBlock:
+			b.BlockID += suffix
+		case *slack.SectionBlock:
+			b.BlockID += suffix
+		case *slack.ActionBlock:
+			b.BlockID += suffix
+		}
 	}
 	return blocks
 }
@@ -166,4 +223,51 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// splitSections cuts s into at most max parts of at most n runes each, at
+// line ends where it can. A code fence open at a cut is closed there and
+// reopened in the next part. When s does not fit, the last part says so.
+func splitSections(s string, n, max int) []string {
+	var parts []string
+	const reopen, closeFence = "```\n", "\n```"
+	for len(parts) < max {
+		r := []rune(s)
+		if len(r) <= n {
+			return append(parts, s)
+		}
+		budget := n - len([]rune(closeFence))
+		if len(parts) == max-1 {
+			budget -= 40 // room for the note below
+		}
+		head := string(r[:budget])
+		if i := strings.LastIndexByte(head, '\n'); i > len(head)/2 {
+			head = head[:i]
+		}
+		rest := strings.TrimPrefix(s[len(head):], "\n")
+		if strings.Count(head, "```")%2 == 1 {
+			head += closeFence
+			rest = reopen + rest
+		}
+		if len(parts) == max-1 {
+			return append(parts, head+"\n_(too long for one message: cut here)_")
+		}
+		parts = append(parts, head)
+		s = rest
+	}
+	return parts
+}
+
+// truncateMrkdwn is truncate for mrkdwn: a code fence the cut leaves open
+// is closed, so the rest of the message is not shown as code.
+func truncateMrkdwn(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	const fence = "```"
+	cut := truncate(s, n-len(fence))
+	if strings.Count(cut, fence)%2 == 1 {
+		return cut + fence
+	}
+	return cut
 }

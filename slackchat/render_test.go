@@ -75,7 +75,7 @@ func TestBlocksGolden(t *testing.T) {
 func TestBlocks(t *testing.T) {
 	t.Run("TextOnly", func(t *testing.T) {
 		got := string(blocksJSON(t, bot.Message{Text: "status investigating → identified"}))
-		if !strings.Contains(got, `"block_id": "sitrep-text"`) || !strings.Contains(got, "investigating → identified") {
+		if !strings.Contains(got, `"block_id": "sitrep-text.`) || !strings.Contains(got, "investigating → identified") {
 			t.Errorf("a text-only message should be one section with its text:\n%s", got)
 		}
 	})
@@ -101,7 +101,7 @@ func TestBlocks(t *testing.T) {
 	})
 	t.Run("ActionsHaveBlockID", func(t *testing.T) {
 		got := string(blocksJSON(t, bot.Message{Text: "x", Actions: []bot.Action{{ID: "snooze-reminder", Label: "Snooze", Value: "7"}}}))
-		for _, want := range []string{`"block_id": "sitrep-actions"`, `"action_id": "snooze-reminder"`, `"value": "7"`} {
+		for _, want := range []string{`"block_id": "sitrep-actions.`, `"action_id": "snooze-reminder"`, `"value": "7"`} {
 			if !strings.Contains(got, want) {
 				t.Errorf("missing %s in\n%s", want, got)
 			}
@@ -159,5 +159,95 @@ func TestParseAction(t *testing.T) {
 				t.Errorf("got %+v, want value %q severity %q", a, tc.wantValue, tc.wantSeverity)
 			}
 		})
+	}
+}
+
+// TestBlocksLongTextIsSplitNotCut: a text over a section's 3,000
+// characters is shown whole over several sections, a code fence open at a
+// cut closed and reopened.
+func TestBlocksLongTextIsSplitNotCut(t *testing.T) {
+	var text strings.Builder
+	text.WriteString("```\n")
+	for i := range 400 {
+		text.WriteString("line " + strings.Repeat("x", 10) + " " + string(rune('a'+i%26)) + "\n")
+	}
+	text.WriteString("```\nend of output")
+	raw, err := json.Marshal(slackchat.Blocks(bot.Message{Text: text.String()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []struct {
+		Type    string                `json:"type"`
+		BlockID string                `json:"block_id"`
+		Text    struct{ Text string } `json:"text"`
+	}
+	if err := json.Unmarshal(raw, &blocks); err != nil {
+		t.Fatal(err)
+	}
+	if len(blocks) < 2 {
+		t.Fatalf("%d block(s) for %d characters", len(blocks), text.Len())
+	}
+	ids := map[string]bool{}
+	var shown strings.Builder
+	for _, b := range blocks {
+		if n := len([]rune(b.Text.Text)); n > 3000 {
+			t.Errorf("section %s of %d characters", b.BlockID, n)
+		}
+		if strings.Count(b.Text.Text, "```")%2 != 0 {
+			t.Errorf("section %s leaves a code fence open", b.BlockID)
+		}
+		if ids[b.BlockID] {
+			t.Errorf("block_id %s twice", b.BlockID)
+		}
+		ids[b.BlockID] = true
+		shown.WriteString(b.Text.Text)
+	}
+	for _, want := range []string{"end of output", strings.Repeat("x", 10) + " z"} {
+		if !strings.Contains(shown.String(), want) {
+			t.Errorf("%q was cut", want)
+		}
+	}
+	if strings.Contains(shown.String(), "…") {
+		t.Error("the text was truncated")
+	}
+}
+
+// TestBlocksManyFieldsFitFiftyBlocks: 600 fields gave 61 blocks, which
+// Slack refuses (invalid_blocks); the fields that do not fit are counted.
+func TestBlocksManyFieldsFitFiftyBlocks(t *testing.T) {
+	msg := bot.Message{Title: "Alert storm", Actions: []bot.Action{{ID: bot.ActionAcknowledge, Label: "Ack", Value: "1"}}}
+	for i := range 600 {
+		msg.Fields = append(msg.Fields, bot.Field{Label: "label", Value: strings.Repeat("v", i%7)})
+	}
+	blocks := slackchat.Blocks(msg)
+	if len(blocks) > 50 {
+		t.Fatalf("%d blocks: Slack allows 50", len(blocks))
+	}
+	raw, _ := json.Marshal(blocks)
+	if !strings.Contains(string(raw), "and 130 more fields") || !strings.Contains(string(raw), `"actions"`) {
+		t.Errorf("the hidden fields are not counted, or the buttons are gone: %.300s", raw[len(raw)-300:])
+	}
+}
+
+// TestBlocksCutFieldClosesItsCodeFence: a field cut at Slack's 2,000
+// characters does not leave a code fence open.
+func TestBlocksCutFieldClosesItsCodeFence(t *testing.T) {
+	msg := bot.Message{Title: "RUN-1", Fields: []bot.Field{{Label: "step", Value: "ok\n```" + strings.Repeat("output line\n", 300) + "```"}}}
+	raw, _ := json.Marshal(slackchat.Blocks(msg))
+	var blocks []struct {
+		Fields []struct{ Text string } `json:"fields"`
+	}
+	if err := json.Unmarshal(raw, &blocks); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range blocks {
+		for _, f := range b.Fields {
+			if n := len([]rune(f.Text)); n > 2000 {
+				t.Errorf("field of %d characters", n)
+			}
+			if strings.Count(f.Text, "```")%2 != 0 {
+				t.Errorf("the cut left a code fence open: ...%q", f.Text[len(f.Text)-20:])
+			}
+		}
 	}
 }

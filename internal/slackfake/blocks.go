@@ -55,51 +55,96 @@ func ActionsBlocks(blocks json.RawMessage) ([]ActionsBlock, error) {
 	return out, nil
 }
 
-// Block Kit limits Slack enforces on a message's blocks (chat.postMessage,
-// chat.update): breaking one answers invalid_blocks and posts nothing.
+// Block Kit limits Slack enforces on a message's blocks, answering
+// invalid_blocks (with the reason in "errors") when one is broken.
 const (
-	maxMessageBlocks   = 50
-	maxSectionTextLen  = 3000
-	maxHeaderTextLen   = 150
-	maxSectionFields   = 10
-	maxSectionFieldLen = 2000
+	MaxMessageBlocks   = 50
+	MaxBlockID         = 255
+	MaxSectionText     = 3000
+	MaxSectionFields   = 10
+	MaxFieldText       = 2000
+	MaxHeaderText      = 150
+	MaxActionsElements = 25
+	MaxActionID        = 255
+	MaxButtonValue     = 2000
+	MaxButtonText      = 75
+	MaxMessageText     = 40000 // msg_too_long above it
 )
 
-// checkBlockLimits reports which Block Kit limit blocks break, "" when none
-// (or when they are not blocks at all: the shape is checked elsewhere).
-func checkBlockLimits(blocks json.RawMessage) string {
-	if len(blocks) == 0 {
-		return ""
+// checkBlocks applies Slack's limits to a message's blocks; the error
+// names the first one broken.
+func checkBlocks(raw json.RawMessage) *apiError {
+	if raw == nil {
+		return nil
+	}
+	type text struct {
+		Text string `json:"text"`
 	}
 	var bs []struct {
-		Type string `json:"type"`
-		Text *struct {
-			Text string `json:"text"`
-		} `json:"text"`
-		Fields []struct {
-			Text string `json:"text"`
-		} `json:"fields"`
+		Type     string `json:"type"`
+		BlockID  string `json:"block_id"`
+		Text     *text  `json:"text"`
+		Fields   []text `json:"fields"`
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+			Text     *text  `json:"text"`
+			Type     string `json:"type"`
+		} `json:"elements"`
 	}
-	if json.Unmarshal(blocks, &bs) != nil {
-		return ""
+	if json.Unmarshal(raw, &bs) != nil {
+		return slackErr("invalid_blocks")
 	}
-	if len(bs) > maxMessageBlocks {
-		return fmt.Sprintf("no more than %d items allowed", maxMessageBlocks)
+	bad := func(format string, args ...any) *apiError {
+		return &apiError{code: "invalid_blocks", extra: map[string]any{"errors": []string{fmt.Sprintf(format, args...)}}}
 	}
+	if len(bs) > MaxMessageBlocks {
+		return bad("no more than %d items allowed [json-pointer:/blocks]", MaxMessageBlocks)
+	}
+	ids := map[string]bool{}
+	runes := func(s string) int { return len([]rune(s)) }
 	for i, b := range bs {
-		switch {
-		case b.Type == "header" && b.Text != nil && len([]rune(b.Text.Text)) > maxHeaderTextLen:
-			return fmt.Sprintf("block %d: header text must be at most %d characters", i, maxHeaderTextLen)
-		case b.Type == "section" && b.Text != nil && len([]rune(b.Text.Text)) > maxSectionTextLen:
-			return fmt.Sprintf("block %d: section text must be at most %d characters", i, maxSectionTextLen)
-		case b.Type == "section" && len(b.Fields) > maxSectionFields:
-			return fmt.Sprintf("block %d: at most %d fields", i, maxSectionFields)
+		if b.BlockID != "" {
+			if runes(b.BlockID) > MaxBlockID {
+				return bad("must be less than %d characters [json-pointer:/blocks/%d/block_id]", MaxBlockID+1, i)
+			}
+			if ids[b.BlockID] {
+				return bad("block_id must be unique [json-pointer:/blocks/%d/block_id]", i)
+			}
+			ids[b.BlockID] = true
 		}
-		for _, f := range b.Fields {
-			if len([]rune(f.Text)) > maxSectionFieldLen {
-				return fmt.Sprintf("block %d: a field must be at most %d characters", i, maxSectionFieldLen)
+		switch b.Type {
+		case "section":
+			if b.Text != nil && runes(b.Text.Text) > MaxSectionText {
+				return bad("must be less than %d characters [json-pointer:/blocks/%d/text]", MaxSectionText+1, i)
+			}
+			if len(b.Fields) > MaxSectionFields {
+				return bad("no more than %d items allowed [json-pointer:/blocks/%d/fields]", MaxSectionFields, i)
+			}
+			for j, f := range b.Fields {
+				if runes(f.Text) > MaxFieldText {
+					return bad("must be less than %d characters [json-pointer:/blocks/%d/fields/%d/text]", MaxFieldText+1, i, j)
+				}
+			}
+		case "header":
+			if b.Text != nil && runes(b.Text.Text) > MaxHeaderText {
+				return bad("must be less than %d characters [json-pointer:/blocks/%d/text]", MaxHeaderText+1, i)
+			}
+		case "actions":
+			if len(b.Elements) > MaxActionsElements {
+				return bad("no more than %d items allowed [json-pointer:/blocks/%d/elements]", MaxActionsElements, i)
+			}
+			for j, e := range b.Elements {
+				switch {
+				case runes(e.ActionID) > MaxActionID:
+					return bad("must be less than %d characters [json-pointer:/blocks/%d/elements/%d/action_id]", MaxActionID+1, i, j)
+				case runes(e.Value) > MaxButtonValue:
+					return bad("must be less than %d characters [json-pointer:/blocks/%d/elements/%d/value]", MaxButtonValue+1, i, j)
+				case e.Type == "button" && e.Text != nil && runes(e.Text.Text) > MaxButtonText:
+					return bad("must be less than %d characters [json-pointer:/blocks/%d/elements/%d/text]", MaxButtonText+1, i, j)
+				}
 			}
 		}
 	}
-	return ""
+	return nil
 }

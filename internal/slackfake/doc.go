@@ -47,10 +47,18 @@
 // 1,000; an opaque next_cursor; invalid_cursor for any other), and hides a
 // private channel the bot is not in (channel_not_found).
 //
-// Deliberate simplifications: the bot may post to any channel without being a
-// member (no not_in_channel), chat.postEphemeral does not check that the user
-// is in the channel, history is not paginated (everything comes in one page,
-// next_cursor ""), and a completed file upload does not
+// chat.postMessage and chat.postEphemeral answer channel_not_found for a
+// private channel or DM the bot is not a member of, as Slack does; trigger
+// ids registered with AddTriggers expire after TriggerLifetime (3 s);
+// message blocks are checked against Block Kit's limits (invalid_blocks)
+// and text over 40,000 characters is msg_too_long. conversations.history
+// returns thread parents only; conversations.replies takes the ts of any
+// message of a thread.
+//
+// Deliberate simplifications: the bot may post to any public channel without
+// being a member (as with the chat:write.public scope), chat.postEphemeral
+// does not check that the user is in the channel, history is not paginated
+// (everything comes in one page, next_cursor ""), and a completed file upload does not
 // create a file_share message (read it with Uploads).
 //
 // # Fault injection

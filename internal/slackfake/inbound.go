@@ -514,6 +514,23 @@ func MessageChanged(channel, user, ts, newText, oldText string, now time.Time) m
 	}
 }
 
+// MessageTombstoned is what Slack sends when a message that has thread
+// replies is deleted: the parent stays as a "tombstone", reported as
+// message_changed whose message has subtype tombstone and the text "This
+// message was deleted.".
+func MessageTombstoned(channel, ts, oldText string, now time.Time) map[string]any {
+	evTS := slackTS(now)
+	return map[string]any{
+		"type": "message", "subtype": "message_changed", "hidden": true,
+		"channel": channel, "channel_type": "channel", "ts": evTS, "event_ts": evTS,
+		"message": map[string]any{
+			"type": "message", "subtype": "tombstone", "hidden": true, "user": "USLACKBOT",
+			"text": "This message was deleted.", "ts": ts, "thread_ts": ts, "reply_count": 1,
+		},
+		"previous_message": map[string]any{"type": "message", "text": oldText, "ts": ts, "thread_ts": ts},
+	}
+}
+
 // MessageDeleted is a message event with subtype message_deleted.
 func MessageDeleted(channel, deletedTS, oldText string, now time.Time) map[string]any {
 	evTS := slackTS(now)

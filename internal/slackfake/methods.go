@@ -41,6 +41,12 @@ func (s *Server) openDM(user string) (*channelState, *apiError) {
 	return c, nil
 }
 
+// visible reports whether the bot can see c: a private channel (or a DM)
+// it is not a member of is one Slack answers channel_not_found for.
+func (c *channelState) visible() bool {
+	return !(c.IsPrivate || c.IsIM) || slices.Contains(c.Members, BotUserID)
+}
+
 // channelFor resolves the channel parameter of a call that may target a DM
 // by user id.
 func (s *Server) channelFor(id string) (*channelState, *apiError) {
@@ -514,6 +520,11 @@ func (s *Server) conversationsReplies(r *request) (map[string]any, *apiError) {
 		return nil, e
 	}
 	ts := r.get("ts")
+	// ts may be the parent's or any reply's: Slack answers with the thread
+	// (the parent first) either way.
+	if m := c.byTS[ts]; m != nil && m.ThreadTS != "" && m.ThreadTS != ts {
+		ts = m.ThreadTS
+	}
 	parent := c.byTS[ts]
 	if parent == nil || parent.Deleted {
 		return nil, slackErr("thread_not_found")
@@ -535,8 +546,11 @@ func content(r *request) (text string, blocks, attachments, metadata json.RawMes
 	if blocks, e = rawJSON(r, "blocks", &[]json.RawMessage{}, "invalid_blocks"); e != nil {
 		return "", nil, nil, nil, e
 	}
-	if broken := checkBlockLimits(blocks); broken != "" {
-		return "", nil, nil, nil, &apiError{code: "invalid_blocks", extra: map[string]any{"errors": []string{broken}}}
+	if e = checkBlocks(blocks); e != nil {
+		return "", nil, nil, nil, e
+	}
+	if len(text) > MaxMessageText {
+		return "", nil, nil, nil, slackErr("msg_too_long")
 	}
 	if attachments, e = rawJSON(r, "attachments", &[]json.RawMessage{}, "invalid_attachments"); e != nil {
 		return "", nil, nil, nil, e
@@ -607,6 +621,9 @@ func (s *Server) chatPostMessage(r *request) (map[string]any, *apiError) {
 	c, e := s.channelFor(r.get("channel"))
 	if e != nil {
 		return nil, e
+	}
+	if !c.visible() {
+		return nil, slackErr("channel_not_found")
 	}
 	if c.IsArchived {
 		return nil, slackErr("is_archived")
@@ -688,6 +705,9 @@ func (s *Server) chatPostEphemeral(r *request) (map[string]any, *apiError) {
 	c, e := s.channelFor(r.get("channel"))
 	if e != nil {
 		return nil, e
+	}
+	if !c.visible() {
+		return nil, slackErr("channel_not_found")
 	}
 	user := r.get("user")
 	if user == "" || !s.knownUser(user) {
@@ -822,6 +842,8 @@ func (s *Server) viewsOpen(r *request) (map[string]any, *apiError) {
 	case trigger == "":
 		return nil, slackErr("invalid_arguments")
 	case s.expired[trigger]:
+		return nil, slackErr("expired_trigger_id")
+	case !s.issued[trigger].IsZero() && s.now().Sub(s.issued[trigger]) > TriggerLifetime:
 		return nil, slackErr("expired_trigger_id")
 	case s.triggers != nil:
 		valid, known := s.triggers[trigger]

@@ -59,6 +59,13 @@ func WithValidTriggers(ids ...string) Option {
 	return func(s *Server) { s.AddTriggers(ids...) }
 }
 
+// TriggerLifetime is how long Slack accepts a trigger_id after issuing it.
+const TriggerLifetime = 3 * time.Second
+
+// WithClock sets the clock trigger expiry is measured on (default
+// time.Now), so a test can move past TriggerLifetime without sleeping.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
 // Server is the fake Slack Web API. Create it with New.
 type Server struct {
 	tb  fakehttp.TB
@@ -91,6 +98,8 @@ type Server struct {
 	views      map[string]*View
 	viewOrder  []string
 	triggers   map[string]bool // nil: any; value false means used
+	issued     map[string]time.Time
+	now        func() time.Time
 	expired    map[string]bool
 
 	calls    []Call
@@ -132,6 +141,8 @@ func New(tb fakehttp.TB, opts ...Option) *Server {
 		faults:    map[string]*faultQueue{},
 		inflight:  map[string]int{},
 		expired:   map[string]bool{},
+		issued:    map[string]time.Time{},
+		now:       time.Now,
 	}
 	for _, o := range opts {
 		o(s)
@@ -174,8 +185,9 @@ func (s *Server) Close() {
 	})
 }
 
-// AddTriggers registers trigger ids that views.open accepts once each and
-// switches views.open to accepting only registered ids.
+// AddTriggers registers trigger ids that views.open accepts once each,
+// within TriggerLifetime of now (expired_trigger_id after, as Slack
+// answers), and switches views.open to accepting only registered ids.
 func (s *Server) AddTriggers(ids ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -184,6 +196,7 @@ func (s *Server) AddTriggers(ids ...string) {
 	}
 	for _, id := range ids {
 		s.triggers[id] = true
+		s.issued[id] = s.now()
 	}
 }
 

@@ -630,3 +630,67 @@ func TestConcurrentPostsAndWaitFor(t *testing.T) {
 		t.Fatalf("messages = %d", len(seen))
 	}
 }
+
+// TestTriggerExpiresAfterThreeSeconds: Slack accepts a trigger_id for 3 s
+// after issuing it, and once.
+func TestTriggerExpiresAfterThreeSeconds(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(1700000000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	srv, api := newClient(t, slackfake.WithClock(clock))
+	ctx := context.Background()
+	modal := slack.ModalViewRequest{Type: slack.VTModal, Title: slack.NewTextBlockObject("plain_text", "Declare", false, false)}
+	srv.AddTriggers("fresh", "stale")
+	mu.Lock()
+	now = now.Add(slackfake.TriggerLifetime)
+	mu.Unlock()
+	if _, err := api.OpenViewContext(ctx, "fresh", modal); err != nil {
+		t.Fatalf("a trigger 3 s old: %v", err)
+	}
+	if _, err := api.OpenViewContext(ctx, "fresh", modal); slackCode(err) != "exchanged_trigger_id" {
+		t.Errorf("a used trigger: %v", err)
+	}
+	mu.Lock()
+	now = now.Add(time.Millisecond)
+	mu.Unlock()
+	if _, err := api.OpenViewContext(ctx, "stale", modal); slackCode(err) != "expired_trigger_id" {
+		t.Errorf("a trigger over 3 s old: %v", err)
+	}
+}
+
+// TestBlockKitLimits: the fake refuses what Slack refuses.
+func TestBlockKitLimits(t *testing.T) {
+	srv, api := newClient(t)
+	ch := srv.AddChannel(slackfake.Channel{Name: "limits", Members: []string{slackfake.BotUserID}})
+	section := func(text string) slack.Block {
+		return slack.NewSectionBlock(slack.NewTextBlockObject("mrkdwn", text, false, false), nil, nil)
+	}
+	many := make([]slack.Block, 51)
+	for i := range many {
+		many[i] = section("x")
+	}
+	button := func(id, value string) slack.Block {
+		return slack.NewActionBlock("a", slack.NewButtonBlockElement(id, value, slack.NewTextBlockObject("plain_text", "Go", false, false)))
+	}
+	for name, opts := range map[string][]slack.MsgOption{
+		"51 blocks":          {slack.MsgOptionBlocks(many...)},
+		"section over 3000":  {slack.MsgOptionBlocks(section(strings.Repeat("x", 3001)))},
+		"action_id over 255": {slack.MsgOptionBlocks(button(strings.Repeat("a", 256), "v"))},
+		"value over 2000":    {slack.MsgOptionBlocks(button("go", strings.Repeat("v", 2001)))},
+		"duplicate block_id": {slack.MsgOptionBlocks(button("go", "v"), button("stop", "v"))},
+	} {
+		if _, _, err := api.PostMessage(ch, append(opts, slack.MsgOptionText("fallback", false))...); slackCode(err) != "invalid_blocks" {
+			t.Errorf("%s: %v, want invalid_blocks", name, err)
+		}
+	}
+	if _, _, err := api.PostMessage(ch, slack.MsgOptionText(strings.Repeat("x", 40001), false)); slackCode(err) != "msg_too_long" {
+		t.Errorf("text over 40,000: %v", err)
+	}
+	_, ts, err := api.PostMessage(ch, slack.MsgOptionBlocks(section(strings.Repeat("x", 3000))), slack.MsgOptionText("ok", false))
+	if err != nil {
+		t.Fatalf("within the limits: %v", err)
+	}
+	if _, _, _, err := api.UpdateMessage(ch, ts, slack.MsgOptionBlocks(many...)); slackCode(err) != "invalid_blocks" {
+		t.Errorf("update with 51 blocks: %v", err)
+	}
+}

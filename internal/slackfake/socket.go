@@ -16,6 +16,10 @@ import (
 // "hello" message; tests then push envelopes with SocketSend and read the
 // client's acknowledgements with SocketAck / WaitSocketAck.
 
+// MaxSocketResponse is the size from which Slack drops a Socket Mode
+// response (an acknowledgement with its payload); the fake ignores one too.
+const MaxSocketResponse = 20 * 1024
+
 // SocketAck is an acknowledgement a Socket Mode client sent back.
 type SocketAck struct {
 	EnvelopeID string
@@ -113,8 +117,8 @@ func (h *socketHub) serve(w http.ResponseWriter, r *http.Request) {
 			EnvelopeID string          `json:"envelope_id"`
 			Payload    json.RawMessage `json:"payload"`
 		}
-		if json.Unmarshal(data, &ack) != nil || ack.EnvelopeID == "" {
-			continue
+		if len(data) >= MaxSocketResponse || json.Unmarshal(data, &ack) != nil || ack.EnvelopeID == "" {
+			continue // Slack drops a response of 20 KB or more without a word
 		}
 		h.mu.Lock()
 		h.acks[ack.EnvelopeID] = SocketAck{EnvelopeID: ack.EnvelopeID, Payload: ack.Payload, Raw: data, At: time.Now()}
