@@ -71,6 +71,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"UpdateRunbookRunIsConditional", testUpdateRunbookRunIsConditional},
 		{"RunbookRunNeedsIncident", testRunbookRunNeedsIncident},
 		{"RunbookRunCancelled", testRunbookRunCancelled},
+		{"RunbookRunHeartbeat", testRunbookRunHeartbeat},
 	}
 	open := perTest(fresh)
 	for _, tc := range tests {
