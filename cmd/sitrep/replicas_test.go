@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -151,6 +154,143 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	for deadline := time.Now().Add(d); !cond(); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// stormAlert sends one generic webhook alert with the bearer token to addr.
+func stormAlert(addr, title, dedupKey string) (int, error) {
+	body, _ := json.Marshal(map[string]any{"title": title, "severity": "critical", "status": "firing",
+		"dedup_key": dedupKey, "source": "storm"})
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/webhooks/alert", bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer tok")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// messageTag is the delivery tag sitrep puts in a message's metadata.
+func messageTag(m slackfake.Message) string {
+	var md struct {
+		EventPayload map[string]any `json:"event_payload"`
+	}
+	_ = json.Unmarshal(m.Metadata, &md)
+	s, _ := md.EventPayload["tag"].(string)
+	return s
+}
+
+// TestReplicaStormKillMidDelivery: three `sitrep serve` on one PostgreSQL
+// database with Slack answering slowly; a storm of alerts split across
+// them; kill -9 of one while deliveries are in flight. Its leased entries
+// are taken over by the others once the (short) lease lapses. Every Slack
+// call is counted: each incident has exactly one channel and one card, no
+// message is posted twice, nothing is lost.
+func TestReplicaStormKillMidDelivery(t *testing.T) {
+	const incidents = 12
+	dbURL := pgURL(t)
+	fake := slackfake.New(t)
+	fake.SetFault("chat.postMessage", slackfake.Slow(150*time.Millisecond))
+	fake.SetFault("conversations.create", slackfake.Slow(150*time.Millisecond))
+	vars := replicaVars(dbURL, fake)
+	vars[deliveryLeaseEnv] = "3s"
+	replicas := []*sitrepProcess{startSitrep(t, vars, "serve"), startSitrep(t, vars, "serve"), startSitrep(t, vars, "serve")}
+	addrs := make([]string, len(replicas))
+	for i, p := range replicas {
+		addrs[i] = p.serving(t)
+	}
+
+	for i := range incidents {
+		code, err := stormAlert(addrs[i%len(addrs)], fmt.Sprintf("Storm %02d failing", i), fmt.Sprintf("storm-%02d", i))
+		if err != nil || code != http.StatusCreated {
+			t.Fatalf("alert %d: %d, %v; want 201", i, code, err)
+		}
+	}
+	// The same alerts again, each to another replica: the database
+	// deduplicates them, no new incident.
+	for i := range incidents {
+		if code, err := stormAlert(addrs[(i+1)%len(addrs)], fmt.Sprintf("Storm %02d failing", i), fmt.Sprintf("storm-%02d", i)); err != nil || code != http.StatusOK {
+			t.Fatalf("repeated alert %d: %d, %v; want 200 (recorded on the open incident)", i, code, err)
+		}
+	}
+	// kill -9 the first replica while Slack calls are in flight.
+	if !fake.WaitUntil(60*time.Second, func() bool {
+		return fake.InFlight("chat.postMessage")+fake.InFlight("conversations.create") > 0
+	}) {
+		t.Fatal("no Slack call in flight")
+	}
+	if err := replicas[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killedAt := len(fake.Calls())
+
+	cards := func() int {
+		n := 0
+		for _, c := range fake.Channels() {
+			if strings.HasPrefix(c.Name, "inc-") && len(fake.Pins(c.ID)) > 0 {
+				n++
+			}
+		}
+		return n
+	}
+	if !fake.WaitUntil(90*time.Second, func() bool { return cards() == incidents }) {
+		t.Fatalf("%d of %d incidents have a channel with a pinned card", cards(), incidents)
+	}
+	time.Sleep(2 * 3 * time.Second) // two leases: anything still to be doubled would be by now
+	t.Logf("%d Slack calls, %d of them after the kill", len(fake.Calls()), len(fake.Calls())-killedAt)
+
+	var channels []slackfake.Channel
+	for _, c := range fake.Channels() {
+		if strings.HasPrefix(c.Name, "inc-") {
+			channels = append(channels, c)
+		}
+	}
+	if len(channels) != incidents {
+		t.Errorf("%d incident channels, want %d", len(channels), incidents)
+	}
+	created := 0
+	for _, c := range fake.CallsTo("conversations.create") {
+		if c.Error == "" && c.Status == http.StatusOK {
+			created++
+		}
+	}
+	if created != incidents {
+		t.Errorf("%d channels created, want %d", created, incidents)
+	}
+	for _, c := range channels {
+		if pins := fake.Pins(c.ID); len(pins) != 1 {
+			t.Errorf("%s: %d pinned cards, want 1", c.Name, len(pins))
+		}
+		tags := map[string]int{}
+		for _, m := range fake.Messages(c.ID) {
+			if tag := messageTag(m); tag != "" {
+				tags[tag]++
+			}
+		}
+		for tag, n := range tags {
+			if n > 1 {
+				t.Errorf("%s: the message %s was posted %d times", c.Name, tag, n)
+			}
+		}
+	}
+	db, err := postgres.Open(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	incs, err := db.Incidents(t.Context(), bot.IncidentFilter{All: true})
+	if err != nil || len(incs) != incidents {
+		t.Fatalf("%d incidents in the database (%v), want %d", len(incs), err, incidents)
+	}
+	for _, inc := range incs {
+		if inc.ChannelID == "" {
+			t.Errorf("%s has no channel recorded", inc.Key())
 		}
 	}
 }

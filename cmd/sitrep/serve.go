@@ -45,6 +45,9 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 		return err
 	}
 	defer db.Close()
+	if lease, ok := db.(interface{ SetDeliveryLease(time.Duration) }); ok && hooks.deliveryLease > 0 {
+		lease.SetDeliveryLease(hooks.deliveryLease)
+	}
 
 	chat, slackEdge := newChat(cfg, e, log, hooks.chatPacing) // serve_slack.go: Slack when configured, else the console
 	if cfg.BroadcastChannel == "" && slackEdge == nil {
@@ -206,7 +209,16 @@ type serveHooks struct {
 	// to Slack's rate limits with (the demo runs it faster against the
 	// Slack stand-in).
 	chatPacing chatPacing
+	// deliveryLease, when set, replaces bot.DeliveryLease for this
+	// process's outbox claims, so that a replica test sees a dead
+	// replica's entries taken over in seconds.
+	deliveryLease time.Duration
 }
+
+// processHooks are the hooks of a `sitrep serve` that a test started as a
+// real process (TestMain sets them from the test's environment); nil, the
+// production behaviour, in the sitrep binary.
+var processHooks *serveHooks
 
 // chatPacing is a clock for pacing chat calls: zero values are the wall
 // clock.
