@@ -57,6 +57,7 @@ type pacer struct {
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) error
 	buckets map[string]*bucket
+	share   int // the replicas sharing the app's budget: this pacer spends 1/share of it
 }
 
 // bucket is a token bucket kept as a theoretical arrival time (GCRA): a call
@@ -67,8 +68,14 @@ type bucket struct {
 	blocked time.Time
 }
 
-func newPacer(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) *pacer {
-	return &pacer{now: now, sleep: sleep, buckets: map[string]*bucket{}}
+func newPacer(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error, share int) *pacer {
+	return &pacer{now: now, sleep: sleep, buckets: map[string]*bucket{}, share: max(share, 1)}
+}
+
+// divided is this pacer's part of r: one call per share*every, and the
+// burst divided likewise (at least one call).
+func (p *pacer) divided(r rate) rate {
+	return rate{every: r.every * time.Duration(p.share), burst: max(1, r.burst/p.share)}
 }
 
 // wait blocks until key may make one call at r. When the wait would outlast
@@ -94,6 +101,7 @@ func (p *pacer) reserve(ctx context.Context, key string, r rate) (time.Duration,
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b := p.bucket(key)
+	r = p.divided(r)
 	now := p.now()
 	tat := b.tat
 	if tat.Before(now) {

@@ -134,3 +134,32 @@ func BenchmarkPacedPosts(b *testing.B) {
 	slept, _ := clock.Slept()
 	b.ReportMetric(slept.Seconds()/float64(b.N), "fake-s/post")
 }
+
+// TestPaceDividedAmongReplicas: with Replicas 3 each client spends a third
+// of conversations.create's budget (Tier 2, 20 a minute): at most 7 a
+// minute, so that three replicas together stay within Slack's limit.
+func TestPaceDividedAmongReplicas(t *testing.T) {
+	srv := slackfake.New(t)
+	clock := newClock()
+	st := &stampingTransport{base: srv.Client().Transport, clock: clock, at: map[string][]time.Time{}}
+	c := slackchat.New(slackchat.Options{Token: slackfake.BotToken, APIURL: srv.URL(), Replicas: 3,
+		HTTPClient: &http.Client{Transport: st}, Now: clock.Now, Sleep: clock.Sleep})
+	for i := range 15 {
+		if _, err := c.CreateChannel(t.Context(), bot.ChannelSpec{Name: fmt.Sprintf("inc-%d", i+1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := st.times("conversations.create")
+	if len(at) != 15 {
+		t.Fatalf("%d calls, want 15", len(at))
+	}
+	for i := range at {
+		j := i
+		for j < len(at) && at[j].Sub(at[i]) < time.Minute {
+			j++
+		}
+		if n := j - i; n > 7 {
+			t.Fatalf("%d conversations.create within a minute, want at most 7 (a third of 20/min, a burst of 1)", n)
+		}
+	}
+}

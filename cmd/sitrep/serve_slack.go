@@ -39,7 +39,7 @@ func newChat(cfg Config, e env, log *slog.Logger, pacing chatPacing) (chatDirect
 		return console.NewChat(e.stdout, nil), nil
 	}
 	chat := slackchat.New(slackchat.Options{Token: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, Logger: log,
-		Now: pacing.now, Sleep: pacing.sleep})
+		Now: pacing.now, Sleep: pacing.sleep, Replicas: cfg.Slack.Replicas})
 	return chat, &slackEdge{cfg: cfg.Slack, pin: cfg.SlackEvents.PinReaction, chat: chat, log: log}
 }
 
