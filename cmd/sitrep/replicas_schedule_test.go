@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -35,6 +36,8 @@ func newScheduleReplica(t *testing.T, dbURL string, fake *slackfake.Server, cloc
 	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Now: clock.Now, Shared: true,
 		BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
 	disp.Handle(svc.ChatHandlers(chat))
+	svc.EnableAlerting(bot.AlertingConfig{SummaryEvery: time.Minute})
+	disp.Handle(svc.AlertHandlers(chat))
 	bot.EnableReminders(svc, disp, bot.ReminderConfig{Intervals: map[bot.Severity]time.Duration{bot.SEV1: 30 * time.Minute},
 		ArchiveAfter: time.Hour})
 	return scheduleReplica{db: db, svc: svc, disp: disp}
@@ -124,5 +127,51 @@ func TestScheduledWorkFiresOnceAcrossReplicas(t *testing.T) {
 	}
 	if ch, _ := fake.ChannelByID(inc.ChannelID); !ch.IsArchived {
 		t.Errorf("the channel is not archived: %+v", ch)
+	}
+}
+
+// TestAlertSummaryAcrossReplicas: repeats of one alert reach two replicas
+// in turn, around summaries delivered by either: whether a summary is
+// queued is the database's answer, so every repeat ends up in a summary
+// (a replica's memory of "already queued" would leave the last ones out
+// once the other replica has delivered that summary).
+func TestAlertSummaryAcrossReplicas(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	fake := slackfake.New(t)
+	clock := testclock.New(time.Now().Add(time.Hour).Truncate(time.Second))
+	rs := []scheduleReplica{newScheduleReplica(t, dbURL, fake, clock), newScheduleReplica(t, dbURL, fake, clock)}
+	fired := 0
+	fire := func(r scheduleReplica) {
+		t.Helper()
+		fired++
+		if _, err := r.svc.IngestAlert(t.Context(), bot.Alert{Source: "alertmanager", DedupKey: "api", Title: "5xx",
+			Severity: bot.SEV1, Firing: true, EventID: fmt.Sprintf("a%d", fired)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lastSummary := func() string {
+		incs, err := rs[0].db.Incidents(t.Context(), bot.IncidentFilter{All: true})
+		if err != nil || len(incs) != 1 {
+			t.Fatalf("incidents %+v, %v; want one", incs, err)
+		}
+		text := ""
+		for _, m := range fake.Messages(incs[0].ChannelID) {
+			if strings.HasPrefix(m.Text, "Alerts on INC-") {
+				text = m.Text
+			}
+		}
+		return text
+	}
+	fire(rs[0])
+	drainTogether(t, rs) // the channel
+	for round, order := range [][]int{{0, 1}, {1, 0}, {1, 1}, {0, 0}} {
+		for _, i := range order {
+			fire(rs[i])
+		}
+		clock.Advance(time.Minute)
+		drainTogether(t, rs)
+		if got, want := lastSummary(), fmt.Sprintf(": %d fired", fired); !strings.Contains(got, want) {
+			t.Fatalf("round %d: last alert summary %q, want %q in it", round, got, want)
+		}
 	}
 }
