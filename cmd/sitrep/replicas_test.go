@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -24,23 +23,6 @@ func replicaVars(dbURL string, fake *slackfake.Server) map[string]string {
 	vars["SLACK_SIGNING_SECRET"] = "test-secret"
 	vars["SLACK_API_URL"] = fake.URL()
 	return vars
-}
-
-// slashIn sends a signed "/incident <text>" from U1 in channel.
-func slashIn(t *testing.T, addr, channel, text string) string {
-	t.Helper()
-	cmd := slackfake.SlashCommand{TeamID: slackfake.TeamID, ChannelID: channel, UserID: "U1", Command: "/incident",
-		Text: text, TriggerID: "t"}
-	resp, err := http.DefaultClient.Do(slackfake.SlashCommandRequest("http://"+addr+"/slack/commands", "test-secret", time.Now(), cmd))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/incident %s: %d %s", text, resp.StatusCode, body)
-	}
-	return string(body)
 }
 
 // TestReplicaDeathMidRunIsReportedByAnother: replica A runs a long
@@ -72,7 +54,7 @@ while [ ! -f release ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
 
 	a := startSitrep(t, vars, "serve")
 	addrA := a.serving(t)
-	slashIn(t, addrA, "CGENERAL", "declare Checkout latency")
+	postSlashIn(t, addrA, "U1", "CGENERAL", "declare Checkout latency")
 	db, err := postgres.Open(t.Context(), dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +69,7 @@ while [ ! -f release ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
 		channel, _ = fake.ChannelByID(inc.ChannelID)
 		return true
 	})
-	slashIn(t, addrA, channel.ID, "run long")
+	postSlashIn(t, addrA, "U1", channel.ID, "run long")
 
 	run := func() bot.RunbookRun {
 		t.Helper()
