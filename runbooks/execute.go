@@ -76,10 +76,10 @@ func (r *Runs) execute(ctx context.Context, d bot.Delivery) (any, error) {
 func (r *Runs) reserve(id int64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.active[id] {
+	if _, ok := r.active[id]; ok {
 		return false
 	}
-	r.active[id] = true
+	r.active[id] = func() {}
 	return true
 }
 
@@ -92,7 +92,9 @@ func (r *Runs) release(id int64) {
 // launch runs the steps of a run reserved and moved to running in the
 // background.
 func (r *Runs) launch(run bot.RunbookRun) {
+	ctx, cancel := context.WithCancel(r.ctx)
 	r.mu.Lock()
+	r.active[run.ID] = cancel
 	r.wg.Add(1)
 	r.mu.Unlock()
 	go func() {
@@ -101,20 +103,23 @@ func (r *Runs) launch(run bot.RunbookRun) {
 			r.mu.Lock()
 			delete(r.active, run.ID)
 			r.mu.Unlock()
+			cancel()
 		}()
-		r.runSteps(run)
+		r.runSteps(ctx, run)
 	}()
 }
 
 func (r *Runs) isActive(id int64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.active[id]
+	_, ok := r.active[id]
+	return ok
 }
 
 // runSteps executes the steps in order, recording each; the first failure
-// fails the run and the rest are skipped.
-func (r *Runs) runSteps(run bot.RunbookRun) {
+// fails the run and the rest are skipped. Steps run under ctx, cancelled
+// at shutdown or when another process has marked the run interrupted.
+func (r *Runs) runSteps(ctx context.Context, run bot.RunbookRun) {
 	log := r.log.With("run", run.ID, "runbook", run.Runbook)
 	for i := range run.Steps {
 		var rs RenderedStep
@@ -128,7 +133,7 @@ func (r *Runs) runSteps(run bot.RunbookRun) {
 		if !r.record(log, run.ID, func(tx bot.Tx, cur *bot.RunbookRun) error { return r.startStep(tx, cur, i) }) {
 			return
 		}
-		res, err := r.cfg.Executor.Execute(r.ctx, rs)
+		res, err := r.cfg.Executor.Execute(ctx, rs)
 		if err != nil {
 			res = Result{Status: StatusFailed, ExitCode: -1, Summary: err.Error()}
 		}
@@ -344,14 +349,37 @@ func (r *Runs) Beat(ctx context.Context) (int, error) {
 	}
 	r.mu.Unlock()
 	for _, id := range mine {
-		if _, err := r.recordOnce(id, func(tx bot.Tx, run *bot.RunbookRun) error {
+		renewed, err := r.recordOnce(id, func(tx bot.Tx, run *bot.RunbookRun) error {
 			run.Runner, run.HeartbeatAt = r.cfg.Runner, r.svc.Now()
 			return r.save(tx, *run)
-		}); err != nil {
+		})
+		if err != nil {
 			return 0, fmt.Errorf("renew the heartbeat of %s: %w", bot.RunKey(id), err)
+		}
+		if !renewed {
+			r.stopTakenOver(id)
 		}
 	}
 	return r.interruptDead(ctx, r.stale, "")
+}
+
+// stopTakenOver kills the steps of a run this process executes that is no
+// longer running in the database: another replica found its heartbeat
+// stale (this process lost the database for longer than the timeout) and
+// reported it interrupted, so nothing more of it may run here. A run still
+// being started (reserved, its start not committed) is left alone.
+func (r *Runs) stopTakenOver(id int64) {
+	run, err := r.store.RunbookRun(context.WithoutCancel(r.ctx), id)
+	if err != nil || run.State == bot.RunRunning || run.State == bot.RunApproved {
+		return
+	}
+	r.mu.Lock()
+	cancel := r.active[id]
+	r.mu.Unlock()
+	if cancel != nil {
+		r.log.Warn("runbook run was marked interrupted by another sitrep process; stopping its step here", "run", id, "state", run.State)
+		cancel()
+	}
 }
 
 // interruptDead marks interrupted the running runs this process does not

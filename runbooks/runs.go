@@ -74,7 +74,9 @@ type Runs struct {
 	log   *slog.Logger
 
 	mu     sync.Mutex
-	active map[int64]bool // runs whose steps execute in this process
+	// active holds the runs whose steps execute in this process, each with
+	// the cancel of its steps (a no-op until they start).
+	active map[int64]context.CancelFunc
 	wg     sync.WaitGroup
 	ctx    context.Context // steps run under it; cancelled by Shutdown
 	cancel context.CancelFunc
@@ -100,7 +102,7 @@ func NewRuns(svc *bot.Service, cfg RunsConfig) *Runs {
 		cfg.Runner = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Runs{svc: svc, store: svc.Store(), cfg: cfg, log: cfg.Logger, active: map[int64]bool{},
+	return &Runs{svc: svc, store: svc.Store(), cfg: cfg, log: cfg.Logger, active: map[int64]context.CancelFunc{},
 		ctx: ctx, cancel: cancel}
 }
 

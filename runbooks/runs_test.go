@@ -709,3 +709,40 @@ func TestSingleProcessHeartbeatPassInterruptsAtOnce(t *testing.T) {
 		t.Fatalf("state = %s, want interrupted", got)
 	}
 }
+
+// A replica that could not renew its heartbeats for longer than the
+// timeout (it lost the database) finds at its next pass that another
+// replica marked its run interrupted: it kills the step instead of letting
+// it go on after the channel was told it stopped.
+func TestReplicaStopsARunTakenOverByAnother(t *testing.T) {
+	a := newEnv(t)
+	b := newReplica(t, a)
+	run := a.request("UREQ", "run blocking")
+	if err := a.disp.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the step to start", func() bool { return len(startedLines(t, a)) == 1 })
+	t.Cleanup(func() { writeFile(t, filepath.Join(a.dir, "release"), "", 0o644) })
+
+	a.clock.Advance(runbooks.DefaultHeartbeatTimeout + time.Second) // a's heartbeats did not get through
+	if n, err := b.runs.Beat(t.Context()); err != nil || n != 1 {
+		t.Fatalf("b's pass = %d, %v; want the run interrupted", n, err)
+	}
+	done := make(chan struct{})
+	go func() { a.runs.Wait(); close(done) }()
+	if n, err := a.runs.Beat(t.Context()); err != nil || n != 0 {
+		t.Fatalf("a's pass = %d, %v", n, err)
+	}
+	waitFor(t, "a to stop the step (block.sh would run 30 s)", func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	got := a.run(run.ID)
+	if got.State != bot.RunInterrupted || got.Steps[0].State != bot.StepInterrupted {
+		t.Errorf("run = %s, step %s; want interrupted (by b), not overwritten by a", got.State, got.Steps[0].State)
+	}
+}
