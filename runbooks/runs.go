@@ -73,7 +73,7 @@ type Runs struct {
 	cfg   RunsConfig
 	log   *slog.Logger
 
-	mu     sync.Mutex
+	mu sync.Mutex
 	// active holds the runs whose steps execute in this process, each with
 	// the cancel of its steps (a no-op until they start).
 	active map[int64]context.CancelFunc
