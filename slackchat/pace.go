@@ -84,6 +84,7 @@ func (p *pacer) divided(r rate) rate {
 // holding a worker; when ctx ends during the wait it returns a Temporary
 // error too.
 func (p *pacer) wait(ctx context.Context, key string, r rate) error {
+	r = p.divided(r) // this replica's part, before anything uses it
 	d, err := p.reserve(ctx, key, r)
 	if err != nil || d <= 0 {
 		return err
@@ -101,7 +102,6 @@ func (p *pacer) reserve(ctx context.Context, key string, r rate) (time.Duration,
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b := p.bucket(key)
-	r = p.divided(r)
 	now := p.now()
 	tat := b.tat
 	if tat.Before(now) {
