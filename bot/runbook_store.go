@@ -95,6 +95,14 @@ type RunbookRun struct {
 	StartedAt   time.Time
 	FinishedAt  time.Time
 
+	// Runner names the process (replica) executing a running run, and
+	// HeartbeatAt is when it last said it still is. With several replicas
+	// on one database another replica marks the run interrupted only once
+	// the heartbeat is older than the heartbeat timeout: never while the
+	// replica running it is alive.
+	Runner      string
+	HeartbeatAt time.Time
+
 	// The approval card, once posted.
 	CardChannel string
 	CardTS      string
@@ -152,6 +160,12 @@ type RunbookTx interface {
 	// from, and reports whether it did: the guard that makes double clicks
 	// and racing approvers change a run once, also when they reach
 	// different processes (it compares against the committed state).
+	// A read of a run by RunbookRun and the update that follows in one
+	// transaction are isolated from other processes' transactions: a
+	// replica that finds a heartbeat stale and marks the run interrupted
+	// cannot interleave with the owner's heartbeat renewal, and the owner's
+	// renewal after the takeover is not applied (the run is no longer
+	// running).
 	UpdateRunbookRun(r RunbookRun, from RunState) (bool, error)
 }
 

@@ -18,15 +18,21 @@ const timelineExcerpt = 1024
 // execute is the OpExecute handler. It moves the run from approved to
 // running in a transaction and starts its steps outside any transaction,
 // then returns at once (steps may outlast an outbox attempt). A run it
-// finds already running that this process is not running was cut off by a
-// process that died after starting it: it is marked interrupted and
-// reported, never run again. Any other state means the run was handled.
+// finds already running that no process is running (this one is not, and
+// its heartbeat is stale) was cut off by a process that died after starting
+// it: it is marked interrupted and reported, never run again. A run another
+// live replica runs is left to it. Any other state means the run was
+// handled.
 func (r *Runs) execute(ctx context.Context, d bot.Delivery) (any, error) {
 	var p runPayload
 	if err := json.Unmarshal(d.Payload, &p); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", d.Op, err)
 	}
 	var start *bot.RunbookRun
+	// The run counts as this process's from before the transaction that
+	// starts it commits: a heartbeat pass in between must not take it for
+	// a dead process's.
+	reserved := r.reserve(p.Run)
 	err := r.svc.Update(ctx, func(tx bot.Tx) error {
 		start = nil
 		run, err := tx.RunbookRun(p.Run)
@@ -37,6 +43,7 @@ func (r *Runs) execute(ctx context.Context, d bot.Delivery) (any, error) {
 		case bot.RunApproved:
 			now := r.svc.Now()
 			run.State, run.StartedAt, run.UpdatedAt = bot.RunRunning, now, now
+			run.Runner, run.HeartbeatAt = r.cfg.Runner, now
 			ok, err := tx.UpdateRunbookRun(run, bot.RunApproved)
 			if err != nil || !ok {
 				return err
@@ -44,26 +51,50 @@ func (r *Runs) execute(ctx context.Context, d bot.Delivery) (any, error) {
 			start = &run
 			return refresh(tx, run)
 		case bot.RunRunning:
-			if r.isActive(run.ID) {
-				return nil // a repeated delivery while this process runs it
+			if !reserved || !r.stale(run) {
+				return nil // a repeated delivery while this process or another live one runs it
 			}
 			return r.interrupt(tx, run, "sitrep stopped while it ran; its execution was retried")
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", bot.RunKey(p.Run), err)
+	if err != nil || start == nil {
+		if reserved {
+			r.release(p.Run)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("start %s: %w", bot.RunKey(p.Run), err)
+		}
+		return nil, nil
 	}
-	if start != nil {
-		r.launch(*start)
-	}
+	r.launch(*start)
 	return nil, nil
 }
 
-// launch runs the steps of a running run in the background.
-func (r *Runs) launch(run bot.RunbookRun) {
+// reserve marks run id as executing in this process, and reports false if
+// it already was (a repeated delivery while it runs here).
+func (r *Runs) reserve(id int64) bool {
 	r.mu.Lock()
-	r.active[run.ID] = true
+	defer r.mu.Unlock()
+	if _, ok := r.active[id]; ok {
+		return false
+	}
+	r.active[id] = func() {}
+	return true
+}
+
+func (r *Runs) release(id int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.active, id)
+}
+
+// launch runs the steps of a run reserved and moved to running in the
+// background.
+func (r *Runs) launch(run bot.RunbookRun) {
+	ctx, cancel := context.WithCancel(r.ctx)
+	r.mu.Lock()
+	r.active[run.ID] = cancel
 	r.wg.Add(1)
 	r.mu.Unlock()
 	go func() {
@@ -72,20 +103,23 @@ func (r *Runs) launch(run bot.RunbookRun) {
 			r.mu.Lock()
 			delete(r.active, run.ID)
 			r.mu.Unlock()
+			cancel()
 		}()
-		r.runSteps(run)
+		r.runSteps(ctx, run)
 	}()
 }
 
 func (r *Runs) isActive(id int64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.active[id]
+	_, ok := r.active[id]
+	return ok
 }
 
 // runSteps executes the steps in order, recording each; the first failure
-// fails the run and the rest are skipped.
-func (r *Runs) runSteps(run bot.RunbookRun) {
+// fails the run and the rest are skipped. Steps run under ctx, cancelled
+// at shutdown or when another process has marked the run interrupted.
+func (r *Runs) runSteps(ctx context.Context, run bot.RunbookRun) {
 	log := r.log.With("run", run.ID, "runbook", run.Runbook)
 	for i := range run.Steps {
 		var rs RenderedStep
@@ -99,7 +133,7 @@ func (r *Runs) runSteps(run bot.RunbookRun) {
 		if !r.record(log, run.ID, func(tx bot.Tx, cur *bot.RunbookRun) error { return r.startStep(tx, cur, i) }) {
 			return
 		}
-		res, err := r.cfg.Executor.Execute(r.ctx, rs)
+		res, err := r.cfg.Executor.Execute(ctx, rs)
 		if err != nil {
 			res = Result{Status: StatusFailed, ExitCode: -1, Summary: err.Error()}
 		}
@@ -175,7 +209,7 @@ func (r *Runs) startStep(tx bot.Tx, run *bot.RunbookRun, i int) error {
 	now := r.svc.Now()
 	st := &run.Steps[i]
 	st.State, st.StartedAt = bot.StepRunning, now
-	run.UpdatedAt = now
+	run.UpdatedAt, run.HeartbeatAt = now, now
 	if err := r.save(tx, *run); err != nil {
 		return err
 	}
@@ -284,30 +318,130 @@ func (r *Runs) save(tx bot.Tx, run bot.RunbookRun) error {
 
 // Recover marks every run a dead process left running as interrupted and
 // reports each in its channel; call it at start, before the dispatcher
-// runs. It returns how many it marked.
+// runs, when this is the only process on the database (SQLite): every run
+// it finds running is then a dead process's, whatever its heartbeat. With
+// several replicas call [Runs.Beat] instead. It returns how many it marked.
 func (r *Runs) Recover(ctx context.Context) (int, error) {
+	return r.interruptDead(ctx, func(bot.RunbookRun) bool { return true }, "sitrep stopped while it ran")
+}
+
+// stale reports whether the process that ran run (not this one) is gone:
+// its heartbeat is older than the heartbeat timeout. A run without a
+// heartbeat (from before heartbeats were recorded) is stale. With one
+// process on the database every run it does not run is.
+func (r *Runs) stale(run bot.RunbookRun) bool {
+	if !r.cfg.Shared {
+		return true // the only process, and not running it
+	}
+	return !run.HeartbeatAt.After(r.svc.Now().Add(-r.cfg.HeartbeatTimeout))
+}
+
+// Beat renews the heartbeats of the runs this process executes, then marks
+// interrupted, and reports, every running run whose heartbeat is stale: its
+// replica died while a step ran. A run whose replica is alive is never
+// marked. It returns how many it marked; [Runs.StartHeartbeats] calls it
+// periodically.
+func (r *Runs) Beat(ctx context.Context) (int, error) {
+	r.mu.Lock()
+	mine := make([]int64, 0, len(r.active))
+	for id := range r.active {
+		mine = append(mine, id)
+	}
+	r.mu.Unlock()
+	for _, id := range mine {
+		renewed, err := r.recordOnce(id, func(tx bot.Tx, run *bot.RunbookRun) error {
+			run.Runner, run.HeartbeatAt = r.cfg.Runner, r.svc.Now()
+			return r.save(tx, *run)
+		})
+		if err != nil {
+			return 0, fmt.Errorf("renew the heartbeat of %s: %w", bot.RunKey(id), err)
+		}
+		if !renewed {
+			r.stopTakenOver(id)
+		}
+	}
+	return r.interruptDead(ctx, r.stale, "")
+}
+
+// stopTakenOver kills the steps of a run this process executes that is no
+// longer running in the database: another replica found its heartbeat
+// stale (this process lost the database for longer than the timeout) and
+// reported it interrupted, so nothing more of it may run here. A run still
+// being started (reserved, its start not committed) is left alone.
+func (r *Runs) stopTakenOver(id int64) {
+	run, err := r.store.RunbookRun(context.WithoutCancel(r.ctx), id)
+	if err != nil || run.State == bot.RunRunning || run.State == bot.RunApproved {
+		return
+	}
+	r.mu.Lock()
+	cancel := r.active[id]
+	r.mu.Unlock()
+	if cancel != nil {
+		r.log.Warn("runbook run was marked interrupted by another sitrep process; stopping its step here", "run", id, "state", run.State)
+		cancel()
+	}
+}
+
+// interruptDead marks interrupted the running runs this process does not
+// run for which dead holds, re-checked in the transaction that marks them
+// (so a heartbeat renewed meanwhile wins). why "" says that the runner's
+// heartbeat stopped.
+func (r *Runs) interruptDead(ctx context.Context, dead func(bot.RunbookRun) bool, why string) (int, error) {
 	runs, err := r.store.RunbookRuns(ctx, bot.RunbookRunFilter{States: []bot.RunState{bot.RunRunning}})
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, run := range runs {
-		if r.isActive(run.ID) {
+		if r.isActive(run.ID) || !dead(run) {
 			continue
 		}
 		err := r.svc.Update(ctx, func(tx bot.Tx) error {
 			cur, err := tx.RunbookRun(run.ID)
-			if err != nil || cur.State != bot.RunRunning {
+			if err != nil || cur.State != bot.RunRunning || r.isActive(cur.ID) || !dead(cur) {
 				return err
 			}
 			n++
-			return r.interrupt(tx, cur, "sitrep stopped while it ran")
+			reason := why
+			if reason == "" {
+				reason = fmt.Sprintf("the sitrep process running it (%s) stopped: no heartbeat since %s",
+					cur.Runner, clock(cur.HeartbeatAt))
+				if cur.HeartbeatAt.IsZero() {
+					reason = "sitrep stopped while it ran"
+				}
+			}
+			return r.interrupt(tx, cur, reason)
 		})
 		if err != nil {
 			return n, fmt.Errorf("mark %s interrupted: %w", run.Key(), err)
 		}
 	}
 	return n, nil
+}
+
+// StartHeartbeats calls [Runs.Beat] every quarter of the heartbeat timeout
+// (at most every 10 s) until [Runs.Shutdown] has stopped the runs: while
+// runs finish at shutdown their heartbeats go on.
+func (r *Runs) StartHeartbeats() {
+	every := r.cfg.heartbeatEvery()
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-r.ctx.Done():
+				return
+			case <-t.C:
+			}
+			n, err := r.Beat(r.ctx)
+			switch {
+			case err != nil && r.ctx.Err() == nil:
+				r.log.Warn("runbook heartbeats", "err", err)
+			case n > 0:
+				r.log.Warn("runbook runs whose sitrep process stopped were marked interrupted, not re-run", "count", n)
+			}
+		}
+	}()
 }
 
 // Wait blocks until the runs executing in this process have finished.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -40,7 +41,27 @@ type RunsConfig struct {
 	// DefaultApprovalExpiry.
 	DefaultExpiry time.Duration
 	Logger        *slog.Logger
+	// Runner names this process in the runs it executes (a replica's
+	// identity); default: host name and process id.
+	Runner string
+	// HeartbeatTimeout is how old the heartbeat of a running run must be
+	// before another process (replica) marks it interrupted; default
+	// DefaultHeartbeatTimeout. The executing process renews its heartbeats
+	// every HeartbeatTimeout/4, at most every 10 s.
+	HeartbeatTimeout time.Duration
+	// Shared says that several processes (replicas) serve the database: a
+	// run another process started is left to it while its heartbeat is
+	// fresh. Without it this is the only process, and a run it finds
+	// running that it does not run is a dead process's (SQLite).
+	Shared bool
 }
+
+// DefaultHeartbeatTimeout is RunsConfig.HeartbeatTimeout's default.
+const DefaultHeartbeatTimeout = 45 * time.Second
+
+// heartbeatEvery is how often a process renews the heartbeats of its runs
+// and looks for runs whose process died.
+func (c RunsConfig) heartbeatEvery() time.Duration { return min(10*time.Second, c.HeartbeatTimeout/4) }
 
 // Runs is the runbook run service: it turns requests into persisted runs,
 // decides approvals on the server, and executes approved runs exactly once,
@@ -52,8 +73,10 @@ type Runs struct {
 	cfg   RunsConfig
 	log   *slog.Logger
 
-	mu     sync.Mutex
-	active map[int64]bool // runs whose steps execute in this process
+	mu sync.Mutex
+	// active holds the runs whose steps execute in this process, each with
+	// the cancel of its steps (a no-op until they start).
+	active map[int64]context.CancelFunc
 	wg     sync.WaitGroup
 	ctx    context.Context // steps run under it; cancelled by Shutdown
 	cancel context.CancelFunc
@@ -71,8 +94,15 @@ func NewRuns(svc *bot.Service, cfg RunsConfig) *Runs {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.HeartbeatTimeout <= 0 {
+		cfg.HeartbeatTimeout = DefaultHeartbeatTimeout
+	}
+	if cfg.Runner == "" {
+		host, _ := os.Hostname()
+		cfg.Runner = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Runs{svc: svc, store: svc.Store(), cfg: cfg, log: cfg.Logger, active: map[int64]bool{},
+	return &Runs{svc: svc, store: svc.Store(), cfg: cfg, log: cfg.Logger, active: map[int64]context.CancelFunc{},
 		ctx: ctx, cancel: cancel}
 }
 

@@ -197,6 +197,9 @@ type env struct {
 	runs  *runbooks.Runs
 	inc   bot.Incident
 	obs   *finishedRuns // told of finished runs (the metrics' observer)
+	// replica, when set, makes this a replica among several on one
+	// database (RunsConfig.Shared), named so.
+	replica string
 }
 
 // finishedRuns is a bot.Observer that keeps the runs it is told finished,
@@ -260,14 +263,31 @@ func (e *env) open() {
 		t.Fatal(err)
 	}
 	e.db = db
-	e.svc = bot.NewService(db, bot.ServiceConfig{Now: e.clock.Now, Observer: e.obs})
+	var obs bot.Observer // a replica's env has none: no typed nil in the interface
+	if e.obs != nil {
+		obs = e.obs
+	}
+	e.svc = bot.NewService(db, bot.ServiceConfig{Now: e.clock.Now, Observer: obs})
 	e.disp = bot.NewDispatcher(db, bot.DispatcherOptions{Now: e.clock.Now, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
 	e.runs = runbooks.NewRuns(e.svc, runbooks.RunsConfig{Catalog: cat, Directory: e.users,
+		Shared: e.replica != "", Runner: e.replica,
 		Executor: runbooks.NewExecutors(runbooks.Options{WorkDir: e.dir, Now: e.clock.Now})})
 	e.runs.Register(e.svc)
 	e.disp.Handle(e.svc.ChatHandlers(e.chat))
 	e.disp.Handle(e.runs.Handlers(e.chat))
 	t.Cleanup(e.runs.Wait)
+}
+
+// newReplica returns another process on e's database, its runbooks and its
+// clock, both running as replicas: e becomes replica "a", the new one "b".
+func newReplica(t *testing.T, e *env) *env {
+	t.Helper()
+	e.replica = "a"
+	e.open()
+	b := &env{t: t, dir: e.dir, path: e.path, clock: e.clock, chat: &fakeChat{}, users: e.users, inc: e.inc,
+		replica: "b"}
+	b.open()
+	return b
 }
 
 // settle delivers the outbox and waits for started runs, until quiet.

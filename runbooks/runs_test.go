@@ -652,3 +652,122 @@ func TestFinishedRunsObserved(t *testing.T) {
 		t.Errorf("observed finished runs %v, want %v", got, want)
 	}
 }
+
+// With replicas, a run another live replica executes is never marked
+// interrupted: neither by another replica's heartbeat pass nor by a
+// repeated execution delivered to it. Once the executing replica dies, its
+// heartbeat goes stale and the other replica marks the run interrupted,
+// once, and says so in the channel.
+func TestReplicaTakesOverARunOnlyWhenItsHeartbeatIsStale(t *testing.T) {
+	a := newEnv(t)
+	b := newReplica(t, a)
+	run := a.request("UREQ", "run blocking")
+	if err := a.disp.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the step to start", func() bool { return len(startedLines(t, a)) == 1 })
+	if got := b.run(run.ID); got.Runner != "a" || !got.HeartbeatAt.Equal(start) {
+		t.Fatalf("running run: runner %q heartbeat %v, want a at %v", got.Runner, got.HeartbeatAt, start)
+	}
+
+	// A replica starting meanwhile, and its periodic passes, leave it alone
+	// while a renews its heartbeat; so does a repeated execution.
+	for range 3 {
+		a.clock.Advance(30 * time.Second)
+		if n, err := a.runs.Beat(t.Context()); err != nil || n != 0 {
+			t.Fatalf("a's heartbeat pass = %d, %v", n, err)
+		}
+		if n, err := b.runs.Beat(t.Context()); err != nil || n != 0 {
+			t.Fatalf("b's pass while a is alive = %d, %v; want none interrupted", n, err)
+		}
+	}
+	retryExecute(t, b, run)
+	if err := b.disp.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.run(run.ID); got.State != bot.RunRunning || !got.HeartbeatAt.Equal(start.Add(90*time.Second)) {
+		t.Fatalf("while a is alive the run is %s, heartbeat %v; want running, renewed at +90s", got.State, got.HeartbeatAt)
+	}
+
+	// a dies (its database is gone under it); its step goes on, unrecorded.
+	dead := a.runs
+	if err := a.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		writeFile(t, filepath.Join(a.dir, "release"), "", 0o644)
+		dead.Wait()
+	})
+	b.clock.Advance(runbooks.DefaultHeartbeatTimeout - time.Second)
+	if n, err := b.runs.Beat(t.Context()); err != nil || n != 0 {
+		t.Fatalf("b's pass within the timeout = %d, %v; want none", n, err)
+	}
+	b.clock.Advance(2 * time.Second)
+	if n, err := b.runs.Beat(t.Context()); err != nil || n != 1 {
+		t.Fatalf("b's pass after the timeout = %d, %v; want 1 interrupted", n, err)
+	}
+	if n, err := b.runs.Beat(t.Context()); err != nil || n != 0 {
+		t.Fatalf("b's next pass = %d, %v; want none", n, err)
+	}
+	b.settle()
+	got := b.run(run.ID)
+	if got.State != bot.RunInterrupted || got.Steps[0].State != bot.StepInterrupted || !strings.Contains(got.Reason, "(a)") {
+		t.Fatalf("run = %s, step %s, reason %q; want interrupted naming replica a", got.State, got.Steps[0].State, got.Reason)
+	}
+	if n := len(b.chat.Sent("post", "was interrupted")); n != 1 {
+		t.Errorf("the channel was told %d times, want once", n)
+	}
+	if s := startedLines(t, b); len(s) != 1 {
+		t.Errorf("the step started %d times, want once", len(s))
+	}
+}
+
+// Without replicas (SQLite) a run found running that this process does
+// not run is a dead process's, whatever its heartbeat: the heartbeat pass
+// marks it at once.
+func TestSingleProcessHeartbeatPassInterruptsAtOnce(t *testing.T) {
+	e, run := crashMidRun(t)
+	if n, err := e.runs.Beat(t.Context()); err != nil || n != 1 {
+		t.Fatalf("Beat = %d, %v; want 1", n, err)
+	}
+	if got := e.run(run.ID).State; got != bot.RunInterrupted {
+		t.Fatalf("state = %s, want interrupted", got)
+	}
+}
+
+// A replica that could not renew its heartbeats for longer than the
+// timeout (it lost the database) finds at its next pass that another
+// replica marked its run interrupted: it kills the step instead of letting
+// it go on after the channel was told it stopped.
+func TestReplicaStopsARunTakenOverByAnother(t *testing.T) {
+	a := newEnv(t)
+	b := newReplica(t, a)
+	run := a.request("UREQ", "run blocking")
+	if err := a.disp.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the step to start", func() bool { return len(startedLines(t, a)) == 1 })
+	t.Cleanup(func() { writeFile(t, filepath.Join(a.dir, "release"), "", 0o644) })
+
+	a.clock.Advance(runbooks.DefaultHeartbeatTimeout + time.Second) // a's heartbeats did not get through
+	if n, err := b.runs.Beat(t.Context()); err != nil || n != 1 {
+		t.Fatalf("b's pass = %d, %v; want the run interrupted", n, err)
+	}
+	done := make(chan struct{})
+	go func() { a.runs.Wait(); close(done) }()
+	if n, err := a.runs.Beat(t.Context()); err != nil || n != 0 {
+		t.Fatalf("a's pass = %d, %v", n, err)
+	}
+	waitFor(t, "a to stop the step (block.sh would run 30 s)", func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	got := a.run(run.ID)
+	if got.State != bot.RunInterrupted || got.Steps[0].State != bot.StepInterrupted {
+		t.Errorf("run = %s, step %s; want interrupted (by b), not overwritten by a", got.State, got.Steps[0].State)
+	}
+}

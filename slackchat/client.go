@@ -51,6 +51,11 @@ type Options struct {
 	// pacing held back for later rather than let it draw a 429 (metrics;
 	// Slack's 429s themselves are seen on the HTTP client).
 	OnPaced func(method string)
+	// Replicas is how many sitrep processes share the Slack app (default
+	// 1). Slack's rate limits are the app's, not a process's: each client
+	// paces itself to 1/Replicas of every budget, so that together the
+	// replicas stay within it.
+	Replicas int
 }
 
 // Client is the Slack adapter. It is safe for concurrent use.
@@ -95,8 +100,11 @@ func New(opt Options) *Client {
 	if opt.HistoryWindow <= 0 {
 		opt.HistoryWindow = 200
 	}
+	if opt.Replicas <= 0 {
+		opt.Replicas = 1
+	}
 	api := slack.New(opt.Token, slack.OptionAPIURL(opt.APIURL), slack.OptionHTTPClient(withRetryAfter(opt.HTTPClient, opt.Now)))
-	return &Client{api: api, opt: opt, pace: newPacer(opt.Now, opt.Sleep),
+	return &Client{api: api, opt: opt, pace: newPacer(opt.Now, opt.Sleep, opt.Replicas),
 		users: map[string]cached[bot.ChatUser]{}, emails: map[string]cached[string]{}, groups: map[string]cached[[]string]{},
 		chans: map[string]cached[[]string]{}}
 }

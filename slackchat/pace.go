@@ -65,6 +65,7 @@ type pacer struct {
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) error
 	buckets map[string]*bucket
+	share   int // the replicas sharing the app's budget: this pacer spends 1/share of it
 }
 
 // bucket is a token bucket kept as a theoretical arrival time (GCRA): a call
@@ -86,8 +87,14 @@ type waiter struct {
 	yielded  bool
 }
 
-func newPacer(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) *pacer {
-	return &pacer{now: now, sleep: sleep, buckets: map[string]*bucket{}}
+func newPacer(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error, share int) *pacer {
+	return &pacer{now: now, sleep: sleep, buckets: map[string]*bucket{}, share: max(share, 1)}
+}
+
+// divided is this pacer's part of r: one call per share*every, and the
+// burst divided likewise (at least one call).
+func (p *pacer) divided(r rate) rate {
+	return rate{every: r.every * time.Duration(p.share), burst: max(1, r.burst/p.share)}
 }
 
 // wait blocks until key may make one call at r. When the wait would outlast
@@ -97,6 +104,7 @@ func newPacer(now func() time.Time, sleep func(ctx context.Context, d time.Durat
 // error too; when a higher-priority call takes its slot it returns a
 // rate-limit error whose RetryAfter is the next free slot.
 func (p *pacer) wait(ctx context.Context, key string, r rate) error {
+	r = p.divided(r) // this replica's part, before anything uses it
 	w, d, err := p.reserve(ctx, key, r, callPriority(ctx))
 	if err != nil || d <= 0 {
 		return err

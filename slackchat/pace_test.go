@@ -75,16 +75,23 @@ func TestPaceMethodTier(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	at := st.times("conversations.create")
+	if n := mostWithin(st.times("conversations.create"), time.Minute); n > 23 {
+		t.Fatalf("%d conversations.create within a minute, want at most 23 (20/min plus a burst of 3)", n)
+	}
+}
+
+// mostWithin is the largest number of the times at (in order) that fall
+// within one window.
+func mostWithin(at []time.Time, window time.Duration) int {
+	most := 0
 	for i := range at {
 		j := i
-		for j < len(at) && at[j].Sub(at[i]) < time.Minute {
+		for j < len(at) && at[j].Sub(at[i]) < window {
 			j++
 		}
-		if n := j - i; n > 23 {
-			t.Fatalf("%d conversations.create within a minute, want at most 23 (20/min plus a burst of 3)", n)
-		}
+		most = max(most, j-i)
 	}
+	return most
 }
 
 // TestPaceGivesUpBeforeDeadline: when the wait for a slot would outlast the
@@ -271,5 +278,28 @@ func TestPaceDirectCallKeepsSlot(t *testing.T) {
 	}
 	if err := <-queued; err != nil {
 		t.Errorf("outbox call: %v", err)
+	}
+}
+
+// TestPaceDividedAmongReplicas: with Replicas 3 each client spends a third
+// of conversations.create's budget (Tier 2, 20 a minute): at most 7 a
+// minute, so that three replicas together stay within Slack's limit.
+func TestPaceDividedAmongReplicas(t *testing.T) {
+	srv := slackfake.New(t)
+	clock := newClock()
+	st := &stampingTransport{base: srv.Client().Transport, clock: clock, at: map[string][]time.Time{}}
+	c := slackchat.New(slackchat.Options{Token: slackfake.BotToken, APIURL: srv.URL(), Replicas: 3,
+		HTTPClient: &http.Client{Transport: st}, Now: clock.Now, Sleep: clock.Sleep})
+	for i := range 15 {
+		if _, err := c.CreateChannel(t.Context(), bot.ChannelSpec{Name: fmt.Sprintf("inc-%d", i+1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := st.times("conversations.create")
+	if len(at) != 15 {
+		t.Fatalf("%d calls, want 15", len(at))
+	}
+	if n := mostWithin(at, time.Minute); n > 7 {
+		t.Fatalf("%d conversations.create within a minute, want at most 7 (a third of 20/min, a burst of 1)", n)
 	}
 }

@@ -12,15 +12,16 @@ import (
 
 const runColumns = `id, incident_id, runbook, title, params, steps, state, needs_approval, approvers, two_person,
 	expires_at, requested_by, requested_at, decided_by, decided_at, reason, started_at, finished_at,
-	card_channel, card_ts, updated_at`
+	card_channel, card_ts, updated_at, runner, heartbeat_at`
 
 func scanRun(row scanner) (bot.RunbookRun, error) {
 	var r bot.RunbookRun
 	var params, steps, state, approvers string
-	times := make([]string, 6)
+	times := make([]string, 7)
 	err := row.Scan(&r.ID, &r.IncidentID, &r.Runbook, &r.Title, &params, &steps, &state, &r.NeedsApproval,
 		&approvers, &r.TwoPerson, &times[0], &r.RequestedBy, &times[1], &r.DecidedBy, &times[2], &r.Reason,
-		&times[3], &times[4], &r.CardChannel, &r.CardTS, &times[5])
+		&times[3], &times[4], &r.CardChannel, &r.CardTS, &times[5],
+		&r.Runner, &times[6])
 	if err != nil {
 		return bot.RunbookRun{}, err
 	}
@@ -33,7 +34,7 @@ func scanRun(row scanner) (bot.RunbookRun, error) {
 			return bot.RunbookRun{}, fmt.Errorf("decode %s: %w", r.Key(), err)
 		}
 	}
-	dst := []*time.Time{&r.ExpiresAt, &r.RequestedAt, &r.DecidedAt, &r.StartedAt, &r.FinishedAt, &r.UpdatedAt}
+	dst := []*time.Time{&r.ExpiresAt, &r.RequestedAt, &r.DecidedAt, &r.StartedAt, &r.FinishedAt, &r.UpdatedAt, &r.HeartbeatAt}
 	for i, t := range dst {
 		if *t, err = decTime(times[i]); err != nil {
 			return bot.RunbookRun{}, fmt.Errorf("decode %s: %w", r.Key(), err)
@@ -65,7 +66,7 @@ func runArgs(r bot.RunbookRun) ([]any, error) {
 	return []any{r.IncidentID, r.Runbook, r.Title, string(raw[0]), string(raw[1]), string(r.State), r.NeedsApproval,
 		string(raw[2]), r.TwoPerson, encTime(r.ExpiresAt), r.RequestedBy, encTime(r.RequestedAt), r.DecidedBy,
 		encTime(r.DecidedAt), r.Reason, encTime(r.StartedAt), encTime(r.FinishedAt), r.CardChannel, r.CardTS,
-		encTime(r.UpdatedAt)}, nil
+		encTime(r.UpdatedAt), r.Runner, encTime(r.HeartbeatAt)}, nil
 }
 
 // runColumnNames are runColumns without id, as a list.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -17,6 +18,8 @@ type SlackConfig struct {
 	// (E…) whose requests are accepted; empty: the bot token's own, from
 	// auth.test.
 	WorkspaceID string
+	// Replicas is how many sitrep serve share the Slack app's rate limits.
+	Replicas int
 }
 
 // Enabled reports whether Slack is configured.
@@ -63,6 +66,15 @@ func slackSettings() []setting {
 					v += "/" // slack-go silently drops the last path segment otherwise
 				}
 				c.Slack.APIURL = v
+				return nil
+			}},
+		{Key: "slack.replicas", Env: "SITREP_REPLICAS", Default: "1", Help: "how many `sitrep serve` replicas share the Slack app: each paces its calls to 1/N of Slack's per-method rate limits, so that together they stay within them",
+			apply: func(c *Config, v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 {
+					return fmt.Errorf("%q: must be a whole number of replicas, at least 1", v)
+				}
+				c.Slack.Replicas = n
 				return nil
 			}},
 	}

@@ -99,7 +99,7 @@ func run(ctx context.Context, args []string, e env) int {
 	}
 	switch name {
 	case "serve":
-		err = serve(ctx, cfg, e, nil)
+		err = serve(ctx, cfg, e, processHooks)
 	case "incidents":
 		err = listIncidents(ctx, cfg, e.stdout, *all)
 	case "timeline":

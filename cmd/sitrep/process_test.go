@@ -22,8 +22,19 @@ import (
 // that tests can start real sitrep processes (and kill -9 them).
 const asMainEnv = "SITREP_TEST_AS_MAIN"
 
+// deliveryLeaseEnv sets such a process's outbox lease (serveHooks.deliveryLease),
+// as a Go duration: a test-only knob, absent from the sitrep binary.
+const deliveryLeaseEnv = "SITREP_TEST_DELIVERY_LEASE"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(asMainEnv) == "1" {
+		if v := os.Getenv(deliveryLeaseEnv); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				panic(deliveryLeaseEnv + ": " + err.Error())
+			}
+			processHooks = &serveHooks{deliveryLease: d}
+		}
 		main()
 		return
 	}

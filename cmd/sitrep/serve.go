@@ -46,6 +46,9 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 		return err
 	}
 	defer db.Close()
+	if lease, ok := db.(interface{ SetDeliveryLease(time.Duration) }); ok && hooks.deliveryLease > 0 {
+		lease.SetDeliveryLease(hooks.deliveryLease)
+	}
 
 	// Every replica serves its own counters; the outbox and open-incident
 	// gauges are read from the shared database at each scrape.
@@ -212,7 +215,16 @@ type serveHooks struct {
 	// to Slack's rate limits with (the demo runs it faster against the
 	// Slack stand-in).
 	chatPacing chatPacing
+	// deliveryLease, when set, replaces bot.DeliveryLease for this
+	// process's outbox claims, so that a replica test sees a dead
+	// replica's entries taken over in seconds.
+	deliveryLease time.Duration
 }
+
+// processHooks are the hooks of a `sitrep serve` that a test started as a
+// real process (TestMain sets them from the test's environment); nil, the
+// production behaviour, in the sitrep binary.
+var processHooks *serveHooks
 
 // chatPacing is a clock for pacing chat calls: zero values are the wall
 // clock.

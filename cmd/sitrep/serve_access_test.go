@@ -13,7 +13,14 @@ import (
 // postSlashAs is postSlash from user.
 func postSlashAs(t *testing.T, addr, user, text string) string {
 	t.Helper()
-	cmd := slackfake.SlashCommand{TeamID: slackfake.TeamID, ChannelID: "CGENERAL", UserID: user, Command: "/incident",
+	return postSlashIn(t, addr, user, "CGENERAL", text)
+}
+
+// postSlashIn sends a signed "/incident <text>" from user in channel and
+// returns the answer, failing the test on any status but 200.
+func postSlashIn(t *testing.T, addr, user, channel, text string) string {
+	t.Helper()
+	cmd := slackfake.SlashCommand{TeamID: slackfake.TeamID, ChannelID: channel, UserID: user, Command: "/incident",
 		Text: text, TriggerID: "t"}
 	resp, err := http.DefaultClient.Do(slackfake.SlashCommandRequest("http://"+addr+"/slack/commands", "test-secret", time.Now(), cmd))
 	if err != nil {

@@ -18,8 +18,12 @@ import (
 const defaultRunbooksDir = "./runbooks"
 
 // wireRunbooks loads the runbooks, registers their commands, buttons and
-// outbox handlers, and marks runs a dead process left running as
-// interrupted. Call it before the dispatcher runs. exec configures the step
+// outbox handlers, marks runs a dead process left running as interrupted
+// and starts the heartbeats of the runs this process executes. On SQLite
+// (one process) every run left running is marked at start; on PostgreSQL
+// (replicas) only runs whose heartbeat is stale, at start and then
+// periodically: a replica starting never marks another live replica's runs.
+// Call it before the dispatcher runs. exec configures the step
 // executors (its zero value: production defaults); its WorkDir is set here.
 // It returns the loaded catalog (the Slack edge builds parameter forms from
 // it) and a stop that waits for runs in flight (up to the shutdown timeout)
@@ -35,16 +39,22 @@ func wireRunbooks(ctx context.Context, cfg Config, svc *bot.Service, disp *bot.D
 	}
 	exec.WorkDir = workDir
 	runs := runbooks.NewRuns(svc, runbooks.RunsConfig{Catalog: cat, Directory: dir, Logger: log,
-		DefaultExpiry: cfg.Runbooks.ApprovalExpires, Executor: runbooks.NewExecutors(exec)})
+		DefaultExpiry: cfg.Runbooks.ApprovalExpires, Executor: runbooks.NewExecutors(exec),
+		Shared: cfg.onPostgres(), HeartbeatTimeout: cfg.Runbooks.HeartbeatTimeout})
 	runs.Register(svc)
 	disp.Handle(runs.Handlers(chat))
-	n, err := runs.Recover(ctx)
+	recoverDead := runs.Recover
+	if cfg.onPostgres() {
+		recoverDead = runs.Beat
+	}
+	n, err := recoverDead(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("recover runbook runs: %w", err)
 	}
 	if n > 0 {
 		log.Warn("runbook runs were running when sitrep stopped; marked interrupted, not re-run", "count", n)
 	}
+	runs.StartHeartbeats()
 	log.Info("runbooks loaded", "dir", workDir, "count", len(cat.List()))
 	return cat, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)

@@ -41,8 +41,9 @@ func newChat(cfg Config, e env, log *slog.Logger, pacing chatPacing, mx *metrics
 		return console.NewChat(e.stdout, nil), nil
 	}
 	chat := slackchat.New(slackchat.Options{Token: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, Logger: log,
-		Now: pacing.now, Sleep: pacing.sleep, HTTPClient: mx.Client(metrics.VendorSlack, &http.Client{Timeout: 30 * time.Second}),
-		OnPaced: func(method string) { mx.RateLimited(metrics.VendorSlack, method) }})
+		Now: pacing.now, Sleep: pacing.sleep, Replicas: cfg.Slack.Replicas,
+		HTTPClient: mx.Client(metrics.VendorSlack, &http.Client{Timeout: 30 * time.Second}),
+		OnPaced:    func(method string) { mx.RateLimited(metrics.VendorSlack, method) }})
 	return chat, &slackEdge{cfg: cfg.Slack, pin: cfg.SlackEvents.PinReaction, chat: chat, log: log}
 }
 

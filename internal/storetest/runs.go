@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,5 +115,97 @@ func testRunbookRunNeedsIncident(t *testing.T, open Opener) {
 	run := newRun(999)
 	if err := db.Update(t.Context(), func(tx bot.Tx) error { return tx.CreateRunbookRun(&run) }); err == nil {
 		t.Error("a run of a missing incident was stored")
+	}
+}
+
+// testRunbookRunHeartbeat: the runner and its heartbeat are stored, a
+// renewal on one handle is seen by another (replicas), and the takeover
+// is a read-check-write that cannot interleave with the owner's renewals:
+// once another handle marks a run with a stale heartbeat interrupted, no
+// renewal brings it back, and a renewal the takeover read is respected.
+func testRunbookRunHeartbeat(t *testing.T, open Opener) {
+	owner, other := open(t), open(t)
+	inc := Create(t, owner, NewIncident("gateway 500"))[0]
+	run := newRun(inc.ID)
+	run.State, run.StartedAt, run.Runner, run.HeartbeatAt = bot.RunRunning, t0, "replica-a", t0
+	if err := owner.Update(t.Context(), func(tx bot.Tx) error { return tx.CreateRunbookRun(&run) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := other.RunbookRun(t.Context(), run.ID)
+	if err != nil || got.Runner != "replica-a" || !got.HeartbeatAt.Equal(t0) {
+		t.Fatalf("other handle reads runner %q heartbeat %v (%v), want replica-a at %v", got.Runner, got.HeartbeatAt, err, t0)
+	}
+
+	// renew is the owner's heartbeat: applied only while the run runs.
+	renew := func(at time.Time) (bool, error) {
+		applied := false
+		err := owner.Update(t.Context(), func(tx bot.Tx) error {
+			cur, err := tx.RunbookRun(run.ID)
+			if err != nil || cur.State != bot.RunRunning {
+				return err
+			}
+			cur.HeartbeatAt = at
+			applied, err = tx.UpdateRunbookRun(cur, bot.RunRunning)
+			return err
+		})
+		return applied, err
+	}
+	// takeOver is another replica: it interrupts the run only if the
+	// heartbeat it reads in its transaction is older than staleBefore.
+	takeOver := func(staleBefore time.Time) (bool, error) {
+		took := false
+		err := other.Update(t.Context(), func(tx bot.Tx) error {
+			cur, err := tx.RunbookRun(run.ID)
+			if err != nil || cur.State != bot.RunRunning || !cur.HeartbeatAt.Before(staleBefore) {
+				return err
+			}
+			cur.State, cur.Reason = bot.RunInterrupted, "no heartbeat from "+cur.Runner
+			took, err = tx.UpdateRunbookRun(cur, bot.RunRunning)
+			return err
+		})
+		return took, err
+	}
+
+	if ok, err := renew(t0.Add(10 * time.Second)); err != nil || !ok {
+		t.Fatalf("renewal: %v, %v; want applied", ok, err)
+	}
+	if took, err := takeOver(t0.Add(5 * time.Second)); err != nil || took {
+		t.Fatalf("takeover of a run renewed at +10s, stale before +5s: %v, %v; want none", took, err)
+	}
+
+	// The owner renews continuously while the other replica tries to take
+	// over with a bound the renewals keep ahead of until the owner stops:
+	// the takeover must see the last renewal committed before it.
+	const beats = 50
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 1; i <= beats; i++ {
+			if _, err := renew(t0.Add(time.Duration(10+i) * time.Second)); err != nil {
+				t.Errorf("renewal %d: %v", i, err)
+				return
+			}
+		}
+	}()
+	for i := 0; i < beats; i++ {
+		if took, err := takeOver(t0.Add(10 * time.Second)); err != nil || took {
+			t.Errorf("takeover while renewals are fresh: %v, %v; want none", took, err)
+			break
+		}
+	}
+	wg.Wait()
+	if took, err := takeOver(t0.Add(time.Hour)); err != nil || !took {
+		t.Fatalf("takeover of a stale heartbeat: %v, %v; want applied", took, err)
+	}
+	if ok, err := renew(t0.Add(time.Hour + time.Second)); err != nil || ok {
+		t.Errorf("renewal after the takeover: %v, %v; want not applied", ok, err)
+	}
+	got, err = owner.RunbookRun(t.Context(), run.ID)
+	if err != nil || got.State != bot.RunInterrupted || got.Reason != "no heartbeat from replica-a" {
+		t.Errorf("run = %s %q (%v), want interrupted by the takeover", got.State, got.Reason, err)
+	}
+	if want := t0.Add(time.Duration(10+beats) * time.Second); !got.HeartbeatAt.Equal(want) {
+		t.Errorf("heartbeat = %v, want the last renewal %v", got.HeartbeatAt, want)
 	}
 }

@@ -73,6 +73,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"RunbookRunNeedsIncident", testRunbookRunNeedsIncident},
 		{"RunbookRunCancelled", testRunbookRunCancelled},
 		{"MetricsCounts", testMetricsCounts},
+		{"RunbookRunHeartbeat", testRunbookRunHeartbeat},
 	}
 	open := perTest(fresh)
 	for _, tc := range tests {
