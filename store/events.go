@@ -74,6 +74,10 @@ func scanEvent(row scanner) (bot.Event, error) {
 	if ev.RecordedAt, err = decTime(recorded); err != nil {
 		return bot.Event{}, err
 	}
+	if data == "{}" || data == "" { // most events: no decoder for nothing (a long timeline reads thousands)
+		ev.Data = map[string]any{}
+		return ev, nil
+	}
 	if err := json.Unmarshal([]byte(data), &ev.Data); err != nil {
 		return bot.Event{}, fmt.Errorf("decode event %d data: %w", ev.ID, err)
 	}
