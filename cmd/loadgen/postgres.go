@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,7 +29,7 @@ func createDatabase(ctx context.Context, adminURL string) (string, func(), error
 	if err != nil {
 		return "", nil, fmt.Errorf("-db %s: %w", postgres.Redact(adminURL), err)
 	}
-	conn, err := pgx.Connect(ctx, adminURL)
+	conn, err := pgx.Connect(ctx, withoutPoolSettings(u))
 	if err != nil {
 		return "", nil, fmt.Errorf("-db %s: connect: %w (is the server up, and may its user create databases?)", postgres.Redact(adminURL), err)
 	}
@@ -43,7 +44,7 @@ func createDatabase(ctx context.Context, adminURL string) (string, func(), error
 		// The run's context may have expired: the drop gets its own.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		c, err := pgx.Connect(ctx, adminURL)
+		c, err := pgx.Connect(ctx, withoutPoolSettings(u))
 		if err == nil {
 			defer c.Close(ctx)
 			_, err = c.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
@@ -52,8 +53,24 @@ func createDatabase(ctx context.Context, adminURL string) (string, func(), error
 			fmt.Fprintf(os.Stderr, "loadgen: drop database %s: %v (drop it by hand)\n", name, err)
 		}
 	}
-	u.Path = "/" + name
-	return u.String(), drop, nil
+	created := *u
+	created.Path = "/" + name
+	return created.String(), drop, nil
+}
+
+// withoutPoolSettings is the URL without pgxpool's own parameters
+// (pool_max_conns…), which the pools sitrep and the baseline open honour
+// and a single connection would send to the server as unknown settings.
+func withoutPoolSettings(u *url.URL) string {
+	c := *u
+	q := c.Query()
+	for k := range q {
+		if strings.HasPrefix(k, "pool_") {
+			q.Del(k)
+		}
+	}
+	c.RawQuery = q.Encode()
+	return c.String()
 }
 
 // runBaselinePostgres sends the same requests to a bare handler that reads
