@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -50,9 +51,18 @@ func TestSmallStormWithSlack(t *testing.T) {
 func TestSmallStormOnPostgresTwoReplicas(t *testing.T) {
 	server := pgtest.NewDatabase(t) // loadgen creates its own databases on this server
 	before := loadgenDatabases(t, server)
+	// A pool setting in the URL reaches the pools, not the connection
+	// that creates the databases (which would send it to the server).
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", "3")
+	u.RawQuery = q.Encode()
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"-n", "200", "-groups", "10", "-c", "8", "-dups", "50", "-rounds", "1",
-		"-db", server, "-replicas", "2"}, &out); err != nil {
+		"-db", u.String(), "-replicas", "2"}, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	for _, want := range []string{"store PostgreSQL", "2 replica(s)", "10 incidents (want 10), 200 alert events (want 200), 250 of 250 requests accepted",
