@@ -21,8 +21,18 @@
 // Slack that enforces Slack's tiers, through the real adapter and pacing,
 // during the storm, and reports how long a SEV1 declared while the storm's
 // channels queue takes to get its channel, card and invitation, and how
-// long the storm's channels and posts take to reach Slack. Every run is bounded in requests (-n, at most 100,000) and in
-// time (-timeout).
+// long the storm's channels and posts take to reach Slack.
+//
+// -db postgres://… (a server URL whose user may create databases) runs the
+// in-process sitrep on PostgreSQL: each round creates a database of its own
+// on that server for sitrep and one for the baseline (a bare handler doing
+// one PostgreSQL insert per request) and drops them at its end. -replicas N
+// then starts N sitrep servers on that one database and splits the storm
+// between them round robin; each redelivery goes to another replica than
+// its original, so dedup is checked across replicas.
+//
+// Every run is bounded in requests (-n, at most 100,000) and in time
+// (-timeout).
 package main
 
 import (
