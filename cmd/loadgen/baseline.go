@@ -52,5 +52,5 @@ func runBaseline(ctx context.Context, reqs []request, conc int) (result, error) 
 		return result{}, err
 	}
 	defer stop()
-	return fire(ctx, base, reqs, conc)
+	return fire(ctx, []string{base}, reqs, conc)
 }

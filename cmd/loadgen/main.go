@@ -21,8 +21,18 @@
 // Slack that enforces Slack's tiers, through the real adapter and pacing,
 // during the storm, and reports how long a SEV1 declared while the storm's
 // channels queue takes to get its channel, card and invitation, and how
-// long the storm's channels and posts take to reach Slack. Every run is bounded in requests (-n, at most 100,000) and in
-// time (-timeout).
+// long the storm's channels and posts take to reach Slack.
+//
+// -db postgres://… (a server URL whose user may create databases) runs the
+// in-process sitrep on PostgreSQL: each round creates a database of its own
+// on that server for sitrep and one for the baseline (a bare handler doing
+// one PostgreSQL insert per request) and drops them at its end. -replicas N
+// then starts N sitrep servers on that one database and splits the storm
+// between them round robin; each redelivery goes to another replica than
+// its original, so dedup is checked across replicas.
+//
+// Every run is bounded in requests (-n, at most 100,000) and in time
+// (-timeout).
 package main
 
 import (
@@ -38,6 +48,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sitrep-io/sitrep/store/postgres"
 )
 
 // options are the command line.
@@ -46,6 +58,7 @@ type options struct {
 	dups                   int // redeliveries sent after the storm
 	timeout                time.Duration
 	target, db             string
+	replicas               int // in-process servers on the one (PostgreSQL) database
 	secret, token          string
 	baseline               bool
 	rounds                 int
@@ -72,7 +85,8 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.dups, "dups", 500, "redeliveries of already-sent webhooks, sent after the storm (must change nothing)")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "stop after this long whatever happens")
 	fs.StringVar(&o.target, "target", "", "base URL of a running sitrep (loopback only); empty: start one in process")
-	fs.StringVar(&o.db, "db", "", "with -target: that server's database file, to check the counts")
+	fs.StringVar(&o.db, "db", "", "without -target: empty for a SQLite file in a temporary directory, or a postgres:// server URL on which each round creates (and drops) a database of its own, for sitrep and for the baseline; with -target: that server's database (file or postgres:// URL), to check the counts")
+	fs.IntVar(&o.replicas, "replicas", 1, "in-process sitrep servers on the one database (more than 1: -db postgres://… only), the storm's requests split between them round robin")
 	fs.StringVar(&o.secret, "secret", "loadgen-secret", "PAGERDUTY_WEBHOOK_SECRET of the target")
 	fs.StringVar(&o.token, "token", "loadgen-token", "SITREP_WEBHOOK_TOKEN of the target")
 	fs.BoolVar(&o.baseline, "baseline", true, "also measure the bare one-insert handler")
@@ -98,6 +112,14 @@ func parseFlags(args []string) (options, error) {
 		return o, errors.New("-chat must be console or slack")
 	case o.chat == "slack" && o.target != "":
 		return o, errors.New("-chat slack: a running server (-target) delivers to its own chat")
+	case o.replicas < 1 || o.replicas > 4:
+		return o, errors.New("-replicas must be between 1 and 4")
+	case o.replicas > 1 && (o.target != "" || !postgres.IsURL(o.db)):
+		return o, errors.New("-replicas: several in-process servers share one database only on PostgreSQL (-db postgres://…, no -target)")
+	case o.replicas > 1 && o.chat == "slack":
+		return o, errors.New("-replicas: -chat slack follows one replica's deliveries; use -chat console")
+	case o.db != "" && postgres.IsURL(o.db) && postgres.CheckURL(o.db) != nil:
+		return o, fmt.Errorf("-db: %w", postgres.CheckURL(o.db))
 	case o.rounds > 1 && o.target != "":
 		return o, errors.New("-rounds: a running server (-target) is measured once; its database is not fresh again")
 	}
@@ -112,8 +134,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	reqs := buildRequests(o)
-	fmt.Fprintf(out, "storm: %d webhooks (%d PagerDuty, %d Alertmanager) for %d groups, %d senders, %d redeliveries, %d round(s), GOMAXPROCS %d, load average %s\n",
-		o.n, countPD(reqs), o.n-countPD(reqs), o.groups, o.concurrency, o.dups, o.rounds, runtime.GOMAXPROCS(0), loadAverage())
+	fmt.Fprintf(out, "storm: %d webhooks (%d PagerDuty, %d Alertmanager) for %d groups, %d senders, %d redeliveries, %d round(s), store %s, %d replica(s), GOMAXPROCS %d, load average %s\n",
+		o.n, countPD(reqs), o.n-countPD(reqs), o.groups, o.concurrency, o.dups, o.rounds, o.storeName(), o.replicas, runtime.GOMAXPROCS(0), loadAverage())
 	var rounds []roundResult
 	for r := range o.rounds {
 		rr, err := runRound(ctx, out, o, reqs, r)
@@ -145,7 +167,12 @@ func runRound(ctx context.Context, out io.Writer, o options, reqs []request, r i
 	}
 	if o.baseline {
 		base := func() (err error) {
-			rr.base, err = measure(func() (result, error) { return runBaseline(ctx, reqs, o.concurrency) })
+			rr.base, err = measure(func() (result, error) {
+				if postgres.IsURL(o.db) {
+					return runBaselinePostgres(ctx, o.db, reqs, o.concurrency)
+				}
+				return runBaseline(ctx, reqs, o.concurrency)
+			})
 			if err != nil {
 				return fmt.Errorf("baseline: %w", err)
 			}
@@ -174,7 +201,7 @@ func runRound(ctx context.Context, out io.Writer, o options, reqs []request, r i
 // redeliveries, checks the database and stops sitrep again, so nothing of
 // it runs beside the baseline.
 func runSitrep(ctx context.Context, out io.Writer, o options, reqs []request, first bool) (result, error) {
-	target, counts, proc, stop, err := startTarget(ctx, o)
+	targets, counts, proc, stop, err := startTarget(ctx, o)
 	if err != nil {
 		return result{}, err
 	}
@@ -186,13 +213,15 @@ func runSitrep(ctx context.Context, out io.Writer, o options, reqs []request, fi
 		}
 	}
 	stormStart := time.Now()
-	res, err := measure(func() (result, error) { return fire(ctx, target, reqs, o.concurrency) })
+	res, err := measure(func() (result, error) { return fire(ctx, targets, reqs, o.concurrency) })
 	stopProfile()
 	if err != nil {
 		return res, err
 	}
 	fmt.Fprintln(out, res.line("sitrep"))
-	dupRes, err := fire(ctx, target, reqs[:o.dups], o.concurrency)
+	// Each redelivery goes to another replica than its original did
+	// (round robin shifted by one): dedup must hold across replicas.
+	dupRes, err := fire(ctx, append(targets[1:len(targets):len(targets)], targets[0]), reqs[:o.dups], o.concurrency)
 	if err != nil {
 		return res, err
 	}
@@ -268,4 +297,12 @@ func startProfile(path string) (func(), error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// storeName says which store the run measures, for the report.
+func (o options) storeName() string {
+	if postgres.IsURL(o.db) {
+		return "PostgreSQL " + postgres.Redact(o.db)
+	}
+	return "SQLite"
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/internal/slackfake"
 	"github.com/sitrep-io/sitrep/slackchat"
-	"github.com/sitrep-io/sitrep/store"
 )
 
 // declarer is the person who declares an incident during the storm.
@@ -40,7 +39,7 @@ func newSlackChat() *slackChat {
 // reports how long its channel, card and invitation take to reach Slack,
 // then how long the storm's channels and cards took (from the storm's
 // start), and how many calls Slack answered 429.
-func (s *slackChat) followStorm(ctx context.Context, out io.Writer, db *store.DB, svc *bot.Service, stormStart time.Time, wait time.Duration) error {
+func (s *slackChat) followStorm(ctx context.Context, out io.Writer, db bot.Store, svc *bot.Service, stormStart time.Time, wait time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	queued := 0

@@ -106,7 +106,9 @@ func (r result) line(name string) string {
 }
 
 // fire sends reqs from conc senders and measures each request's latency.
-func fire(ctx context.Context, base string, reqs []request, conc int) (result, error) {
+// With several bases (replicas of one server) request i goes to base
+// i mod len(bases): round robin, as a load balancer would spread them.
+func fire(ctx context.Context, bases []string, reqs []request, conc int) (result, error) {
 	if len(reqs) == 0 {
 		return result{latencies: []time.Duration{0}, elapsed: time.Nanosecond}, nil
 	}
@@ -124,7 +126,7 @@ func fire(ctx context.Context, base string, reqs []request, conc int) (result, e
 				if i >= len(reqs) || ctx.Err() != nil {
 					return
 				}
-				lat[i], status[i] = send(ctx, client, base, reqs[i])
+				lat[i], status[i] = send(ctx, client, bases[i%len(bases)], reqs[i])
 			}
 		})
 	}

@@ -17,50 +17,107 @@ import (
 	"github.com/sitrep-io/sitrep/console"
 	"github.com/sitrep-io/sitrep/handlers"
 	"github.com/sitrep-io/sitrep/store"
+	"github.com/sitrep-io/sitrep/store/postgres"
 )
 
-// startTarget returns the base URL to load and, when it can read it, the
-// target's database. Without -target it starts sitrep's webhook handlers,
-// service, reminders and outbox dispatcher (chat: the console, discarded;
-// no PagerDuty API) on 127.0.0.1 with a fresh database, as `sitrep serve`
-// wires them.
-func startTarget(ctx context.Context, o options) (string, *store.DB, *inProcess, func(), error) {
+// database is what loadgen needs of a store: sitrep's port, the readiness
+// check, the outbox listing and Close. SQLite's and PostgreSQL's stores both are one.
+type database interface {
+	bot.Store
+	Ping(ctx context.Context) error
+	Deliveries(ctx context.Context, states ...bot.DeliveryState) ([]bot.Delivery, error) // the outbox, for the report
+	Close() error
+}
+
+// openDatabase opens a SQLite file or a postgres:// URL (applying
+// migrations), as `sitrep serve` does with SITREP_DB.
+func openDatabase(ctx context.Context, db string) (database, error) {
+	if postgres.IsURL(db) {
+		pg, err := postgres.Open(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("open database %s: %w", postgres.Redact(db), err)
+		}
+		return pg, nil
+	}
+	lite, err := store.Open(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", db, err)
+	}
+	return lite, nil
+}
+
+// startTarget returns the base URLs to load (one per replica) and, when it
+// can read it, the target's database. Without -target it starts sitrep's
+// webhook handlers, service, reminders and outbox dispatcher (chat: the
+// console, discarded; no PagerDuty API) on 127.0.0.1 with a fresh database,
+// as `sitrep serve` wires them: a SQLite file in a temporary directory, or
+// with -db postgres://… a database created on that server for this round
+// (dropped by stop), shared by -replicas servers, each with its own store
+// handle (its own pool and outbox claimer name), as separate processes
+// would be.
+func startTarget(ctx context.Context, o options) ([]string, database, *inProcess, func(), error) {
 	if o.target != "" {
 		if err := loopbackOnly(o.target); err != nil {
-			return "", nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		if o.db == "" {
-			return o.target, nil, nil, func() {}, nil
+			return []string{o.target}, nil, nil, func() {}, nil
 		}
-		db, err := store.Open(ctx, o.db)
+		db, err := openDatabase(ctx, o.db)
 		if err != nil {
-			return "", nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
-		return o.target, db, nil, func() { db.Close() }, nil
+		return []string{o.target}, db, nil, func() { db.Close() }, nil
 	}
-	dir, err := os.MkdirTemp("", "sitrep-loadgen-")
-	if err != nil {
-		return "", nil, nil, nil, err
-	}
-	db, err := store.Open(ctx, filepath.Join(dir, "sitrep.db"))
-	if err != nil {
-		os.RemoveAll(dir)
-		return "", nil, nil, nil, err
-	}
-	proc, stopServer, err := serveInProcess(db, o)
-	if err != nil {
-		db.Close()
-		os.RemoveAll(dir)
-		return "", nil, nil, nil, err
-	}
-	return proc.url, db, proc, func() {
-		stopServer()
-		if proc.slack != nil {
-			proc.slack.fake.Close()
+	var cleanups []func() // run in reverse
+	stop := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
 		}
-		db.Close()
-		os.RemoveAll(dir)
-	}, nil
+	}
+	var dbLocation string
+	if postgres.IsURL(o.db) {
+		dbURL, drop, err := createDatabase(ctx, o.db)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		cleanups = append(cleanups, drop)
+		dbLocation = dbURL
+	} else {
+		dir, err := os.MkdirTemp("", "sitrep-loadgen-")
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
+		dbLocation = filepath.Join(dir, "sitrep.db")
+	}
+	var urls []string
+	var first *inProcess
+	var firstDB database
+	for range o.replicas {
+		db, err := openDatabase(ctx, dbLocation)
+		if err != nil {
+			stop()
+			return nil, nil, nil, nil, err
+		}
+		cleanups = append(cleanups, func() { db.Close() })
+		proc, stopServer, err := serveInProcess(db, o)
+		if err != nil {
+			stop()
+			return nil, nil, nil, nil, err
+		}
+		cleanups = append(cleanups, func() {
+			stopServer()
+			if proc.slack != nil {
+				proc.slack.fake.Close()
+			}
+		})
+		urls = append(urls, proc.url)
+		if first == nil {
+			first, firstDB = proc, db
+		}
+	}
+	return urls, firstDB, first, stop, nil
 }
 
 // inProcess is sitrep started by loadgen.
@@ -70,7 +127,7 @@ type inProcess struct {
 	slack *slackChat // -chat slack
 }
 
-func serveInProcess(db *store.DB, o options) (*inProcess, func(), error) {
+func serveInProcess(db database, o options) (*inProcess, func(), error) {
 	// Logged as `sitrep serve` logs by default (text, info), into nothing:
 	// what logging costs the server is measured too.
 	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -133,7 +190,7 @@ func listen(h http.Handler, bg func(ctx context.Context)) (string, func(), error
 
 // verify checks the storm's result in the target's database: one incident
 // per group and every accepted alert recorded exactly once.
-func verify(ctx context.Context, out io.Writer, db *store.DB, o options, accepted, sent int) error {
+func verify(ctx context.Context, out io.Writer, db database, o options, accepted, sent int) error {
 	incs, err := db.Incidents(ctx, bot.IncidentFilter{All: true})
 	if err != nil {
 		return err
