@@ -34,9 +34,10 @@ type EventCorrection struct {
 	Reason     string
 }
 
-// earliestRecordTime is the earliest time a correction may set: anything
-// before it is a typo, not an incident.
-var earliestRecordTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+// EarliestPlausibleTime is the earliest time anything on a timeline can
+// have happened: a time before it, from a source or from a correction, is
+// a typo or a zero value, not an incident.
+var EarliestPlausibleTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // CorrectEvent applies c to an event of incident id and records the
 // correction. A key time of the incident that was taken from the event
@@ -150,7 +151,7 @@ func correctionReason(r string) (string, error) {
 // checkRecordTime refuses a time that cannot be an incident's: in the future
 // (beyond a minute of clock skew) or before 2000.
 func checkRecordTime(field string, at, now time.Time) error {
-	if at.Before(earliestRecordTime) {
+	if at.Before(EarliestPlausibleTime) {
 		return FieldErrorf(field, "%s is before 2000: give the time in RFC 3339, e.g. 2026-03-14T00:13:00Z", at.Format(time.RFC3339))
 	}
 	if at.After(now.Add(time.Minute)) {

@@ -75,11 +75,10 @@ func fieldPath(p jsontext.Pointer) string {
 	return b.String()
 }
 
-// Times a source may report: from the year 2000 to a day ahead of sitrep's
-// clock. Beyond that a time is impossible, not a skewed clock (a time up
-// to a day ahead is clamped to now by the domain, see bot.SourceEvent).
-var earliestSourceTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-
+// Times a source may report: from bot.EarliestPlausibleTime (2000) to a
+// day ahead of sitrep's clock. Beyond that a time is impossible, not a
+// skewed clock (a time up to a day ahead is clamped to now by the domain,
+// see bot.SourceEvent).
 const latestSourceTimeAhead = 24 * time.Hour
 
 // parseSourceTime parses an RFC 3339 time a source reported and refuses an
@@ -89,9 +88,9 @@ func parseSourceTime(field, s string, now time.Time) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, bot.FieldErrorf(field, "%q is not an RFC 3339 time (e.g. 2020-10-08T00:06:00Z)", s)
 	}
-	if t.Before(earliestSourceTime) || t.After(now.Add(latestSourceTimeAhead)) {
+	if t.Before(bot.EarliestPlausibleTime) || t.After(now.Add(latestSourceTimeAhead)) {
 		return time.Time{}, bot.FieldErrorf(field, "%s is not a plausible time: it must be between %s and a day from now",
-			s, earliestSourceTime.Format(time.RFC3339))
+			s, bot.EarliestPlausibleTime.Format(time.RFC3339))
 	}
 	return t.UTC(), nil
 }
