@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // A token made by `sitrep api-token` opens the REST API of a running serve.
@@ -30,32 +27,9 @@ func TestAPITokenCommandAndServe(t *testing.T) {
 		t.Errorf("api-token with a bad name: exit %d, want 2", code)
 	}
 
-	cfg, err := LoadConfig("", false, envFrom(map[string]string{
-		"SITREP_DB": filepath.Join(t.TempDir(), "sitrep.db"), "SITREP_ADDR": "127.0.0.1:0", "SITREP_CONSOLE": "off",
-		"SITREP_API_TOKENS": entry,
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	var logs syncBuffer
-	go func() {
-		done <- serve(ctx, cfg, env{getenv: envFrom(nil), stdin: strings.NewReader(""), stdout: &logs, stderr: &logs},
-			&serveHooks{onListen: func(a net.Addr) { addrc <- a }})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	var addr net.Addr
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		t.Fatalf("serve ended early: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not start")
-	}
+	addr, _, logs := startServeOutput(t, map[string]string{"SITREP_CONSOLE": "off", "SITREP_API_TOKENS": entry})
 	get := func(tok string) int {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+addr.String()+"/api/v1/incidents", nil)
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/api/v1/incidents", nil)
 		if tok != "" {
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}

@@ -17,7 +17,18 @@ import (
 // address; the server stops when the test ends.
 func startServe(t *testing.T, vars map[string]string) string {
 	t.Helper()
-	vars["SITREP_DB"] = filepath.Join(t.TempDir(), "sitrep.db")
+	addr, _, _ := startServeOutput(t, vars)
+	return addr
+}
+
+// startServeOutput is startServe that also returns what the server printed
+// (standard output) and logged. SITREP_DB, when vars sets it, is kept (a
+// test that runs CLI commands beside the server names the file).
+func startServeOutput(t *testing.T, vars map[string]string) (addr string, out, logs *syncBuffer) {
+	t.Helper()
+	if vars["SITREP_DB"] == "" {
+		vars["SITREP_DB"] = filepath.Join(t.TempDir(), "sitrep.db")
+	}
 	vars["SITREP_ADDR"] = "127.0.0.1:0"
 	cfg, err := LoadConfig("", false, envFrom(vars))
 	if err != nil {
@@ -26,9 +37,9 @@ func startServe(t *testing.T, vars map[string]string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan net.Addr, 1)
 	done := make(chan error, 1)
-	var logs syncBuffer
+	out, logs = &syncBuffer{}, &syncBuffer{}
 	go func() {
-		done <- serve(ctx, cfg, env{getenv: envFrom(nil), stdin: strings.NewReader(""), stdout: io.Discard, stderr: &logs},
+		done <- serve(ctx, cfg, env{getenv: envFrom(nil), stdin: strings.NewReader(""), stdout: out, stderr: logs},
 			&serveHooks{onListen: func(a net.Addr) { addrc <- a }})
 	}()
 	t.Cleanup(func() {
@@ -42,13 +53,13 @@ func startServe(t *testing.T, vars map[string]string) string {
 	})
 	select {
 	case a := <-addrc:
-		return a.String()
+		return a.String(), out, logs
 	case err := <-done:
 		t.Fatalf("serve ended early: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("server did not start")
 	}
-	return ""
+	return "", out, logs
 }
 
 func TestServeSlackHTTPMode(t *testing.T) {

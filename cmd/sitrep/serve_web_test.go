@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -12,35 +11,14 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // `sitrep web-login` prints a link that signs a browser in to a running
 // serve, once; serve without Slack prints one at start too.
 func TestWebLoginSignsInToServe(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "sitrep.db")
-	vars := map[string]string{"SITREP_DB": dbPath, "SITREP_ADDR": "127.0.0.1:0", "SITREP_CONSOLE": "off"}
-	cfg, err := LoadConfig("", false, envFrom(vars))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	var out, logs syncBuffer
-	go func() {
-		done <- serve(ctx, cfg, env{getenv: envFrom(nil), stdin: strings.NewReader(""), stdout: &out, stderr: &logs},
-			&serveHooks{onListen: func(a net.Addr) { addrc <- a }})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	var addr net.Addr
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		t.Fatalf("serve ended early: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not start")
-	}
+	vars := map[string]string{"SITREP_DB": dbPath, "SITREP_CONSOLE": "off"}
+	addr, out, _ := startServeOutput(t, vars)
 	if !strings.Contains(out.String(), "web view: open http://localhost:") {
 		t.Errorf("serve without Slack printed no sign-in link:\n%s", out.String())
 	}
@@ -54,7 +32,7 @@ func TestWebLoginSignsInToServe(t *testing.T) {
 		t.Fatalf("web-login printed no link: %q", printed.String())
 	}
 	u, _ := url.Parse(link)
-	u.Host = addr.String()
+	u.Host = addr
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar}
 	page := func(resp *http.Response, err error) (int, string) {
@@ -70,16 +48,16 @@ func TestWebLoginSignsInToServe(t *testing.T) {
 	if token == nil {
 		t.Fatalf("the link's page has no sign-in form:\n%s", body)
 	}
-	status, body := page(browser.PostForm("http://"+addr.String()+"/login", url.Values{"token": {token[1]}}))
+	status, body := page(browser.PostForm("http://"+addr+"/login", url.Values{"token": {token[1]}}))
 	if status != http.StatusOK || !strings.Contains(body, "U0LENA") || !strings.Contains(body, "Incidents") {
 		t.Fatalf("sign-in: %d\n%s", status, body)
 	}
-	status, _ = page(http.PostForm("http://"+addr.String()+"/login", url.Values{"token": {token[1]}}))
+	status, _ = page(http.PostForm("http://"+addr+"/login", url.Values{"token": {token[1]}}))
 	if status != http.StatusForbidden {
 		t.Errorf("the link worked twice: %d", status)
 	}
 	// The webhooks keep their own authentication beside the web view.
-	status, _ = page(http.Post("http://"+addr.String()+"/webhooks/alert", "application/json", strings.NewReader("{}")))
+	status, _ = page(http.Post("http://"+addr+"/webhooks/alert", "application/json", strings.NewReader("{}")))
 	if status == http.StatusOK || status == http.StatusSeeOther {
 		t.Errorf("POST /webhooks/alert = %d: the web view must not answer for it", status)
 	}
