@@ -423,8 +423,9 @@ func lastOf(evs []EventJSON) bot.Event {
 	return bot.Event{ID: l.ID, OccurredAt: l.OccurredAt}
 }
 
-// decodeAPIBody reads a JSON object into v: unknown fields, trailing data
-// and bodies over 1 MiB are refused with 400/413 before anything is done.
+// decodeAPIBody reads a JSON object into v: unknown fields, repeated keys,
+// trailing data and bodies over 1 MiB are refused with 400/413 before
+// anything is done.
 func decodeAPIBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		writeJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: "send Content-Type: application/json"})
@@ -432,6 +433,10 @@ func decodeAPIBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	}
 	body, ok := readBody(w, r)
 	if !ok {
+		return false
+	}
+	if dup, _ := firstDuplicateKey(body); dup != nil { // decode.go: as the webhooks refuse them
+		writeError(w, slog.Default(), dup) // a 400 naming the key: nothing is logged
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -349,6 +349,7 @@ func TestAPIRejectsBadRequestsAndStoresNothing(t *testing.T) {
 		{"BadKey", http.MethodGet, "/api/v1/incidents/foo", "", 400, "incident"},
 		{"UnknownField", http.MethodPost, base + "/events", `{"occurred_at":"2020-10-08T00:01:00Z","text":"x","actor":"U9"}`, 400, "actor"},
 		{"TrailingGarbage", http.MethodPost, base + "/events", `{"occurred_at":"2020-10-08T00:01:00Z","text":"x"} {}`, 400, ""},
+		{"DuplicateKey", http.MethodPost, base + "/events", `{"occurred_at":"2020-10-08T00:01:00Z","text":"x","text":"y"}`, 400, "text"},
 		{"NotJSON", http.MethodPost, base + "/events", `occurred_at=now`, 400, ""},
 		{"NoTime", http.MethodPost, base + "/events", `{"text":"x"}`, 400, "occurred_at"},
 		{"BadTime", http.MethodPost, base + "/events", `{"occurred_at":"yesterday","text":"x"}`, 400, "occurred_at"},

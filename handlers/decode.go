@@ -42,16 +42,30 @@ func decodeJSON(body []byte, v any) error {
 // walking encoding/json's Token stream cost a fifth of a webhook's CPU in an
 // alert storm.
 func checkNoDuplicateKeys(body []byte) error {
+	dup, syntax := firstDuplicateKey(body)
+	if dup != nil {
+		return dup
+	}
+	if syntax != nil {
+		return bot.FieldErrorf("body", "malformed JSON: %v", syntax)
+	}
+	return nil // what follows the value is decodeJSON's to refuse
+}
+
+// firstDuplicateKey reads body's first JSON value and returns a 400 naming
+// the first key an object repeats, or the syntax error that stopped it
+// (for a caller whose own decoder reports malformed JSON).
+func firstDuplicateKey(body []byte) (dup, syntax error) {
 	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowInvalidUTF8(true)) // as encoding/json: invalid bytes become U+FFFD
 	err := dec.SkipValue()
 	if err == nil {
-		return nil // what follows the value is decodeJSON's to refuse
+		return nil, nil
 	}
 	var se *jsontext.SyntacticError
 	if errors.As(err, &se) && errors.Is(se.Err, jsontext.ErrDuplicateName) {
-		return bot.FieldErrorf(fieldPath(se.JSONPointer), "appears twice in one object: send each key once")
+		return bot.FieldErrorf(fieldPath(se.JSONPointer), "appears twice in one object: send each key once"), nil
 	}
-	return bot.FieldErrorf("body", "malformed JSON: %v", err)
+	return nil, err
 }
 
 // fieldPath writes a JSON pointer (/alerts/0/labels/severity) as the
