@@ -67,12 +67,6 @@ func openAt(t *testing.T, path string) *store.DB {
 	return db
 }
 
-// openDB opens a fresh database file.
-func openDB(t *testing.T) *store.DB {
-	t.Helper()
-	return openAt(t, dbPath(t))
-}
-
 func TestOpen(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "nested", "dir", "sitrep.db")

@@ -319,8 +319,6 @@ func (s *Server) canSee(ctx context.Context, sess bot.WebSession, inc bot.Incide
 	return err == nil
 }
 
-type incidentKey struct{}
-
 // withIncident loads the incident in the path; a private one that the
 // session may not see is answered exactly like a missing one.
 func (s *Server) withIncident(h func(w http.ResponseWriter, r *http.Request, inc bot.Incident)) http.HandlerFunc {

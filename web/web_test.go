@@ -458,8 +458,7 @@ func contains(ss []string, s string) bool {
 func TestSignInWithSlack(t *testing.T) {
 	slack := slackfake.New(t)
 	slack.AddUser(slackfake.User{ID: "U1", Name: "lena", RealName: "Lena Ortiz"})
-	var e *webEnv
-	e = newWebEnv(t, func(s *web.Server) {
+	e := newWebEnv(t, func(s *web.Server) {
 		s.Slack = &web.SlackSignIn{ClientID: slackfake.OIDCClientID, ClientSecret: slackfake.OIDCClientSecret,
 			Issuer: slack.OIDCIssuer(), HTTPClient: slack.Client(),
 			Workspace: func(context.Context) (string, error) { return slackfake.TeamID, nil }}

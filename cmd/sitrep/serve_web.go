@@ -13,14 +13,9 @@ import (
 	"github.com/sitrep-io/sitrep/web"
 )
 
-// webSessions is what the web view needs of the store.
-type webSessions interface {
-	bot.SessionStore
-}
-
 // wireWeb mounts the web view at "/" (and the REST API at /api/), beside
 // the webhooks and Slack's endpoints, which keep their own authentication.
-func wireWeb(cfg Config, svc *bot.Service, sessions webSessions, pms *postmortems, slackEdge *slackEdge, log *slog.Logger, routes *handlers.Routes) *web.Server {
+func wireWeb(cfg Config, svc *bot.Service, sessions bot.SessionStore, pms *postmortems, slackEdge *slackEdge, log *slog.Logger, routes *handlers.Routes) *web.Server {
 	w := &web.Server{Service: svc, Sessions: sessions, Drafter: pms.drafter, Postmortems: pms.cmds,
 		Location: cfg.Postmortem.Location, PublicURL: cfg.publicURL(), Log: log, Now: svc.Now}
 	if slackEdge != nil {
