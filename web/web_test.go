@@ -552,3 +552,31 @@ func TestOverviewChartsLabelTheirWeeks(t *testing.T) {
 		t.Errorf("overview = %d, want a SEV1 bar and the 13 weeks labelled under both charts (this week: Oct 5):\n%s", status, page)
 	}
 }
+
+// TestDurationsAgreeWithThePostmortem: the list shows time to acknowledge
+// and resolve in whole minutes cut as the postmortem's metrics are
+// (postmortem.FormatDuration), so 4h 31m 59s is "4h 31m" on both.
+func TestDurationsAgreeWithThePostmortem(t *testing.T) {
+	e := newWebEnv(t)
+	inc := e.declare("gateway 500s", false)
+	detected := inc.DeclaredAt.Add(-time.Hour)
+	err := e.svc.Update(t.Context(), func(tx bot.Tx) error {
+		inc.DetectedAt = detected
+		inc.AcknowledgedAt = detected.Add(7*time.Minute + 45*time.Second)
+		inc.Status, inc.ResolvedAt = bot.StatusResolved, detected.Add(4*time.Hour+31*time.Minute+59*time.Second)
+		return tx.UpdateIncident(inc)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := e.signIn("U1")
+	_, page := e.get(c, "/incidents?status=resolved")
+	for _, want := range []string{
+		postmortem.FormatDuration(7*time.Minute + 45*time.Second),                // 0h 07m
+		postmortem.FormatDuration(4*time.Hour + 31*time.Minute + 59*time.Second), // 4h 31m
+	} {
+		if !strings.Contains(page, "<td>"+want+"</td>") {
+			t.Errorf("the list does not show %q as the postmortem does:\n%s", want, page)
+		}
+	}
+}
