@@ -1,4 +1,4 @@
-package handlers_test
+package slackchat_test
 
 import (
 	"encoding/json"
@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
-	"github.com/sitrep-io/sitrep/handlers"
 	"github.com/sitrep-io/sitrep/internal/slackfake"
 	"github.com/sitrep-io/sitrep/internal/spfake"
 	"github.com/sitrep-io/sitrep/slackchat"
@@ -22,7 +21,7 @@ func newStatusPageHarness(t *testing.T) (*slackHarness, *spfake.Server) {
 	t.Helper()
 	var sp *spfake.Server
 	var pages *bot.StatusPages
-	h := newSlackHarnessApp(t, func(app *handlers.Slack) {
+	h := newSlackHarnessApp(t, func(app *slackchat.Slack) {
 		svc := app.Service.(*bot.Service)
 		sp = spfake.New("key", "pg", map[string]string{"cmp-api": "API", "cmp-web": "Website"}, svc.Now)
 		t.Cleanup(sp.Close)
@@ -63,7 +62,7 @@ func TestSlackStatusPage_FormPrefilledAndPublished(t *testing.T) {
 	}
 	h.app.Wait()
 	views := h.fake.Views()
-	if len(views) != 1 || views[0].CallbackID != handlers.CallbackPublishStatusPage {
+	if len(views) != 1 || views[0].CallbackID != slackchat.CallbackPublishStatusPage {
 		t.Fatalf("views: %+v", views)
 	}
 	if strings.Contains(string(views[0].Raw), "INTERNAL") {
@@ -91,7 +90,7 @@ func TestSlackStatusPage_FormPrefilledAndPublished(t *testing.T) {
 			"components":       {"value": {Type: "multi_static_select"}},
 			"body":             {"value": slackfake.PlainTextInput(body)},
 		}
-		p := slackfake.ViewSubmission(slackfake.Submission{UserID: "U1", CallbackID: handlers.CallbackPublishStatusPage,
+		p := slackfake.ViewSubmission(slackfake.Submission{UserID: "U1", CallbackID: slackchat.CallbackPublishStatusPage,
 			PrivateMetadata: views[0].PrivateMetadata, Values: values}, time.Now())
 		raw, _ := json.Marshal(p)
 		raw = []byte(strings.Replace(string(raw), `"type":"multi_static_select"`,
@@ -166,7 +165,7 @@ func TestSlackStatusPage_PreviewButtonsAndCardButton(t *testing.T) {
 	// The card's button opens the same form.
 	inc = h.incident(inc.ID)
 	h.click("U1", inc, bot.ActionOpenStatusPage)
-	if views := h.fake.Views(); len(views) != 1 || views[0].CallbackID != handlers.CallbackPublishStatusPage {
+	if views := h.fake.Views(); len(views) != 1 || views[0].CallbackID != slackchat.CallbackPublishStatusPage {
 		t.Fatalf("card button opened %+v", views)
 	}
 	card, ok := h.fake.Message(inc.ChannelID, inc.CardTS)
