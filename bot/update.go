@@ -410,6 +410,10 @@ type UpdateForm struct {
 	// DefaultNext is when the next update is due if the form says nothing
 	// (the severity's reminder interval; 0: no promise).
 	DefaultNext time.Duration
+	// PublishPage, set by a chat when a status page is configured, adds a
+	// box that publishes the update there too (ticked when Public).
+	PublishPage string
+	Public      bool
 }
 
 // UpdateForm is the update form of incident id, prefilled with the draft

@@ -161,7 +161,7 @@ func (s *Slack) openDeclareModal(ctx context.Context, triggerID, user string, f 
 	if s.API == nil {
 		return
 	}
-	if _, err := s.API.OpenViewContext(ctx, triggerID, declareModal(f)); err != nil {
+	if _, err := s.API.OpenViewContext(ctx, triggerID, ModalView(bot.DeclareForm(bot.DeclarePreset{Severity: f.Severity, Private: f.Private}, f.Channel))); err != nil {
 		s.log().Warn("could not open the declare form", "err", err)
 		s.tellUser(ctx, f.Channel, user, fmt.Sprintf("Could not open the declare form (%v). Use /incident declare <title> instead.", err))
 	}

@@ -24,19 +24,12 @@ import (
 // Modal callback ids (callback_id) and the ids of their inputs
 // (block_id / action_id).
 const (
-	CallbackPostUpdate    = "sitrep.post_update"    // private_metadata: the incident id
-	CallbackDeclare       = "sitrep.declare"        // private_metadata: the channel typed in
-	CallbackRunRunbook    = "sitrep.run_runbook"    // private_metadata: a formOrigin (JSON)
-	CallbackTriageDecline = "sitrep.triage_decline" // private_metadata: a formOrigin (JSON)
+	CallbackPostUpdate    = callbackPrefix + bot.FormPostUpdate      // private_metadata: the incident id
+	CallbackDeclare       = callbackPrefix + bot.FormDeclare         // private_metadata: the channel typed in
+	CallbackRunRunbook    = callbackPrefix + runbooks.FormRunRunbook // private_metadata: a formOrigin (JSON)
+	CallbackTriageDecline = callbackPrefix + bot.FormTriageDecline   // private_metadata: a formOrigin (JSON)
 
-	inputValue       = "value" // the action_id of every input
-	blockUpdateText  = "text"
-	blockTitle       = "title"
-	blockSeverity    = "severity"
-	blockDescription = "description"
-	blockPrivate     = "private"
-	blockReason      = "reason"
-	blockParamPrefix = "param-" // + the runbook parameter's name
+	inputValue = "value" // the action_id of every input (forms.go)
 )
 
 // RunbookCatalog finds a runbook by name (*runbooks.Catalog does), so that
@@ -260,14 +253,14 @@ func (s *Slack) formFirst(triggerID string, inv bot.ActionInvocation) afterAck {
 		if err != nil {
 			return nil // refused by the action itself
 		}
-		return s.modalOpener(triggerID, inv.Actor, inv.ChannelID, declineModal(bot.IncidentKey(id), origin),
+		return s.modalOpener(triggerID, inv.Actor, inv.ChannelID, ModalView(bot.DeclineForm(bot.IncidentKey(id), origin.encode())),
 			"the decline form", fmt.Sprintf("/incident %s decline <reason>", bot.IncidentKey(id)))
 	case runbooks.ActionRunRunbook:
 		rb := s.runbookWithParams(inv.Value)
 		if rb == nil {
 			return nil // nothing to ask: requested at once
 		}
-		return s.modalOpener(triggerID, inv.Actor, inv.ChannelID, runbookModal(rb, origin),
+		return s.modalOpener(triggerID, inv.Actor, inv.ChannelID, ModalView(runbooks.ParamsForm(rb, origin.encode())),
 			"the runbook form", "/incident run "+runbooks.Syntax(rb))
 	}
 	return nil
@@ -384,9 +377,9 @@ func (s *Slack) viewSubmission(ctx context.Context, ic slack.InteractionCallback
 func (s *Slack) submitDecline(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	origin := decodeOrigin(ic.View.PrivateMetadata)
 	inv := bot.ActionInvocation{Actor: ic.User.ID, ChannelID: origin.Channel, ActionID: bot.ActionTriageDecline,
-		Value: origin.Value, Input: map[string]string{"reason": stateValue(ic.View.State, blockReason)}}
+		Value: origin.Value, Input: map[string]string{"reason": SubmittedValues(ic.View.State)[bot.DeclineReason]}}
 	if _, err := s.Service.HandleAction(ctx, inv); err != nil {
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockReason: s.userMessage(err, "triage decline")}), nil
+		return formErrors(bot.FormErrors{bot.DeclineReason: s.userMessage(err, "triage decline")}), nil
 	}
 	return nil, nil
 }
@@ -398,41 +391,25 @@ func (s *Slack) submitDecline(ctx context.Context, ic slack.InteractionCallback)
 // approval card is posted in the incident channel through the outbox.
 func (s *Slack) submitRunbook(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	origin := decodeOrigin(ic.View.PrivateMetadata)
-	values := paramValues(ic.View.State)
+	values := runbooks.ParamValues(SubmittedValues(ic.View.State))
 	rb := s.runbookWithParams(origin.Value)
 	if rb != nil {
 		if errs := paramFieldErrors(rb, values); len(errs) > 0 {
-			return slack.NewErrorsViewSubmissionResponse(errs), nil
+			return formErrors(errs), nil
 		}
 	}
 	inv := bot.ActionInvocation{Actor: ic.User.ID, ChannelID: origin.Channel, ActionID: runbooks.ActionRunRunbook,
 		Value: origin.Value, Input: values}
 	reply, err := s.Service.HandleAction(ctx, inv)
 	if err != nil {
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{runErrorBlock(rb, ic.View.State, err): s.userMessage(err, "runbook run")}), nil
+		return formErrors(bot.FormErrors{runErrorBlock(rb, ic.View.State, err): s.userMessage(err, "runbook run")}), nil
 	}
 	return nil, s.replier(origin.Channel, ic.User.ID, reply)
 }
 
-// paramValues are the non-empty parameter fields of a runbook form, by
-// parameter name.
-func paramValues(st *slack.ViewState) map[string]string {
-	values := map[string]string{}
-	if st == nil {
-		return values
-	}
-	for block := range st.Values {
-		name, ok := strings.CutPrefix(block, blockParamPrefix)
-		if v := stateValue(st, block); ok && v != "" {
-			values[name] = v
-		}
-	}
-	return values
-}
-
 // paramFieldErrors checks values as the run request will (runbooks'
 // Bind) and returns, by field, what is wrong with each parameter at fault.
-func paramFieldErrors(rb *runbooks.Runbook, values map[string]string) map[string]string {
+func paramFieldErrors(rb *runbooks.Runbook, values map[string]string) bot.FormErrors {
 	_, err := rb.Bind(values)
 	if err == nil {
 		return nil
@@ -441,7 +418,7 @@ func paramFieldErrors(rb *runbooks.Runbook, values map[string]string) map[string
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		errs = joined.Unwrap()
 	}
-	out := map[string]string{}
+	out := bot.FormErrors{}
 	for _, e := range errs {
 		var pe *runbooks.ParamError
 		if !errors.As(e, &pe) || rb.Param(pe.Param) == nil {
@@ -451,7 +428,7 @@ func paramFieldErrors(rb *runbooks.Runbook, values map[string]string) map[string
 		if pe.Pattern != "" {
 			msg += " " + pe.Pattern
 		}
-		out[blockParamPrefix+pe.Param] = msg
+		out[runbooks.ParamField(pe.Param)] = msg
 	}
 	return out
 }
@@ -462,7 +439,7 @@ func runErrorBlock(rb *runbooks.Runbook, st *slack.ViewState, err error) string 
 	var fields []string
 	if rb != nil {
 		for _, p := range rb.Params {
-			fields = append(fields, blockParamPrefix+p.Name)
+			fields = append(fields, runbooks.ParamField(p.Name))
 		}
 	} else if st != nil { // a form opened before a restart without runbooks
 		for block := range st.Values {
@@ -471,51 +448,28 @@ func runErrorBlock(rb *runbooks.Runbook, st *slack.ViewState, err error) string 
 		slices.Sort(fields)
 	}
 	var be *bot.Error
-	if errors.As(err, &be) && be.Field != "" && slices.Contains(fields, blockParamPrefix+be.Field) {
-		return blockParamPrefix + be.Field
+	if errors.As(err, &be) && be.Field != "" && slices.Contains(fields, runbooks.ParamField(be.Field)) {
+		return runbooks.ParamField(be.Field)
 	}
 	if len(fields) == 0 {
-		return blockParamPrefix
+		return runbooks.ParamField("")
 	}
 	return fields[0]
 }
 
 func (s *Slack) submitDeclare(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
-	req := bot.DeclareRequest{Actor: ic.User.ID, Title: stateValue(ic.View.State, blockTitle),
-		Description: stateValue(ic.View.State, blockDescription)}
-	if v := stateValue(ic.View.State, blockSeverity); v != "" {
-		sev, err := bot.ParseSeverity(v)
-		if err != nil {
-			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockSeverity: "choose SEV1 to SEV4"}), nil
-		}
-		req.Severity = sev
-	}
-	if st := ic.View.State; st != nil {
-		req.Private = len(st.Values[blockPrivate][inputValue].SelectedOptions) > 0
+	req, errs := bot.DeclareRequestFrom(ic.User.ID, SubmittedValues(ic.View.State))
+	if errs != nil {
+		return formErrors(errs), nil
 	}
 	inc, err := s.Service.Declare(ctx, req)
 	if err != nil {
-		block := blockTitle
-		if be := (*bot.Error)(nil); errors.As(err, &be) && be.Field == "severity" {
-			block = blockSeverity
-		}
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{block: s.userMessage(err, "declare")}), nil
+		field := bot.DeclareForm(bot.DeclarePreset{}, "").ErrorField(err, bot.DeclareTitle)
+		return formErrors(bot.FormErrors{field: s.userMessage(err, "declare")}), nil
 	}
 	channel, user := ic.View.PrivateMetadata, ic.User.ID
 	text := fmt.Sprintf("Declared %s %s: %s. Its channel is being created; you will be invited.", inc.Key(), inc.Severity, inc.Title)
 	return nil, func(ctx context.Context) { s.tellUser(ctx, channel, user, text) }
-}
-
-// stateValue is the text or chosen option of a modal input.
-func stateValue(st *slack.ViewState, block string) string {
-	if st == nil {
-		return ""
-	}
-	a := st.Values[block][inputValue]
-	if a.SelectedOption.Value != "" {
-		return a.SelectedOption.Value
-	}
-	return strings.TrimSpace(a.Value)
 }
 
 // modalOpener returns the work that opens view with the click's trigger id
@@ -531,92 +485,4 @@ func (s *Slack) modalOpener(triggerID, user, channel string, view slack.ModalVie
 			s.tellUser(ctx, channel, user, fmt.Sprintf("Could not open %s (%v). Use %s instead.", what, err, command))
 		}
 	}
-}
-
-// declareModal is the declare form, preset with what the command said.
-func declareModal(f declareForm) slack.ModalViewRequest {
-	var options []*slack.OptionBlockObject
-	for sev := bot.SEV1; sev <= bot.SEV4; sev++ {
-		options = append(options, slack.NewOptionBlockObject(sev.String(), plain(sev.String()), nil))
-	}
-	sevSelect := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Default severity"), inputValue, options...)
-	if f.Severity.Valid() {
-		sevSelect.InitialOption = options[f.Severity-1]
-	}
-	sevBlock := slack.NewInputBlock(blockSeverity, plain("Severity"), plain("SEV1 is the most severe."), sevSelect)
-	sevBlock.Optional = true
-	desc := slack.NewPlainTextInputBlockElement(plain("What is known so far"), inputValue)
-	desc.Multiline = true
-	descBlock := slack.NewInputBlock(blockDescription, plain("Description"), nil, desc)
-	descBlock.Optional = true
-	privateOpt := slack.NewOptionBlockObject("private", plain("Private incident (security, HR)"), nil)
-	box := slack.NewCheckboxGroupsBlockElement(inputValue, privateOpt)
-	if f.Private {
-		box.InitialOptions = []*slack.OptionBlockObject{privateOpt}
-	}
-	privateBlock := slack.NewInputBlock(blockPrivate, plain("Visibility"),
-		plain("A private channel; the broadcast says only that a private incident exists."), box)
-	privateBlock.Optional = true
-	return slack.ModalViewRequest{
-		Type: slack.VTModal, CallbackID: CallbackDeclare, PrivateMetadata: f.Channel,
-		Title: plain("Declare an incident"), Submit: plain("Declare"), Close: plain("Cancel"),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewInputBlock(blockTitle, plain("Title"), nil, slack.NewPlainTextInputBlockElement(plain("Platform API returning 500"), inputValue)),
-			sevBlock, descBlock, privateBlock,
-		}},
-	}
-}
-
-// declineModal asks why a triaged alert is declined.
-func declineModal(key string, origin formOrigin) slack.ModalViewRequest {
-	input := slack.NewPlainTextInputBlockElement(plain("A known flapping check; tracked in OPS-123"), inputValue)
-	input.Multiline = true
-	reason := slack.NewInputBlock(blockReason, plain("Why is it not an incident?"),
-		plain("Recorded on its timeline and shown on the triage message. Empty: \"not worth an incident\"."), input)
-	reason.Optional = true
-	return slack.ModalViewRequest{
-		Type: slack.VTModal, CallbackID: CallbackTriageDecline, PrivateMetadata: origin.encode(),
-		Title: plain("Decline " + key), Submit: plain("Decline"), Close: plain("Cancel"),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType,
-				key+" is resolved without a channel, marked declined.", false, false), nil, nil),
-			reason,
-		}},
-	}
-}
-
-// runbookModal asks for a runbook's parameters: one field each, preset
-// with its default, its pattern in the hint.
-func runbookModal(rb *runbooks.Runbook, origin formOrigin) slack.ModalViewRequest {
-	gate, submit := "It runs at once: no approval needed.", "Run"
-	if rb.NeedsApproval() {
-		gate, submit = "Nothing runs before it is approved: the approval card shows every step exactly as it will run.", "Request run"
-	}
-	blocks := []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType,
-		fmt.Sprintf("*%s*: %s\n%s", rb.Name, rb.Title, gate), false, false), nil, nil)}
-	for _, p := range rb.Params {
-		blocks = append(blocks, paramInput(p))
-	}
-	return slack.ModalViewRequest{
-		Type: slack.VTModal, CallbackID: CallbackRunRunbook, PrivateMetadata: origin.encode(),
-		Title: plain("Run a runbook"), Submit: plain(submit), Close: plain("Cancel"),
-		Blocks: slack.Blocks{BlockSet: blocks},
-	}
-}
-
-// paramInput is the field of one runbook parameter. A required one must be
-// filled; an optional one left empty takes its default.
-func paramInput(p *runbooks.Param) *slack.InputBlock {
-	input := slack.NewPlainTextInputBlockElement(nil, inputValue)
-	input.InitialValue = p.Default
-	hint := "One word matching " + p.Pattern + "."
-	if p.Description != "" {
-		hint = p.Description + " " + hint
-	}
-	if p.Default != "" {
-		hint += " Default: " + p.Default + "."
-	}
-	block := slack.NewInputBlock(blockParamPrefix+p.Name, plain(p.Name), plain(hint), input)
-	block.Optional = !p.Required
-	return block
 }

@@ -3,8 +3,6 @@ package slackchat
 import (
 	"context"
 	"errors"
-	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -19,16 +17,6 @@ import (
 // CallbackPublishStatusPage is the publish form's callback id;
 // private_metadata is a formOrigin whose value is the incident id.
 const CallbackPublishStatusPage = "sitrep.statuspage_publish"
-
-// Inputs of the publish form (block ids), named as the domain names the
-// fields of its errors.
-const (
-	blockPublicTitle      = "title"
-	blockPublicBody       = "body"
-	blockPublicStatus     = "status"
-	blockComponents       = "components"
-	blockComponentsStatus = "component_status"
-)
 
 // StatusPageForms drafts the publish form (*bot.StatusPages does).
 type StatusPageForms interface {
@@ -75,77 +63,8 @@ func (s *Slack) publishModal(ctx context.Context, id int64, channel string) (sla
 	if err != nil {
 		return slack.ModalViewRequest{}, err
 	}
-	title := slack.NewPlainTextInputBlockElement(nil, inputValue)
-	title.InitialValue = draft.Title
-	title.MaxLength = 255
-
-	var statusOpts []*slack.OptionBlockObject
-	var initialStatus *slack.OptionBlockObject
-	for _, st := range bot.Statuses[1:] {
-		o := slack.NewOptionBlockObject(string(st), plain(st.Words()), nil)
-		statusOpts = append(statusOpts, o)
-		if st == draft.Status {
-			initialStatus = o
-		}
-	}
-	status := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, nil, inputValue, statusOpts...)
-	status.InitialOption = initialStatus
-
-	body := slack.NewPlainTextInputBlockElement(nil, inputValue)
-	body.Multiline = true
-	body.InitialValue = draft.Body
-
-	blocks := []slack.Block{
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, fmt.Sprintf(
-			"Customers will read exactly this on %s. Nothing from the channel is included unless you type it here.", s.StatusPage.PageName()), false, false), nil, nil),
-		slack.NewInputBlock(blockPublicTitle, plain("Public title"), plain("Not the internal title: what customers see."), title),
-		slack.NewInputBlock(blockPublicStatus, plain("Status"), nil, status),
-	}
-	if names := s.StatusPage.ComponentNames(); len(names) > 0 {
-		var opts, initial []*slack.OptionBlockObject
-		for _, n := range names {
-			o := slack.NewOptionBlockObject(n, plain(n), nil)
-			opts = append(opts, o)
-			if slices.ContainsFunc(draft.Components, func(c bot.PublicComponent) bool { return c.Name == n }) {
-				initial = append(initial, o)
-			}
-		}
-		comps := slack.NewOptionsMultiSelectBlockElement(slack.MultiOptTypeStatic, nil, inputValue, opts...)
-		comps.InitialOptions = initial
-		compBlock := slack.NewInputBlock(blockComponents, plain("Affected components"), nil, comps)
-		compBlock.Optional = true
-
-		var csOpts []*slack.OptionBlockObject
-		var csInitial *slack.OptionBlockObject
-		current := bot.ComponentMajorOutage
-		if len(draft.Components) > 0 {
-			current = draft.Components[0].Status
-		}
-		for _, cs := range slices.Backward(bot.ComponentStatuses) {
-			o := slack.NewOptionBlockObject(string(cs), plain(cs.Words()), nil)
-			csOpts = append(csOpts, o)
-			if cs == current {
-				csInitial = o
-			}
-		}
-		csSelect := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, nil, inputValue, csOpts...)
-		csSelect.InitialOption = csInitial
-		blocks = append(blocks, compBlock, slack.NewInputBlock(blockComponentsStatus, plain("Component status"),
-			plain("From the severity by default; resolving sets them operational."), csSelect))
-	}
-	blocks = append(blocks, slack.NewInputBlock(blockPublicBody, plain("Public text"),
-		plain("Replace the prompt in brackets; customers read this as written."), body))
-	nextBlock := slack.NewInputBlock(blockNextUpdate, plain("Next update by"),
-		plain("A duration (30m, 1h) or a time HH:MM: the public text ends \"Next update by HH:MM\". Empty: no promise."),
-		slack.NewPlainTextInputBlockElement(plain("30m, 1h or HH:MM"), inputValue))
-	nextBlock.Optional = true
-	blocks = append(blocks, nextBlock)
 	origin := formOrigin{Value: strconv.FormatInt(id, 10), Channel: channel}
-	return slack.ModalViewRequest{
-		Type: slack.VTModal, CallbackID: CallbackPublishStatusPage, PrivateMetadata: origin.encode(),
-		Title: plain("Publish to status page"), Submit: plain("Publish"), Close: plain("Cancel"),
-		Blocks: slack.Blocks{BlockSet: blocks},
-	}, nil
+	return ModalView(bot.PublishForm(draft, s.StatusPage.PageName(), s.StatusPage.ComponentNames(), origin.encode())), nil
 }
 
 // statusPageFormFirst opens the publish form for the card's button.
@@ -170,66 +89,38 @@ func (s *Slack) statusPageFormFirst(ctx context.Context, triggerID string, inv b
 // the field at fault.
 func (s *Slack) submitPublish(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	origin := decodeOrigin(ic.View.PrivateMetadata)
-	input := map[string]string{
-		"title":  stateValue(ic.View.State, blockPublicTitle),
-		"body":   stateValue(ic.View.State, blockPublicBody),
-		"status": stateValue(ic.View.State, blockPublicStatus),
-		"next":   stateValue(ic.View.State, blockNextUpdate),
+	values := SubmittedValues(ic.View.State)
+	input := map[string]string{}
+	for _, field := range []string{bot.PublishTitle, bot.PublishBody, bot.PublishStatus, bot.PublishNext} {
+		input[field] = values[field]
 	}
-	if st := ic.View.State; st != nil {
-		if _, ok := st.Values[blockComponents]; ok {
-			var names []string
-			for _, o := range st.Values[blockComponents][inputValue].SelectedOptions {
-				names = append(names, o.Value)
-			}
-			input["components"] = strings.Join(names, ",")
-			input["component_status"] = stateValue(st, blockComponentsStatus)
-		}
+	if _, ok := values[bot.PublishComponents]; ok {
+		input[bot.PublishComponents] = values[bot.PublishComponents]
+		input[bot.PublishComponentStatus] = values[bot.PublishComponentStatus]
 	}
 	inv := bot.ActionInvocation{Actor: ic.User.ID, ChannelID: origin.Channel, ActionID: bot.ActionPublishStatusPage,
 		Value: origin.Value, Input: input}
 	reply, err := s.Service.HandleAction(ctx, inv)
 	if err != nil {
-		block := blockPublicBody
+		// Shown under the field at fault when the submitted form has it.
+		field := bot.PublishBody
 		var be *bot.Error
-		if errors.As(err, &be) && slices.Contains([]string{blockPublicTitle, blockPublicStatus, blockComponents, blockComponentsStatus, blockNextUpdate}, be.Field) {
-			block = be.Field
-			if ic.View.State == nil || ic.View.State.Values[block] == nil {
-				block = blockPublicBody
+		if errors.As(err, &be) && be.Field != "" {
+			if _, shown := values[be.Field]; shown {
+				field = be.Field
 			}
 		}
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{block: s.userMessage(err, "publication")}), nil
+		return formErrors(bot.FormErrors{field: s.userMessage(err, "publication")}), nil
 	}
 	return nil, s.replier(origin.Channel, ic.User.ID, reply)
 }
 
-// blockAlsoPublish is the update form's "also publish" box.
-const blockAlsoPublish = "also_publish"
-
 // withPublishBox adds to the update form, when a status page is
 // configured, a box that publishes the update too (ticked: from
 // "/incident update --public").
-func (s *Slack) withPublishBox(view slack.ModalViewRequest, ticked bool) slack.ModalViewRequest {
-	if s.StatusPage == nil {
-		return view
+func (s *Slack) withPublishBox(f bot.UpdateForm, ticked bool) bot.UpdateForm {
+	if s.StatusPage != nil {
+		f.PublishPage, f.Public = s.StatusPage.PageName(), ticked
 	}
-	opt := slack.NewOptionBlockObject("public", plain("Also publish this text to "+s.StatusPage.PageName()), nil)
-	boxes := slack.NewCheckboxGroupsBlockElement(inputValue, opt)
-	if ticked {
-		boxes.InitialOptions = []*slack.OptionBlockObject{opt}
-	}
-	box := slack.NewInputBlock(blockAlsoPublish, plain("Customers"),
-		plain("Customers read the text exactly as written, with the incident's public status and components."),
-		boxes)
-	box.Optional = true
-	view.Blocks.BlockSet = append(view.Blocks.BlockSet, box)
-	return view
-}
-
-// publishChecked is "true" when the update form's publish box is ticked.
-func publishChecked(st *slack.ViewState) string {
-	if st == nil || len(st.Values[blockAlsoPublish][inputValue].SelectedOptions) == 0 {
-		return ""
-	}
-	return "true"
+	return f
 }

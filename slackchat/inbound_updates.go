@@ -3,10 +3,7 @@ package slackchat
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/slack-go/slack"
@@ -22,13 +19,6 @@ import (
 // shown to its author alone with *Post anyway* and *Edit*, as the slash
 // command does: one way to answer a repeat, wherever it was typed, and
 // nothing typed is lost (Edit brings it back in the form).
-
-const blockNextUpdate = "next"
-
-// maxUpdateField is the update form field's max_length (Slack's largest
-// for a plain_text_input). Longer updates typed as a command are posted
-// whole, over several sections.
-const maxUpdateField = 3000
 
 // updateFormRequest reports whether text is "update" without the update's
 // text, which opens the form: "--next <when>" presets it, and "--public"
@@ -87,7 +77,7 @@ func (s *Slack) draftFormOpener(triggerID, user, channel string, id int64, prese
 			return
 		}
 		f.Next = preset.next
-		s.modalOpener(triggerID, user, channel, s.withPublishBox(updateModal(f), preset.public), "the update form", "/incident update <text>")(ctx)
+		s.modalOpener(triggerID, user, channel, ModalView(s.withPublishBox(f, preset.public).Form()), "the update form", "/incident update <text>")(ctx)
 	}
 }
 
@@ -100,50 +90,21 @@ func (s *Slack) editFormOpener(triggerID string, inv bot.ActionInvocation) after
 			s.tellUser(ctx, inv.ChannelID, inv.Actor, s.userMessage(err, "update form"))
 			return
 		}
-		s.modalOpener(triggerID, inv.Actor, inv.ChannelID, s.withPublishBox(updateModal(f), false), "the update form", "/incident update <text>")(ctx)
+		s.modalOpener(triggerID, inv.Actor, inv.ChannelID, ModalView(s.withPublishBox(f, false).Form()), "the update form", "/incident update <text>")(ctx)
 	}
-}
-
-// updateModal is the "Post update" form: the text, and when the next
-// update comes.
-func updateModal(f bot.UpdateForm) slack.ModalViewRequest {
-	input := slack.NewPlainTextInputBlockElement(plain("What is happening, what is next"), inputValue)
-	input.Multiline = true
-	// Slack's own limit for the field, shown as the person types: an update
-	// of that size fits one section of the posted message.
-	input.MaxLength = maxUpdateField
-	input.InitialValue = f.Text
-	next := slack.NewPlainTextInputBlockElement(plain("30m, 1h or HH:MM"), inputValue)
-	next.InitialValue = f.Next
-	hint := "A duration (30m, 1h) or a time HH:MM. The reminder comes if no update is posted by then."
-	if f.DefaultNext > 0 {
-		hint += fmt.Sprintf(" Empty: in %s (the %s reminder interval).", shortDuration(f.DefaultNext), f.Incident.Severity)
-	}
-	nextBlock := slack.NewInputBlock(blockNextUpdate, plain("Next update by"), plain(hint), next)
-	nextBlock.Optional = true
-	return slack.ModalViewRequest{
-		Type: slack.VTModal, CallbackID: CallbackPostUpdate, PrivateMetadata: strconv.FormatInt(f.Incident.ID, 10),
-		Title: plain("Post a status update"), Submit: plain("Post"), Close: plain("Cancel"),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewInputBlock(blockUpdateText, plain("Update"),
-				plain("Drafted from the timeline since the previous update: edit it. Posted in the channel and mirrored to the broadcast channel."), input),
-			nextBlock,
-		}},
-	}
-}
-
-// shortDuration renders a reminder interval: "30m", "1h", "1h30m".
-func shortDuration(d time.Duration) string {
-	return strings.TrimSuffix(strings.TrimSuffix(d.Round(time.Minute).String(), "0s"), "h0m")
 }
 
 // submitUpdate posts a submitted update form. A field at fault is named
 // under its field; a repeat closes the form and asks its author (see
 // above).
 func (s *Slack) submitUpdate(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
+	values := SubmittedValues(ic.View.State)
+	public := ""
+	if values[bot.UpdateAlsoPublish] != "" {
+		public = "true"
+	}
 	inv := bot.ActionInvocation{Actor: ic.User.ID, ActionID: bot.ActionPostUpdate, Value: ic.View.PrivateMetadata,
-		Input: map[string]string{"text": stateValue(ic.View.State, blockUpdateText), "next": stateValue(ic.View.State, blockNextUpdate),
-			"public": publishChecked(ic.View.State)}}
+		Input: map[string]string{"text": values[bot.UpdateText], "next": values[bot.UpdateNext], "public": public}}
 	_, err := s.Service.HandleAction(ctx, inv)
 	var rep *bot.RepeatedUpdateError
 	switch {
@@ -152,9 +113,9 @@ func (s *Slack) submitUpdate(ctx context.Context, ic slack.InteractionCallback) 
 	case errors.As(err, &rep):
 		return nil, s.replier(rep.Incident.ChannelID, ic.User.ID, rep.Reply)
 	}
-	block := blockUpdateText
-	if be := (*bot.Error)(nil); errors.As(err, &be) && be.Field == "next" {
-		block = blockNextUpdate
+	field := bot.UpdateText
+	if be := (*bot.Error)(nil); errors.As(err, &be) && be.Field == bot.UpdateNext {
+		field = bot.UpdateNext
 	}
-	return slack.NewErrorsViewSubmissionResponse(map[string]string{block: s.userMessage(err, "status update")}), nil
+	return formErrors(bot.FormErrors{field: s.userMessage(err, "status update")}), nil
 }
