@@ -77,7 +77,7 @@ func TestTriage_Accept(t *testing.T) {
 		t.Errorf("invites: %v", invites)
 	}
 	upd := e.chat.Calls("update")
-	if len(upd) == 0 || upd[len(upd)-1].Channel != triageChannel || !strings.Contains(upd[len(upd)-1].Text, "accepted by <@U7>") {
+	if len(upd) == 0 || upd[len(upd)-1].Channel != triageChannel || !strings.Contains(upd[len(upd)-1].Text, "accepted by "+bot.Mention("U7")) {
 		t.Errorf("triage message not redrawn as accepted: %v", upd)
 	}
 	if e.triage(inc.ID).State != bot.TriageAccepted {
@@ -105,7 +105,7 @@ func TestTriage_Decline(t *testing.T) {
 		t.Fatalf("decline created %d channels", n)
 	}
 	upd := e.chat.Calls("update")
-	if len(upd) != 1 || !strings.Contains(upd[0].Text, "declined by <@U7>: known noisy disk alert") {
+	if len(upd) != 1 || !strings.Contains(upd[0].Text, "declined by "+bot.Mention("U7")+": known noisy disk alert") {
 		t.Fatalf("triage message after decline: %v", upd)
 	}
 	declined := false

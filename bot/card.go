@@ -80,7 +80,7 @@ func Announcement(inc Incident) Message {
 	}
 	where := ""
 	if inc.ChannelID != "" {
-		where = fmt.Sprintf(" in <#%s>", inc.ChannelID)
+		where = " in " + ChannelLink(inc.ChannelID)
 	}
 	return Message{Text: fmt.Sprintf("%s %s opened%s: %s (%s)", inc.Key(), inc.Severity, where, inc.Title, inc.Status)}
 }

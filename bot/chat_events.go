@@ -182,7 +182,7 @@ func (s *Service) RecordResponderJoined(ctx context.Context, ref ChatEventRef, c
 			at = now
 		}
 		ev := Event{IncidentID: inc.ID, OccurredAt: at, RecordedAt: now, Kind: KindResponderJoined, Actor: user,
-			Text: fmt.Sprintf("<@%s> joined the channel", user), DedupKey: "joined:" + user,
+			Text: Mention(user) + " joined the channel", DedupKey: "joined:" + user,
 			Data: map[string]any{"user": user, "channel": channelID}}
 		return tx.AppendEvent(&ev)
 	})

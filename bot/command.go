@@ -306,10 +306,17 @@ func FormatEvent(ev Event) string {
 
 var mentionMarkup = regexp.MustCompile(`<([@#]|!subteam\^)([^>|]+)(?:\|([^>]*))?>`)
 
-// PlainText turns chat mention markup ("<@U1>", "<@U1|ana>", "<#C1>",
-// "<!subteam^S1>") into plain "@U1", "@ana", "#C1" and "@S1", for terminals
-// and files.
+// PlainText turns the domain's mentions (Mention, GroupMention,
+// ChannelLink) into plain "@U1", "@S1" and "#C1", for terminals, files and
+// web pages; and chat mention markup in text people typed or that an older
+// version stored ("<@U1>", "<@U1|ana>", "<#C1>", "<!subteam^S1>") into
+// plain "@U1", "@ana", "#C1" and "@S1".
 func PlainText(s string) string {
+	return ReplaceMentions(s, plainChatMarkup, plainMention)
+}
+
+// plainChatMarkup turns chat mention markup into plain text.
+func plainChatMarkup(s string) string {
 	return mentionMarkup.ReplaceAllStringFunc(s, func(m string) string {
 		parts := mentionMarkup.FindStringSubmatch(m)
 		sigil := parts[1]

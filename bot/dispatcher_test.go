@@ -37,7 +37,7 @@ func TestDeclareDelivers(t *testing.T) {
 		"create inc-1-checkout-is-down",
 		fmt.Sprintf("post %s %q", ch, bot.Card(got).Text),
 		fmt.Sprintf("invite %s [U1]", ch),
-		fmt.Sprintf("post %s %q", broadcast, fmt.Sprintf("INC-1 SEV3 opened in <#%s>: Checkout is DOWN (investigating)", ch)),
+		fmt.Sprintf("post %s %q", broadcast, fmt.Sprintf("INC-1 SEV3 opened in %s: Checkout is DOWN (investigating)", bot.ChannelLink(ch))),
 		fmt.Sprintf("pin %s/%s", ch, got.CardTS),
 	}
 	if !reflect.DeepEqual(calls, want) {

@@ -197,7 +197,7 @@ func (h *pagerHandlers) match(ctx context.Context, d Delivery, users []OnCallUse
 		default:
 			invite = append(invite, cu.ID)
 			events = append(events, Event{Kind: KindResponderInvited, Actor: SystemActor, DedupKey: dedup + ":invited",
-				Text: fmt.Sprintf("invited <@%s> (%s), on call in PagerDuty", cu.ID, u.Email),
+				Text: fmt.Sprintf("invited %s (%s), on call in PagerDuty", Mention(cu.ID), u.Email),
 				Data: map[string]any{"pager_user": u.ID, "email": u.Email, "user": cu.ID, "found": true}})
 		}
 	}

@@ -196,9 +196,9 @@ func allowedText(rule PermissionRule) string {
 		case id == AllowCommander:
 			names = append(names, "the commander")
 		case IsUserGroupID(id):
-			names = append(names, "<!subteam^"+id+">")
+			names = append(names, GroupMention(id))
 		default:
-			names = append(names, "<@"+id+">")
+			names = append(names, Mention(id))
 		}
 	}
 	return strings.Join(names, ", ")

@@ -74,7 +74,7 @@ func TestReminderAfterInterval(t *testing.T) {
 	at(e, 30*time.Minute)
 	wantReminders(t, e, inc, 1, "at 30 min")
 	got := reminders(e, inc.ChannelID)[0]
-	for _, want := range []string{"<@U1>", "INC-1", "30 min"} {
+	for _, want := range []string{bot.Mention("U1"), "INC-1", "30 min"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("reminder %q lacks %q", got, want)
 		}
@@ -95,7 +95,7 @@ func TestReminderMessage(t *testing.T) {
 		msg.Actions[1].Label != "Snooze 30 min" || msg.Actions[0].Value != "4" || msg.Actions[1].Value != "4" {
 		t.Errorf("actions %+v, want Post update and Snooze 30 min for incident 4", msg.Actions)
 	}
-	if !strings.HasPrefix(msg.Text, "<@U7>") {
+	if !strings.HasPrefix(msg.Text, bot.Mention("U7")) {
 		t.Errorf("text %q should mention the commander first", msg.Text)
 	}
 	inc.Commander = ""

@@ -391,7 +391,7 @@ func (s *Service) Declare(ctx context.Context, req DeclareRequest) (Incident, er
 		}
 		events := []Event{
 			{Kind: KindDeclared, Actor: req.Actor, Text: fmt.Sprintf("declared %s %s: %s", inc.Key(), sev, title)},
-			{Kind: KindRoleAssigned, Actor: req.Actor, Text: fmt.Sprintf("<@%s> is commander", req.Actor),
+			{Kind: KindRoleAssigned, Actor: req.Actor, Text: Mention(req.Actor) + " is commander",
 				Data: map[string]any{"role": string(RoleCommander), "user": req.Actor}},
 		}
 		if err := appendAll(tx, inc.ID, now, events...); err != nil {
@@ -569,10 +569,10 @@ func (s *Service) AssignRole(ctx context.Context, actor string, id int64, role R
 			return FieldErrorf("role", "unknown role %q: use commander or comms", role)
 		}
 		if *holder == user {
-			return Errorf(EINVALID, "<@%s> is already %s of %s", user, role, inc.Key())
+			return Errorf(EINVALID, "%s is already %s of %s", Mention(user), role, inc.Key())
 		}
 		*holder = user
-		text := fmt.Sprintf("<@%s> is %s", user, role)
+		text := fmt.Sprintf("%s is %s", Mention(user), role)
 		ev := Event{Kind: KindRoleAssigned, Actor: actor, Text: text, Data: map[string]any{"role": string(role), "user": user}}
 		if err := appendAll(tx, inc.ID, now, ev); err != nil {
 			return err
@@ -580,7 +580,7 @@ func (s *Service) AssignRole(ctx context.Context, actor string, id int64, role R
 		if err := tx.Enqueue(mustDelivery(incidentKey(inc.ID), OpInvite, inc.ID, invitePayload{Users: []string{user}})); err != nil {
 			return err
 		}
-		if err := s.say(tx, *inc, fmt.Sprintf("%s made <@%s> %s", actorMention(actor), user, role)); err != nil {
+		if err := s.say(tx, *inc, fmt.Sprintf("%s made %s %s", actorMention(actor), Mention(user), role)); err != nil {
 			return err
 		}
 		return s.refresh(tx, *inc, role == RoleCommander)
@@ -684,7 +684,7 @@ func actorMention(actor string) string {
 	if actor == "" || actor == SystemActor || strings.Contains(actor, ":") {
 		return actor
 	}
-	return "<@" + actor + ">"
+	return Mention(actor)
 }
 
 // AlertActor is the timeline actor for an alert source.

@@ -220,7 +220,7 @@ func (s *Service) AcceptTriage(ctx context.Context, actor string, id int64) (Inc
 			Data: map[string]any{"state": string(TriageAccepted)}}}
 		if actor != "" && inc.Commander == "" {
 			inc.Commander, invite = actor, []string{actor}
-			events = append(events, Event{Kind: KindRoleAssigned, Actor: actor, Text: fmt.Sprintf("<@%s> is commander", actor),
+			events = append(events, Event{Kind: KindRoleAssigned, Actor: actor, Text: Mention(actor) + " is commander",
 				Data: map[string]any{"role": string(RoleCommander), "user": actor}})
 		}
 		inc.UpdatedAt = now
@@ -322,7 +322,7 @@ func TriageMessage(inc Incident, t Triage, c AlertCounts) Message {
 	case TriageAccepted:
 		where := ""
 		if inc.ChannelID != "" {
-			where = fmt.Sprintf(" in <#%s>", inc.ChannelID)
+			where = " in " + ChannelLink(inc.ChannelID)
 		}
 		msg.Text = fmt.Sprintf("%s: accepted by %s; the incident is open%s", title, actorMention(t.DecidedBy), where)
 	default:

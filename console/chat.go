@@ -84,7 +84,7 @@ func (c *Chat) SetTopic(_ context.Context, channelID, topic string) error {
 func (c *Chat) Invite(_ context.Context, channelID string, users []string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.linef(channelID, "invited %s", bot.PlainText("<@"+strings.Join(users, "> <@")+">"))
+	c.linef(channelID, "invited %s", bot.PlainText(mentions(users)))
 	return nil
 }
 
@@ -161,4 +161,13 @@ func (c *Chat) printMessage(channel, prefix string, msg bot.Message) {
 
 func (c *Chat) linef(channel, format string, args ...any) {
 	fmt.Fprintf(c.out, "%s #%s  %s\n", c.now().Format("15:04:05"), channel, fmt.Sprintf(format, args...))
+}
+
+// mentions is users as the domain mentions them, space separated.
+func mentions(users []string) string {
+	out := make([]string, len(users))
+	for i, u := range users {
+		out[i] = bot.Mention(u)
+	}
+	return strings.Join(out, " ")
 }

@@ -286,7 +286,7 @@ func eventJSON(ev bot.Event) EventJSON {
 		data = map[string]any{}
 	}
 	return EventJSON{ID: ev.ID, OccurredAt: ev.OccurredAt.UTC(), RecordedAt: ev.RecordedAt.UTC(), Kind: string(ev.Kind),
-		Actor: ev.Actor, Text: ev.Text, Data: data, SourceURL: ev.SourceURL, Hidden: ev.Hidden}
+		Actor: ev.Actor, Text: bot.PlainText(ev.Text), Data: data, SourceURL: ev.SourceURL, Hidden: ev.Hidden}
 }
 
 // pageLimit reads ?limit=, 1 to max.

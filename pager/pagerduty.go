@@ -91,7 +91,8 @@ func (c *Client) manage(ctx context.Context, incidentID, status string) error {
 // AddNote adds a note to a PagerDuty incident, as the From user.
 func (c *Client) AddNote(ctx context.Context, incidentID, content string) error {
 	ctx, hint := withHint(ctx)
-	note := pagerduty.IncidentNote{Content: content, User: pagerduty.APIObject{Summary: c.from}}
+	// The note is plain text in PagerDuty: the domain's mentions as "@U1".
+	note := pagerduty.IncidentNote{Content: bot.PlainText(content), User: pagerduty.APIObject{Summary: c.from}}
 	_, err := c.api.CreateIncidentNoteWithContext(ctx, incidentID, note)
 	return classify(err, hint, "add note to PagerDuty incident %s", incidentID)
 }

@@ -103,9 +103,24 @@ func (n namer) actor(actor string) string {
 
 var mention = regexp.MustCompile(`<([@#!])([^>|]+)(?:\|([^>]*))?>`)
 
-// text replaces chat mention markup with display names ("<@U1>" → "@Ana
-// Lima", "<#C1|inc-1>" → "#inc-1").
+// text replaces the domain's mentions (bot.Mention) with display names
+// (→ "@Ana Lima", a channel → "#channel"), and so does it chat mention
+// markup in typed or older text ("<@U1>" → "@Ana Lima", "<#C1|inc-1>" →
+// "#inc-1").
 func (n namer) text(s string) string {
+	return bot.ReplaceMentions(s, n.chatMarkup, func(kind bot.MentionKind, id string) string {
+		switch kind {
+		case bot.MentionUser:
+			return "@" + n.name(id)
+		case bot.MentionChannel:
+			return "#channel"
+		}
+		return "@" + id
+	})
+}
+
+// chatMarkup replaces chat mention markup with display names.
+func (n namer) chatMarkup(s string) string {
 	return mention.ReplaceAllStringFunc(s, func(m string) string {
 		p := mention.FindStringSubmatch(m)
 		switch {

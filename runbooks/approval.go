@@ -240,9 +240,9 @@ func mention(id string) string {
 	case id == "" || id == bot.SystemActor:
 		return "sitrep"
 	case isGroupID(id):
-		return "<!subteam^" + id + ">"
+		return bot.GroupMention(id)
 	}
-	return "<@" + id + ">"
+	return bot.Mention(id)
 }
 
 // isGroupID reports whether id is a Slack user-group id (S…), as the

@@ -41,7 +41,7 @@ func TestRequestPostsApprovalCard(t *testing.T) {
 	for _, want := range []string{
 		`act (exec): /bin/sh ./record.sh act hello [timeout 30s] — needs approval (two-person)`,
 		`audit (exec): /bin/sh ./record.sh audit hello [timeout 30s]`,
-		"<@UREQ>",
+		bot.Mention("UREQ"),
 	} {
 		if !strings.Contains(card.Text, want) {
 			t.Errorf("card text lacks %q:\n%s", want, card.Text)
@@ -104,7 +104,7 @@ func TestUnauthorisedApprovalIsRefusedAndRecorded(t *testing.T) {
 	if bot.ErrorCode(err) != bot.EFORBIDDEN {
 		t.Fatalf("approve by a stranger: %v, want EFORBIDDEN", err)
 	}
-	if !strings.Contains(bot.ErrorMessage(err), "<@UAPPROVER>") {
+	if !strings.Contains(bot.ErrorMessage(err), bot.Mention("UAPPROVER")) {
 		t.Errorf("refusal %q does not say whom to ask", bot.ErrorMessage(err))
 	}
 	refused := e.events(bot.KindRunbookApprovalRefused)

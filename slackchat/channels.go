@@ -85,7 +85,7 @@ func (c *Client) botUserID(ctx context.Context) (string, error) {
 // SetTopic sets a channel's topic (conversations.setTopic).
 func (c *Client) SetTopic(ctx context.Context, channelID, topic string) error {
 	return c.call(ctx, "conversations.setTopic", func() error {
-		_, err := c.api.SetTopicOfConversationContext(ctx, channelID, truncate(topic, 250))
+		_, err := c.api.SetTopicOfConversationContext(ctx, channelID, truncate(mrkdwnText(topic), 250))
 		return err
 	})
 }

@@ -118,7 +118,7 @@ func TestTopicPinArchive(t *testing.T) {
 	srv := slackfake.New(t)
 	c := newClient(t, srv, newClock())
 	ch := srv.AddChannel(slackfake.Channel{Name: "inc-3-api"})
-	if err := c.SetTopic(t.Context(), ch, "SEV1 · investigating · commander: <@U1>"); err != nil {
+	if err := c.SetTopic(t.Context(), ch, "SEV1 · investigating · commander: "+bot.Mention("U1")); err != nil {
 		t.Fatal(err)
 	}
 	if got := srv.Topic(ch); got != "SEV1 · investigating · commander: <@U1>" {

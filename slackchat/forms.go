@@ -86,7 +86,7 @@ func inputBlock(fl bot.FormField) *slack.InputBlock {
 		}
 		el = in
 	}
-	block := slack.NewInputBlock(fl.ID, plain(fl.Label), optionalPlain(fl.Hint), el)
+	block := slack.NewInputBlock(fl.ID, plain(bot.PlainText(fl.Label)), optionalPlain(bot.PlainText(fl.Hint)), el)
 	block.Optional = !fl.Required
 	return block
 }
@@ -161,5 +161,9 @@ func SubmittedValues(st *slack.ViewState) bot.FormValues {
 // formErrors is the acknowledgement that shows errs under their fields
 // and keeps the modal open with everything the person typed.
 func formErrors(errs bot.FormErrors) *slack.ViewSubmissionResponse {
-	return slack.NewErrorsViewSubmissionResponse(errs)
+	shown := make(map[string]string, len(errs))
+	for field, msg := range errs {
+		shown[field] = bot.PlainText(msg) // Slack shows an error as plain text
+	}
+	return slack.NewErrorsViewSubmissionResponse(shown)
 }

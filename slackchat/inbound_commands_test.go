@@ -179,7 +179,7 @@ func TestSlackCommands_DeclareModal(t *testing.T) {
 	h.fake.ExpireTrigger("1.2.trigger")
 	h.command("U1", "CGENERAL", "declare")
 	h.app.Wait()
-	if eph := h.fake.Ephemerals("CGENERAL"); len(eph) != 1 || !strings.Contains(eph[0].Text, "/incident declare <title>") {
+	if eph := h.fake.Ephemerals("CGENERAL"); len(eph) != 1 || !strings.Contains(eph[0].Text, "/incident declare &lt;title&gt;") {
 		t.Errorf("after a refused views.open: %+v", eph)
 	}
 }
@@ -197,7 +197,7 @@ func TestSlackCommands_AnswerWhereNoEphemeralCan(t *testing.T) {
 		t.Fatalf("postEphemeral: %+v", calls)
 	}
 	msgs := h.fake.Messages("U1")
-	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, "/incident declare <title>") || !strings.Contains(msgs[0].Text, "not a member") {
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, "/incident declare &lt;title&gt;") || !strings.Contains(msgs[0].Text, "not a member") {
 		t.Fatalf("DM to the person: %+v", msgs)
 	}
 }

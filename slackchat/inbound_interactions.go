@@ -227,7 +227,7 @@ func (s *Slack) redrawer(channel, ts string, msg bot.Message) afterAck {
 		if s.API == nil || channel == "" || ts == "" {
 			return
 		}
-		opts := []slack.MsgOption{slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(Blocks(msg)...)}
+		opts := []slack.MsgOption{slack.MsgOptionText(mrkdwnText(msg.Text), false), slack.MsgOptionBlocks(Blocks(msg)...)}
 		if _, _, _, err := s.API.UpdateMessageContext(ctx, channel, ts, opts...); err != nil {
 			s.log().Warn("could not redraw a message", "channel", channel, "ts", ts, "err", err)
 		}
@@ -308,6 +308,11 @@ func (s *Slack) replier(channel, user string, reply bot.Reply) afterAck {
 // bot, saying why. Like tellUser it runs after an
 // acknowledgement and only logs a failure.
 func (s *Slack) showUser(ctx context.Context, channel, user, text string, blocks []slack.Block) {
+	s.showUserMrkdwn(ctx, channel, user, mrkdwnText(text), blocks)
+}
+
+// showUserMrkdwn is showUser with text already in Slack's markup.
+func (s *Slack) showUserMrkdwn(ctx context.Context, channel, user, text string, blocks []slack.Block) {
 	if s.API == nil || channel == "" || user == "" {
 		return
 	}

@@ -97,7 +97,7 @@ func TestSlackPermissions_Policy(t *testing.T) {
 	for _, ev := range h.timeline(sev1.ID) {
 		if ev.Kind == bot.KindAccessRefused {
 			n++
-			if !strings.Contains(ev.Text, "refused <@") {
+			if !strings.Contains(ev.Text, "refused "+bot.Mention("U")[:2]) {
 				t.Errorf("refusal event %q", ev.Text)
 			}
 		}

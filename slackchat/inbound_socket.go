@@ -153,7 +153,7 @@ func socketAckFits(req *socketmode.Request, body any) bool {
 func (s *Slack) sendReply(channel, user string, msg slackMessage) afterAck {
 	return func(ctx context.Context) {
 		if msg.ResponseType != slack.ResponseTypeInChannel {
-			s.showUser(ctx, channel, user, msg.Text, msg.Blocks)
+			s.showUserMrkdwn(ctx, channel, user, msg.Text, msg.Blocks)
 			return
 		}
 		opts := []slack.MsgOption{slack.MsgOptionText(msg.Text, false)}

@@ -232,8 +232,10 @@ type slackMessage struct {
 	Blocks       []slack.Block `json:"blocks,omitempty"`
 }
 
+// ephemeral makes the domain's text a Slack answer (mrkdwnText: mentions
+// sitrep built live, typed markup escaped).
 func ephemeral(text string) slackMessage {
-	return slackMessage{ResponseType: slack.ResponseTypeEphemeral, Text: text}
+	return slackMessage{ResponseType: slack.ResponseTypeEphemeral, Text: mrkdwnText(text)}
 }
 
 // userMessage is what a person is told about err: the domain's message for

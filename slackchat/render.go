@@ -58,7 +58,7 @@ var severityOptions = []bot.Severity{bot.SEV1, bot.SEV2, bot.SEV3, bot.SEV4}
 func Blocks(msg bot.Message) []slack.Block {
 	var blocks []slack.Block
 	if msg.Title != "" {
-		blocks = append(blocks, slack.NewHeaderBlock(plain(truncate(msg.Title, maxHeader)), slack.HeaderBlockOptionBlockID(BlockTitle)))
+		blocks = append(blocks, slack.NewHeaderBlock(plain(truncate(bot.PlainText(msg.Title), maxHeader)), slack.HeaderBlockOptionBlockID(BlockTitle)))
 	} else if msg.Text != "" {
 		// A long text is shown whole, over several sections (Slack cuts
 		// none: it refuses a section over 3,000 characters).

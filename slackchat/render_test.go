@@ -58,7 +58,7 @@ func goldenCard() bot.Message {
 		Text:  "INC-3 SEV1: Platform API returning 500 (triggered)",
 		Fields: []bot.Field{
 			{Label: "Severity", Value: "SEV1"}, {Label: "Status", Value: "triggered"},
-			{Label: "Commander", Value: "<@U1>"}, {Label: "Detected", Value: "2020-10-08 00:06:00 UTC"},
+			{Label: "Commander", Value: bot.Mention("U1")}, {Label: "Detected", Value: "2020-10-08 00:06:00 UTC"},
 		},
 		Actions: []bot.Action{
 			{ID: bot.ActionAcknowledge, Label: "Acknowledge", Value: "3", Style: "primary"},
