@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/console"
+	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/internal/slackfake"
 	"github.com/sitrep-io/sitrep/internal/testclock"
 	"github.com/sitrep-io/sitrep/postmortem"
@@ -67,12 +69,17 @@ func newWebEnv(t *testing.T, configure ...func(*web.Server)) *webEnv {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	clock := testclock.New(time.Date(2020, 10, 8, 0, 6, 0, 0, time.UTC))
-	svc := bot.NewService(db, bot.ServiceConfig{Now: clock.Now})
 	la, _ := time.LoadLocation("America/Los_Angeles")
 	drafter := &postmortem.Drafter{Store: db, Location: la, Now: clock.Now}
-	pms := bot.EnablePostmortems(svc, bot.PostmortemConfig{Drafter: drafter, Location: la})
 	m := &members{}
-	svc.EnableAccess(bot.AccessConfig{Members: m}) // as serve does with Slack's conversations.members
+	sitrep, err := app.New(app.Config{Store: db, Chat: console.NewChat(io.Discard, clock.Now),
+		Service:    bot.ServiceConfig{Now: clock.Now},
+		Access:     &bot.AccessConfig{Members: m}, // as serve does with Slack's conversations.members
+		Postmortem: &bot.PostmortemConfig{Drafter: drafter, Location: la}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, pms := sitrep.Service, sitrep.Postmortems
 	w := &web.Server{Service: svc, Sessions: db, Drafter: drafter, Postmortems: pms, Location: la,
 		PublicURL: "http://sitrep.test", Now: clock.Now}
 	for _, c := range configure {
