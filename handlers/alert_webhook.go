@@ -55,12 +55,12 @@ func (h *AlertWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	alert, err := parseGenericAlert(body, domainNow(h.Alerts))
 	if err != nil {
-		writeError(w, h.Log, err)
+		WriteError(w, h.Log, err)
 		return
 	}
 	out, err := h.Alerts.IngestAlert(r.Context(), alert)
 	if err != nil {
-		writeError(w, h.Log, err)
+		WriteError(w, h.Log, err)
 		return
 	}
 	resp := alertResponse{Opened: out.Opened, Recorded: out.Recorded, Ignored: out.Ignored}
@@ -72,26 +72,26 @@ func (h *AlertWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 	}
 	h.Log.Info("alert received", "source", alert.Source, "incident", resp.Incident, "opened", out.Opened, "recorded", out.Recorded)
-	writeJSON(w, status, resp)
+	WriteJSON(w, status, resp)
 }
 
 // bearerBody reads the body of a POST authenticated with the bearer token.
 // Otherwise it answers the request itself and returns false: 405 for
 // another method, 503 with disabled when no token is configured, 401 with
-// wrong for a missing or wrong token, and readBody's errors.
+// wrong for a missing or wrong token, and ReadBody's errors.
 func bearerBody(w http.ResponseWriter, r *http.Request, token, disabled, wrong string) ([]byte, bool) {
 	if !allowMethod(w, r, http.MethodPost) {
 		return nil, false
 	}
 	if token == "" {
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: disabled})
+		WriteJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: disabled})
 		return nil, false
 	}
 	if !bearerOK(r, token) {
-		writeJSON(w, http.StatusUnauthorized, errorBody{Error: wrong})
+		WriteJSON(w, http.StatusUnauthorized, ErrorBody{Error: wrong})
 		return nil, false
 	}
-	return readBody(w, r)
+	return ReadBody(w, r)
 }
 
 // bearerOK checks the Authorization header in constant time.
@@ -104,7 +104,7 @@ func bearerOK(r *http.Request, token string) bool {
 // the field at fault.
 func parseGenericAlert(body []byte, now time.Time) (bot.Alert, error) {
 	var in genericAlert
-	if err := decodeJSON(body, &in); err != nil {
+	if err := DecodeJSON(body, &in); err != nil {
 		return bot.Alert{}, err
 	}
 	if strings.TrimSpace(in.Title) == "" {

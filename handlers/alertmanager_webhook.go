@@ -75,12 +75,12 @@ func (h *AlertmanagerWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 	}
 	n, err := parseAlertmanager(body, domainNow(h.Alerts))
 	if err != nil {
-		writeError(w, h.Log, err)
+		WriteError(w, h.Log, err)
 		return
 	}
 	out, err := h.Alerts.IngestAlertGroup(r.Context(), h.group(n))
 	if err != nil {
-		writeError(w, h.Log, err)
+		WriteError(w, h.Log, err)
 		return
 	}
 	resp := groupResponse{Opened: out.Opened, Recorded: out.Recorded, Ignored: out.Ignored}
@@ -102,7 +102,7 @@ func (h *AlertmanagerWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 	}
 	h.Log.Log(r.Context(), level, "Alertmanager notification received", "group", n.GroupKey, "status", n.Status, "alerts", len(n.Alerts),
 		"incident", resp.Incident, "opened", out.Opened, "recorded", out.Recorded, "ignored", out.Ignored)
-	writeJSON(w, status, resp)
+	WriteJSON(w, status, resp)
 }
 
 // groupResponse tells Alertmanager (and a person testing with curl) what
@@ -118,7 +118,7 @@ type groupResponse struct {
 // names the field at fault.
 func parseAlertmanager(body []byte, now time.Time) (amNotification, error) {
 	var n amNotification
-	if err := decodeJSON(body, &n); err != nil {
+	if err := DecodeJSON(body, &n); err != nil {
 		return n, err
 	}
 	switch {

@@ -134,10 +134,10 @@ func (a *API) Handler() http.Handler {
 		}
 		if len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
-			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "use " + strings.Join(allow, " or ") + " here"})
+			WriteJSON(w, http.StatusMethodNotAllowed, ErrorBody{Error: "use " + strings.Join(allow, " or ") + " here"})
 			return
 		}
-		writeJSON(w, http.StatusNotFound, errorBody{Error: "no such API endpoint: see docs/api.md"})
+		WriteJSON(w, http.StatusNotFound, ErrorBody{Error: "no such API endpoint: see docs/api.md"})
 	})
 	return a.authenticated(mux)
 }
@@ -150,13 +150,13 @@ func (a *API) authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		if len(a.Tokens) == 0 {
-			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "the REST API is off: set SITREP_API_TOKENS (sitrep api-token NAME prints a token and its line)"})
+			WriteJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: "the REST API is off: set SITREP_API_TOKENS (sitrep api-token NAME prints a token and its line)"})
 			return
 		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || strings.TrimSpace(got) == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="sitrep"`)
-			writeJSON(w, http.StatusUnauthorized, errorBody{Error: "send Authorization: Bearer <token> (the API takes no cookies)"})
+			WriteJSON(w, http.StatusUnauthorized, ErrorBody{Error: "send Authorization: Bearer <token> (the API takes no cookies)"})
 			return
 		}
 		sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
@@ -168,7 +168,7 @@ func (a *API) authenticated(next http.Handler) http.Handler {
 		}
 		if match == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="sitrep", error="invalid_token"`)
-			writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unknown bearer token"})
+			WriteJSON(w, http.StatusUnauthorized, ErrorBody{Error: "unknown bearer token"})
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, *match)))
@@ -206,7 +206,7 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	writeError(w, log, err)
+	WriteError(w, log, err)
 }
 
 // IncidentJSON is an incident as the API shows it.
@@ -354,11 +354,11 @@ func (a *API) listIncidents(w http.ResponseWriter, r *http.Request) {
 		}
 		done = done || len(incs) < f.Limit
 	}
-	writeJSON(w, http.StatusOK, out)
+	WriteJSON(w, http.StatusOK, out)
 }
 
 func (a *API) getIncident(w http.ResponseWriter, r *http.Request, inc bot.Incident) {
-	writeJSON(w, http.StatusOK, incidentJSON(inc))
+	WriteJSON(w, http.StatusOK, incidentJSON(inc))
 }
 
 // timelineCursor is the place after an event in the timeline's order
@@ -415,7 +415,7 @@ func (a *API) getTimeline(w http.ResponseWriter, r *http.Request, inc bot.Incide
 		}
 		out.Events = append(out.Events, eventJSON(ev))
 	}
-	writeJSON(w, http.StatusOK, out)
+	WriteJSON(w, http.StatusOK, out)
 }
 
 func lastOf(evs []EventJSON) bot.Event {
@@ -428,15 +428,15 @@ func lastOf(evs []EventJSON) bot.Event {
 // anything is done.
 func decodeAPIBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		writeJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: "send Content-Type: application/json"})
+		WriteJSON(w, http.StatusUnsupportedMediaType, ErrorBody{Error: "send Content-Type: application/json"})
 		return false
 	}
-	body, ok := readBody(w, r)
+	body, ok := ReadBody(w, r)
 	if !ok {
 		return false
 	}
 	if dup, _ := firstDuplicateKey(body); dup != nil { // decode.go: as the webhooks refuse them
-		writeError(w, slog.Default(), dup) // a 400 naming the key: nothing is logged
+		WriteError(w, slog.Default(), dup) // a 400 naming the key: nothing is logged
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -450,11 +450,11 @@ func decodeAPIBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			field = strings.Trim(f, `"`)
 		}
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: "malformed JSON: " + err.Error(), Field: field})
+		WriteJSON(w, http.StatusBadRequest, ErrorBody{Error: "malformed JSON: " + err.Error(), Field: field})
 		return false
 	}
 	if dec.More() || dec.InputOffset() < int64(len(bytes.TrimRight(body, " \t\r\n"))) {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: "malformed JSON: data after the object"})
+		WriteJSON(w, http.StatusBadRequest, ErrorBody{Error: "malformed JSON: data after the object"})
 		return false
 	}
 	return true
@@ -491,7 +491,7 @@ func (a *API) addEvent(w http.ResponseWriter, r *http.Request, inc bot.Incident)
 		a.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, eventJSON(ev))
+	WriteJSON(w, http.StatusCreated, eventJSON(ev))
 }
 
 func (a *API) correctEvent(w http.ResponseWriter, r *http.Request, inc bot.Incident) {
@@ -520,12 +520,12 @@ func (a *API) correctEvent(w http.ResponseWriter, r *http.Request, inc bot.Incid
 		a.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, eventJSON(ev))
+	WriteJSON(w, http.StatusOK, eventJSON(ev))
 }
 
 func (a *API) setImpact(w http.ResponseWriter, r *http.Request, inc bot.Incident) {
 	if a.Postmortems == nil {
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "postmortems are not enabled on this server"})
+		WriteJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: "postmortems are not enabled on this server"})
 		return
 	}
 	var req struct {
@@ -568,14 +568,14 @@ func (a *API) setImpact(w http.ResponseWriter, r *http.Request, inc bot.Incident
 		a.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	WriteJSON(w, http.StatusOK, map[string]any{
 		"incident": inc.Key(), "start": timeOrNull(anchors.StartedAt), "start_by": anchors.StartedBy,
 		"end": timeOrNull(anchors.EndedAt), "end_by": anchors.EndedBy})
 }
 
 func (a *API) getPostmortem(w http.ResponseWriter, r *http.Request, inc bot.Incident) {
 	if a.Drafter == nil {
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "postmortems are not enabled on this server"})
+		WriteJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: "postmortems are not enabled on this server"})
 		return
 	}
 	draft, err := a.Drafter.DraftPostmortem(r.Context(), inc.ID)
@@ -592,13 +592,13 @@ func (a *API) getPostmortem(w http.ResponseWriter, r *http.Request, inc bot.Inci
 
 func (a *API) export(w http.ResponseWriter, r *http.Request, inc bot.Incident) {
 	if a.Postmortems == nil {
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "postmortems are not enabled on this server"})
+		WriteJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: "postmortems are not enabled on this server"})
 		return
 	}
 	if err := a.Postmortems.RequestExport(r.Context(), actorOf(r), inc.ID); err != nil {
 		a.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"incident": inc.Key(), "export": "queued",
+	WriteJSON(w, http.StatusAccepted, map[string]any{"incident": inc.Key(), "export": "queued",
 		"note": "the export runs in the background; its result is posted in the incident channel and on the timeline"})
 }

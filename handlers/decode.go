@@ -13,12 +13,12 @@ import (
 	"github.com/sitrep-io/sitrep/bot"
 )
 
-// decodeJSON is the one JSON decoder of the webhooks: body must be exactly
+// DecodeJSON is the one JSON decoder of the webhooks: body must be exactly
 // one JSON value, with no key repeated in any object (which of two values
 // would count is an accident of the decoder; a signature checked over one
 // reading and a body acted on in another must not disagree), decoded into
 // v. Every error is a 400 naming "body", or the repeated key.
-func decodeJSON(body []byte, v any) error {
+func DecodeJSON(body []byte, v any) error {
 	if err := checkNoDuplicateKeys(body); err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func checkNoDuplicateKeys(body []byte) error {
 	if syntax != nil {
 		return bot.FieldErrorf("body", "malformed JSON: %v", syntax)
 	}
-	return nil // what follows the value is decodeJSON's to refuse
+	return nil // what follows the value is DecodeJSON's to refuse
 }
 
 // firstDuplicateKey reads body's first JSON value and returns a 400 naming

@@ -18,15 +18,15 @@ import (
 // maxBody is the largest request body accepted (1 MiB).
 const maxBody = 1 << 20
 
-// errorBody is the JSON shape of every error response.
-type errorBody struct {
+// ErrorBody is the JSON shape of every error response.
+type ErrorBody struct {
 	Error string `json:"error"`
 	Field string `json:"field,omitempty"`
 }
 
-// statusOf maps a domain error code to an HTTP status: the one place where
+// StatusOf maps a domain error code to an HTTP status: the one place where
 // that mapping lives.
-func statusOf(code string) int {
+func StatusOf(code string) int {
 	switch code {
 	case bot.EINVALID:
 		return http.StatusBadRequest
@@ -50,10 +50,10 @@ func statusOf(code string) int {
 // honours it) send the request again, and nothing is lost.
 const RetryAfterUnavailable = 30 * time.Second
 
-// writeError answers with err's status and message. Unexpected errors are
+// WriteError answers with err's status and message. Unexpected errors are
 // logged and answered without detail; a storage failure is answered 503
 // with Retry-After.
-func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
+func WriteError(w http.ResponseWriter, log *slog.Logger, err error) {
 	code := bot.ErrorCode(err)
 	switch code {
 	case bot.EINTERNAL:
@@ -62,32 +62,32 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 		log.Warn("request refused for now: storage is failing; answered 503 with Retry-After", "err", err)
 		w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfterUnavailable/time.Second)))
 	}
-	body := errorBody{Error: bot.ErrorMessage(err)}
+	body := ErrorBody{Error: bot.ErrorMessage(err)}
 	var be *bot.Error
 	if errors.As(err, &be) {
 		body.Error, body.Field = be.Message, be.Field
 	}
-	writeJSON(w, statusOf(code), body)
+	WriteJSON(w, StatusOf(code), body)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// readBody reads a request body of at most maxBody bytes. A larger body is
+// ReadBody reads a request body of at most maxBody bytes. A larger body is
 // answered with 413 and reported as !ok.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	body, err := readAllLimited(w, r)
 	if err == nil {
 		return body, true
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: "request body over 1 MiB"})
+		WriteJSON(w, http.StatusRequestEntityTooLarge, ErrorBody{Error: "request body over 1 MiB"})
 	} else {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: "could not read the request body"})
+		WriteJSON(w, http.StatusBadRequest, ErrorBody{Error: "could not read the request body"})
 	}
 	return nil, false
 }
@@ -104,6 +104,6 @@ func allowMethod(w http.ResponseWriter, r *http.Request, method string) bool {
 		return true
 	}
 	w.Header().Set("Allow", method)
-	writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "use " + method})
+	WriteJSON(w, http.StatusMethodNotAllowed, ErrorBody{Error: "use " + method})
 	return false
 }

@@ -15,7 +15,7 @@ type Pinger interface {
 
 // Healthz answers 200 while the process is up.
 func Healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // Readyz answers 200 when the database answers and can write (the store's
@@ -27,10 +27,10 @@ func Readyz(db Pinger, log *slog.Logger) http.HandlerFunc {
 		if err := db.Ping(ctx); err != nil {
 			log.Warn("readiness check failed", "err", err)
 			w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfterUnavailable/time.Second)))
-			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "database unavailable: it does not answer or cannot write"})
+			WriteJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: "database unavailable: it does not answer or cannot write"})
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	}
 }
 

@@ -72,14 +72,12 @@ func doJSON(t *testing.T, c *http.Client, r *http.Request) (int, map[string]any)
 	return resp.StatusCode, out
 }
 
-// jsonAnswer decodes an acknowledgement body that is either empty (an
-// empty map) or JSON; anything else fails the test, naming what answered.
-func jsonAnswer(t *testing.T, what string, body []byte) map[string]any {
-	t.Helper()
-	out := map[string]any{}
-	if len(bytes.TrimSpace(body)) > 0 {
-		if err := json.Unmarshal(body, &out); err != nil {
-			t.Fatalf("%s answer is not JSON: %q", what, body)
+// eventsOf is the events of evs of kind.
+func eventsOf(evs []bot.Event, kind bot.EventKind) []bot.Event {
+	var out []bot.Event
+	for _, ev := range evs {
+		if ev.Kind == kind {
+			out = append(out, ev)
 		}
 	}
 	return out

@@ -80,32 +80,32 @@ func (h *PagerDutyWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(h.Secrets) == 0 {
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "the PagerDuty webhook is disabled: set PAGERDUTY_WEBHOOK_SECRET on the server"})
+		WriteJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: "the PagerDuty webhook is disabled: set PAGERDUTY_WEBHOOK_SECRET on the server"})
 		return
 	}
-	body, ok := readBody(w, r)
+	body, ok := ReadBody(w, r)
 	if !ok {
 		return
 	}
 	if !ValidPagerDutySignature(r.Header.Get("X-PagerDuty-Signature"), body, h.Secrets) {
-		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "missing or invalid X-PagerDuty-Signature: check PAGERDUTY_WEBHOOK_SECRET against the subscription's secret"})
+		WriteJSON(w, http.StatusUnauthorized, ErrorBody{Error: "missing or invalid X-PagerDuty-Signature: check PAGERDUTY_WEBHOOK_SECRET against the subscription's secret"})
 		return
 	}
 	ev, err := parsePagerDutyEvent(body, domainNow(h.Events))
 	if err != nil {
-		writeError(w, h.Log, err)
+		WriteError(w, h.Log, err)
 		return
 	}
 	effect, known := pdIncidentEvents[ev.EventType]
 	if !known {
 		h.Log.Info("PagerDuty event ignored", "event_type", ev.EventType, "event", ev.ID)
-		writeJSON(w, http.StatusOK, alertResponse{Ignored: "event type " + ev.EventType + " is not used"})
+		WriteJSON(w, http.StatusOK, alertResponse{Ignored: "event type " + ev.EventType + " is not used"})
 		return
 	}
 	se := h.sourceEvent(ev, effect, r.Header.Get("X-Webhook-Id"))
 	out, err := h.Events.RecordSourceEvent(r.Context(), se)
 	if err != nil {
-		writeError(w, h.Log, err)
+		WriteError(w, h.Log, err)
 		return
 	}
 	resp := alertResponse{Opened: out.Opened, Recorded: out.Recorded, Ignored: out.Ignored}
@@ -120,7 +120,7 @@ func (h *PagerDutyWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Log.Log(r.Context(), level, "PagerDuty event received", "event_type", ev.EventType, "event", ev.ID, "pagerduty_incident", se.DedupKey,
 		"incident", resp.Incident, "opened", out.Opened, "recorded", out.Recorded, "ignored", out.Ignored)
-	writeJSON(w, http.StatusOK, resp)
+	WriteJSON(w, http.StatusOK, resp)
 }
 
 // ValidPagerDutySignature reports whether header (X-PagerDuty-Signature:
@@ -210,7 +210,7 @@ func (d pdData) incidentID() string {
 // names the field at fault.
 func parsePagerDutyEvent(body []byte, now time.Time) (pdEvent, error) {
 	var env pdEnvelope
-	if err := decodeJSON(body, &env); err != nil {
+	if err := DecodeJSON(body, &env); err != nil {
 		return pdEvent{}, err
 	}
 	ev := env.Event

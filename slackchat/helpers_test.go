@@ -1,8 +1,11 @@
 package slackchat_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/sitrep-io/sitrep/internal/slackfake"
 	"github.com/sitrep-io/sitrep/internal/testclock"
 	"github.com/sitrep-io/sitrep/slackchat"
+	"github.com/sitrep-io/sitrep/store"
 )
 
 // start lies ahead of the wall clock: the store stamps a new outbox entry's
@@ -87,4 +91,29 @@ func (s *stampingTransport) times(method string) []time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]time.Time(nil), s.at[method]...)
+}
+
+// openStore is a real SQLite store in a file under t.TempDir, closed when
+// the test ends.
+func openStore(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "sitrep.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// jsonAnswer decodes an acknowledgement body that is either empty (an
+// empty map) or JSON; anything else fails the test, naming what answered.
+func jsonAnswer(t *testing.T, what string, body []byte) map[string]any {
+	t.Helper()
+	out := map[string]any{}
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, &out); err != nil {
+			t.Fatalf("%s answer is not JSON: %q", what, body)
+		}
+	}
+	return out
 }

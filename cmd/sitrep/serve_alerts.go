@@ -18,7 +18,8 @@ import (
 // in chat, and write-back of acknowledgements, resolutions and notes.
 func alertsConfig(cfg Config, ac *app.Config, mx *metrics.Metrics) error {
 	al := cfg.Alerts
-	ac.Alerting = &bot.AlertingConfig{TriageChannel: al.TriageChannel, Triage: al.Triage, SummaryEvery: al.SummaryInterval}
+	ac.Alerting = &bot.AlertingConfig{TriageChannel: al.TriageChannel, Triage: al.Triage, SummaryEvery: al.SummaryInterval,
+		AttachByLabel: al.AttachByLabel}
 	if al.PagerDutyAPI() {
 		client, err := pager.New(pager.Config{Token: al.PagerDutyToken, From: al.PagerDutyFrom, APIURL: al.PagerDutyAPIURL,
 			HTTPClient: mx.Client(metrics.VendorPagerDuty, &http.Client{Timeout: 10 * time.Second})})

@@ -29,7 +29,7 @@ type slackEdge struct {
 	cfg  SlackConfig
 	pin  string
 	chat *slackchat.Client
-	app  *handlers.Slack
+	app  *slackchat.Slack
 	log  *slog.Logger
 }
 
@@ -63,7 +63,7 @@ func (s *slackEdge) wire(svc *bot.Service, routes *handlers.Routes) {
 	if s == nil {
 		return
 	}
-	s.app = &handlers.Slack{Service: svc, API: s.chat.API(), SigningSecret: s.cfg.SigningSecret, PinReaction: s.pin, Log: s.log,
+	s.app = &slackchat.Slack{Service: svc, API: s.chat.API(), SigningSecret: s.cfg.SigningSecret, PinReaction: s.pin, Log: s.log,
 		Workspace: s.workspace, Requests: svc}
 	if s.cfg.SocketMode() {
 		return
@@ -78,15 +78,15 @@ func (s *slackEdge) wire(svc *bot.Service, routes *handlers.Routes) {
 
 // workspace is the workspace whose requests the edge accepts: the
 // configured one, else the bot token's own.
-func (s *slackEdge) workspace(ctx context.Context) (handlers.SlackWorkspace, error) {
+func (s *slackEdge) workspace(ctx context.Context) (slackchat.SlackWorkspace, error) {
 	if id := s.cfg.WorkspaceID; id != "" {
 		if strings.HasPrefix(id, "E") {
-			return handlers.SlackWorkspace{EnterpriseID: id}, nil
+			return slackchat.SlackWorkspace{EnterpriseID: id}, nil
 		}
-		return handlers.SlackWorkspace{TeamID: id}, nil
+		return slackchat.SlackWorkspace{TeamID: id}, nil
 	}
 	team, enterprise, err := s.chat.Workspace(ctx)
-	return handlers.SlackWorkspace{TeamID: team, EnterpriseID: enterprise}, err
+	return slackchat.SlackWorkspace{TeamID: team, EnterpriseID: enterprise}, err
 }
 
 // run keeps the Socket Mode connection until ctx ends; in HTTP mode, and
@@ -101,7 +101,7 @@ func (s *slackEdge) run(ctx context.Context) {
 	}
 	api := slack.New(s.cfg.BotToken, slack.OptionAppLevelToken(s.cfg.AppToken), slack.OptionAPIURL(s.cfg.APIURL))
 	s.log.Info("connecting to Slack over Socket Mode")
-	if err := s.app.RunSocket(ctx, handlers.NewSocketClient(api, s.log)); err != nil {
+	if err := s.app.RunSocket(ctx, slackchat.NewSocketClient(api, s.log)); err != nil {
 		s.log.Error("Slack Socket Mode stopped: commands, buttons and events are not received", "err", err)
 	}
 }
@@ -127,7 +127,7 @@ func (s *slackEdge) name() string {
 
 // useRunbooks lets the Slack edge build a runbook's parameter form when its
 // button is clicked. Without Slack (s nil) it does nothing.
-func (s *slackEdge) useRunbooks(c handlers.RunbookCatalog) {
+func (s *slackEdge) useRunbooks(c slackchat.RunbookCatalog) {
 	if s != nil && s.app != nil {
 		s.app.Runbooks = c
 	}
@@ -135,7 +135,7 @@ func (s *slackEdge) useRunbooks(c handlers.RunbookCatalog) {
 
 // useStatusPage lets the Slack edge open the publish form. Without Slack
 // (s nil), or without a status page (f nil), it does nothing.
-func (s *slackEdge) useStatusPage(f handlers.StatusPageForms) {
+func (s *slackEdge) useStatusPage(f slackchat.StatusPageForms) {
 	if s != nil && s.app != nil && f != nil {
 		s.app.StatusPage = f
 	}

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
-	"github.com/sitrep-io/sitrep/handlers"
 	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/metrics"
 	"github.com/sitrep-io/sitrep/publicpage"
+	"github.com/sitrep-io/sitrep/slackchat"
 	"github.com/sitrep-io/sitrep/statuspage"
 )
 
@@ -78,7 +78,7 @@ func (sp *statusPages) addr() string {
 
 // forms is what the Slack edge needs to open the publish form (nil: no
 // status page).
-func (sp *statusPages) forms() handlers.StatusPageForms {
+func (sp *statusPages) forms() slackchat.StatusPageForms {
 	if sp.pages == nil {
 		return nil
 	}

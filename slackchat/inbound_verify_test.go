@@ -1,4 +1,4 @@
-package handlers_test
+package slackchat_test
 
 import (
 	"bytes"
@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
-	"github.com/sitrep-io/sitrep/handlers"
 	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/internal/slackfake"
 	"github.com/sitrep-io/sitrep/slackchat"
@@ -33,7 +32,7 @@ type slackHarness struct {
 	fake *slackfake.Server
 	chat *slackchat.Client
 	disp *bot.Dispatcher
-	app  *handlers.Slack
+	app  *slackchat.Slack
 	srv  *httptest.Server
 	// skew moves the service's and the dispatcher's clock ahead of the wall
 	// clock (one clock, so scheduled jobs agree on what is due), so a test
@@ -50,9 +49,9 @@ func newSlackHarness(t *testing.T, opts ...slackfake.Option) *slackHarness {
 
 // newSlackHarnessApp is newSlackHarness with configure applied to the edge
 // before it starts.
-func newSlackHarnessApp(t *testing.T, configure func(*handlers.Slack), opts ...slackfake.Option) *slackHarness {
+func newSlackHarnessApp(t *testing.T, configure func(*slackchat.Slack), opts ...slackfake.Option) *slackHarness {
 	t.Helper()
-	return newSlackHarnessWired(t, nil, func(edge *handlers.Slack, _ *app.App) {
+	return newSlackHarnessWired(t, nil, func(edge *slackchat.Slack, _ *app.App) {
 		if configure != nil {
 			configure(edge)
 		}
@@ -62,7 +61,7 @@ func newSlackHarnessApp(t *testing.T, configure func(*handlers.Slack), opts ...s
 // newSlackHarnessWired is newSlackHarness with wire adding features to the
 // wiring (internal/app, as sitrep serve wires) and configure applied to the
 // edge, with the assembled features, before it starts.
-func newSlackHarnessWired(t *testing.T, wire func(*app.Config), configure func(*handlers.Slack, *app.App), opts ...slackfake.Option) *slackHarness {
+func newSlackHarnessWired(t *testing.T, wire func(*app.Config), configure func(*slackchat.Slack, *app.App), opts ...slackfake.Option) *slackHarness {
 	t.Helper()
 	db := openStore(t)
 	fake := slackfake.New(t, opts...)
@@ -83,10 +82,10 @@ func newSlackHarnessWired(t *testing.T, wire func(*app.Config), configure func(*
 		t.Fatal(err)
 	}
 	svc, disp := sitrep.Service, sitrep.Dispatcher
-	edge := &handlers.Slack{Service: svc, API: chat.API(), SigningSecret: signingSecret, Log: slog.New(slog.DiscardHandler),
-		Requests: svc, Workspace: func(ctx context.Context) (handlers.SlackWorkspace, error) {
+	edge := &slackchat.Slack{Service: svc, API: chat.API(), SigningSecret: signingSecret, Log: slog.New(slog.DiscardHandler),
+		Requests: svc, Workspace: func(ctx context.Context) (slackchat.SlackWorkspace, error) {
 			team, enterprise, err := chat.Workspace(ctx)
-			return handlers.SlackWorkspace{TeamID: team, EnterpriseID: enterprise}, err
+			return slackchat.SlackWorkspace{TeamID: team, EnterpriseID: enterprise}, err
 		}}
 	if configure != nil {
 		configure(edge, sitrep)
@@ -259,20 +258,20 @@ func setSigned(r *http.Request, secret string, at time.Time, body []byte) {
 func TestSlackSignature_OfficialVector(t *testing.T) {
 	header, body := readSignedVector(t)
 	at := time.Unix(1531420618, 0)
-	if err := handlers.VerifySlackSignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", at.Add(90*time.Second)); err != nil {
+	if err := slackchat.VerifySlackSignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", at.Add(90*time.Second)); err != nil {
 		t.Fatalf("the official vector is rejected: %v", err)
 	}
-	if err := handlers.VerifySlackSignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", at.Add(5*time.Minute+time.Second)); err == nil {
+	if err := slackchat.VerifySlackSignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", at.Add(5*time.Minute+time.Second)); err == nil {
 		t.Error("the official vector is accepted 5 minutes after its timestamp")
 	}
-	if err := handlers.VerifySlackSignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", time.Now()); err == nil {
+	if err := slackchat.VerifySlackSignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", time.Now()); err == nil {
 		t.Error("the official vector is accepted with today's clock")
 	}
 
-	h := newSlackHarnessApp(t, func(app *handlers.Slack) {
+	h := newSlackHarnessApp(t, func(app *slackchat.Slack) {
 		app.SigningSecret = "8f742231b10e8888abcd99yyyzzz85a5"
-		app.Workspace = func(context.Context) (handlers.SlackWorkspace, error) {
-			return handlers.SlackWorkspace{TeamID: "T1DC2JH3J"}, nil // the vector's workspace
+		app.Workspace = func(context.Context) (slackchat.SlackWorkspace, error) {
+			return slackchat.SlackWorkspace{TeamID: "T1DC2JH3J"}, nil // the vector's workspace
 		}
 	})
 	h.app.Now = func() time.Time { return at }

@@ -1,4 +1,4 @@
-package handlers
+package slackchat
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/handlers"
 	"github.com/slack-go/slack"
 )
 
@@ -184,7 +185,7 @@ func VerifySlackSignature(header http.Header, body []byte, secret string, now ti
 }
 
 // verifiedBody verifies the signature of a request whose body was read
-// (readBody: at most 1 MiB) and puts the body back for slack-go's parsers.
+// (handlers.ReadBody: at most 1 MiB) and puts the body back for slack-go's parsers.
 // On failure it has answered 401 {"error":"invalid request"}, with nothing
 // about which check failed, and reports false. A signed request of the
 // wrong media type (415), from another workspace (403) or replayed (200,
@@ -192,7 +193,7 @@ func VerifySlackSignature(header http.Header, body []byte, secret string, now ti
 func (s *Slack) verifiedBody(w http.ResponseWriter, r *http.Request, body []byte) bool {
 	if err := VerifySlackSignature(r.Header, body, s.SigningSecret, s.now()); err != nil {
 		s.log().Warn("rejected a Slack request", "path", r.URL.Path, "reason", err)
-		writeJSON(w, http.StatusUnauthorized, errorBody{Error: errInvalidSlackRequest.Error()})
+		handlers.WriteJSON(w, http.StatusUnauthorized, handlers.ErrorBody{Error: errInvalidSlackRequest.Error()})
 		return false
 	}
 	if !checkContentType(w, r) || !s.checkWorkspace(w, r, body) || !s.checkReplay(w, r) {
@@ -215,7 +216,7 @@ func (s *Slack) ack(w http.ResponseWriter, r *http.Request, body any, work after
 	if body == nil {
 		w.WriteHeader(http.StatusOK)
 	} else {
-		writeJSON(w, http.StatusOK, body)
+		handlers.WriteJSON(w, http.StatusOK, body)
 	}
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()

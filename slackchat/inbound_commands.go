@@ -1,4 +1,4 @@
-package handlers
+package slackchat
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/handlers"
 	"github.com/slack-go/slack"
 )
 
@@ -17,7 +18,7 @@ import (
 // command itself is one database transaction; what it says in channels goes
 // through the outbox).
 func (s *Slack) serveCommands(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
+	body, ok := handlers.ReadBody(w, r)
 	if !ok {
 		return
 	}
@@ -30,7 +31,7 @@ func (s *Slack) serveCommands(w http.ResponseWriter, r *http.Request) {
 	}
 	cmd, err := slack.SlashCommandParse(r)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: "malformed slash command"})
+		handlers.WriteJSON(w, http.StatusBadRequest, handlers.ErrorBody{Error: "malformed slash command"})
 		return
 	}
 	ackBody, work := s.command(r.Context(), cmd)

@@ -1,4 +1,4 @@
-package handlers
+package slackchat
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/handlers"
 	"github.com/slack-go/slack/slackevents"
 )
 
@@ -21,7 +22,7 @@ const DefaultPinReaction = "pushpin"
 // duplicate deliveries change nothing the second time. A failure to apply
 // answers 500, and Slack's retry tries again.
 func (s *Slack) serveEvents(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
+	body, ok := handlers.ReadBody(w, r)
 	if !ok || !s.verifiedBody(w, r, body) {
 		return
 	}
@@ -29,8 +30,8 @@ func (s *Slack) serveEvents(w http.ResponseWriter, r *http.Request) {
 		Type      string `json:"type"`
 		Challenge string `json:"challenge"`
 	}
-	if err := decodeJSON(body, &outer); err != nil { // one JSON value, no key twice (decode.go)
-		writeError(w, s.log(), err)
+	if err := handlers.DecodeJSON(body, &outer); err != nil { // one JSON value, no key twice (decode.go)
+		handlers.WriteError(w, s.log(), err)
 		return
 	}
 	if outer.Type == slackevents.URLVerification {
@@ -53,7 +54,7 @@ func (s *Slack) serveEvents(w http.ResponseWriter, r *http.Request) {
 		if bot.ErrorCode(err) != bot.EUNAVAILABLE {
 			s.log().Error("Slack event failed; Slack will retry it", "err", err)
 		}
-		writeError(w, s.log(), err)
+		handlers.WriteError(w, s.log(), err)
 		return
 	}
 	w.WriteHeader(http.StatusOK)

@@ -1,4 +1,4 @@
-package handlers_test
+package slackchat_test
 
 import (
 	"encoding/json"
@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
-	"github.com/sitrep-io/sitrep/handlers"
 	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/internal/slackfake"
 	"github.com/sitrep-io/sitrep/internal/spfake"
@@ -29,7 +28,7 @@ func newStatusPageHarness(t *testing.T) (*slackHarness, *spfake.Server) {
 		ac.StatusPage = &bot.StatusPageConfig{
 			Page:       &statuspage.Client{APIKey: "key", PageID: "pg", BaseURL: sp.BaseURL(), HTTP: sp.Client(), Now: now},
 			Components: map[string]string{"api-gateway": "cmp-api", "website": "cmp-web"}}
-	}, func(edge *handlers.Slack, sitrep *app.App) { edge.StatusPage = sitrep.StatusPages })
+	}, func(edge *slackchat.Slack, sitrep *app.App) { edge.StatusPage = sitrep.StatusPages })
 	return h, sp
 }
 
@@ -61,7 +60,7 @@ func TestSlackStatusPage_FormPrefilledAndPublished(t *testing.T) {
 	}
 	h.app.Wait()
 	views := h.fake.Views()
-	if len(views) != 1 || views[0].CallbackID != handlers.CallbackPublishStatusPage {
+	if len(views) != 1 || views[0].CallbackID != slackchat.CallbackPublishStatusPage {
 		t.Fatalf("views: %+v", views)
 	}
 	if strings.Contains(string(views[0].Raw), "INTERNAL") {
@@ -89,7 +88,7 @@ func TestSlackStatusPage_FormPrefilledAndPublished(t *testing.T) {
 			"components":       {"value": {Type: "multi_static_select"}},
 			"body":             {"value": slackfake.PlainTextInput(body)},
 		}
-		p := slackfake.ViewSubmission(slackfake.Submission{UserID: "U1", CallbackID: handlers.CallbackPublishStatusPage,
+		p := slackfake.ViewSubmission(slackfake.Submission{UserID: "U1", CallbackID: slackchat.CallbackPublishStatusPage,
 			PrivateMetadata: views[0].PrivateMetadata, Values: values}, time.Now())
 		raw, _ := json.Marshal(p)
 		raw = []byte(strings.Replace(string(raw), `"type":"multi_static_select"`,
@@ -164,7 +163,7 @@ func TestSlackStatusPage_PreviewButtonsAndCardButton(t *testing.T) {
 	// The card's button opens the same form.
 	inc = h.incident(inc.ID)
 	h.click("U1", inc, bot.ActionOpenStatusPage)
-	if views := h.fake.Views(); len(views) != 1 || views[0].CallbackID != handlers.CallbackPublishStatusPage {
+	if views := h.fake.Views(); len(views) != 1 || views[0].CallbackID != slackchat.CallbackPublishStatusPage {
 		t.Fatalf("card button opened %+v", views)
 	}
 	card, ok := h.fake.Message(inc.ChannelID, inc.CardTS)

@@ -1,4 +1,4 @@
-package handlers
+package slackchat
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/handlers"
 	"github.com/sitrep-io/sitrep/runbooks"
-	"github.com/sitrep-io/sitrep/slackchat"
 	"github.com/slack-go/slack"
 )
 
@@ -80,13 +80,13 @@ var answeredInPlace = map[string]bool{
 // serveInteractions serves POST /slack/interactions: a signed button click
 // or modal submission.
 func (s *Slack) serveInteractions(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
+	body, ok := handlers.ReadBody(w, r)
 	if !ok || !s.verifiedBody(w, r, body) {
 		return
 	}
 	ic, err := slack.InteractionCallbackParse(r)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: "malformed interaction payload"})
+		handlers.WriteJSON(w, http.StatusBadRequest, handlers.ErrorBody{Error: "malformed interaction payload"})
 		return
 	}
 	ackBody, work := s.interaction(r.Context(), ic)
@@ -234,7 +234,7 @@ func (s *Slack) redrawer(channel, ts string, msg bot.Message) afterAck {
 		if s.API == nil || channel == "" || ts == "" {
 			return
 		}
-		opts := []slack.MsgOption{slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(slackchat.Blocks(msg)...)}
+		opts := []slack.MsgOption{slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(Blocks(msg)...)}
 		if _, _, _, err := s.API.UpdateMessageContext(ctx, channel, ts, opts...); err != nil {
 			s.log().Warn("could not redraw a message", "channel", channel, "ts", ts, "err", err)
 		}
@@ -296,7 +296,7 @@ func replyBlocks(reply bot.Reply) []slack.Block {
 	if reply.Message == nil || len(reply.Message.Actions) == 0 {
 		return nil
 	}
-	return slackchat.Blocks(*reply.Message)
+	return Blocks(*reply.Message)
 }
 
 // replier returns the work that shows reply to user alone in channel: its
@@ -346,7 +346,7 @@ func (s *Slack) showUser(ctx context.Context, channel, user, text string, blocks
 // adapter's own mapping (slackchat renders the buttons and the select). A
 // severity option without an incident id applies to the channel's incident.
 func (s *Slack) actionInvocation(ctx context.Context, user, channel string, a *slack.BlockAction) (bot.ActionInvocation, error) {
-	inv := slackchat.ParseAction(a.ActionID, a.Value, a.SelectedOption.Value)
+	inv := ParseAction(a.ActionID, a.Value, a.SelectedOption.Value)
 	inv.Actor, inv.ChannelID = user, channel
 	if inv.ActionID != bot.ActionSetSeverity || inv.Value != "" {
 		return inv, nil
@@ -531,10 +531,6 @@ func (s *Slack) modalOpener(triggerID, user, channel string, view slack.ModalVie
 			s.tellUser(ctx, channel, user, fmt.Sprintf("Could not open %s (%v). Use %s instead.", what, err, command))
 		}
 	}
-}
-
-func plain(text string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.PlainTextType, text, false, false)
 }
 
 // declareModal is the declare form, preset with what the command said.

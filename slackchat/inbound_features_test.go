@@ -1,4 +1,4 @@
-package handlers_test
+package slackchat_test
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/ghexport"
-	"github.com/sitrep-io/sitrep/handlers"
 	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/internal/ghfake"
 	"github.com/sitrep-io/sitrep/internal/slackfake"
@@ -90,7 +89,7 @@ func newFeatureHarness(t *testing.T) *featureHarness {
 		ac.Runbooks = &runbooks.RunsConfig{Catalog: cat, Executor: runbooks.NewExecutors(runbooks.Options{WorkDir: h.runbookDir})}
 		ac.Postmortem = &bot.PostmortemConfig{Drafter: &postmortem.Drafter{Store: ac.Store, Directory: ac.Directory, Now: ac.Service.Now},
 			Publisher: exp}
-	}, func(edge *handlers.Slack, sitrep *app.App) { edge.Runbooks = sitrep.Runs.Catalog() })
+	}, func(edge *slackchat.Slack, sitrep *app.App) { edge.Runbooks = sitrep.Runs.Catalog() })
 	h.runs = h.sitrep.Runs
 	t.Cleanup(h.runs.Wait)
 	h.fake.AddChannel(slackfake.Channel{ID: triageChannel, Name: "triage"})

@@ -1,4 +1,4 @@
-package handlers_test
+package slackchat_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
-	"github.com/sitrep-io/sitrep/handlers"
 	"github.com/sitrep-io/sitrep/internal/slackfake"
+	"github.com/sitrep-io/sitrep/slackchat"
 	"github.com/slack-go/slack"
 )
 
@@ -21,7 +21,7 @@ import (
 func TestSlackSocketMode(t *testing.T) {
 	h := newSlackHarness(t)
 	api := slack.New(slackfake.BotToken, slack.OptionAppLevelToken(slackfake.AppToken), slack.OptionAPIURL(h.fake.URL()))
-	client := handlers.NewSocketClient(api, slog.New(slog.DiscardHandler))
+	client := slackchat.NewSocketClient(api, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.app.RunSocket(ctx, client) }()
@@ -95,7 +95,7 @@ func TestSlackSocketMode(t *testing.T) {
 func startSocket(t *testing.T, h *slackHarness) {
 	t.Helper()
 	api := slack.New(slackfake.BotToken, slack.OptionAppLevelToken(slackfake.AppToken), slack.OptionAPIURL(h.fake.URL()))
-	client := handlers.NewSocketClient(api, slog.New(slog.DiscardHandler))
+	client := slackchat.NewSocketClient(api, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.app.RunSocket(ctx, client) }()

@@ -1,4 +1,4 @@
-package handlers
+package slackchat
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/sitrep-io/sitrep/handlers"
 )
 
 // Two checks on a signed request beyond its signature: that it comes from
@@ -97,7 +99,7 @@ func requestWorkspace(path string, body []byte) (team, enterprise string, err er
 			TeamID       string `json:"team_id"`
 			EnterpriseID string `json:"enterprise_id"`
 		}
-		if err := decodeJSON(body, &env); err != nil {
+		if err := handlers.DecodeJSON(body, &env); err != nil {
 			return "", "", fmt.Errorf("malformed event envelope: %w", err)
 		}
 		return env.TeamID, env.EnterpriseID, nil
@@ -114,7 +116,7 @@ func requestWorkspace(path string, body []byte) (team, enterprise string, err er
 				TeamID string `json:"team_id"`
 			} `json:"user"`
 		}
-		if err := decodeJSON([]byte(raw), &p); err != nil {
+		if err := handlers.DecodeJSON([]byte(raw), &p); err != nil {
 			return "", "", fmt.Errorf("malformed interaction payload: %w", err)
 		}
 		team = p.Team.ID
@@ -147,7 +149,7 @@ func (s *Slack) checkWorkspace(w http.ResponseWriter, r *http.Request, body []by
 	}
 	team, enterprise, err := requestWorkspace(r.URL.Path, body)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
+		handlers.WriteJSON(w, http.StatusBadRequest, handlers.ErrorBody{Error: err.Error()})
 		return false
 	}
 	if team == "" && enterprise == "" && r.URL.Path == "/slack/events" {
@@ -159,12 +161,12 @@ func (s *Slack) checkWorkspace(w http.ResponseWriter, r *http.Request, body []by
 	if err != nil {
 		s.log().Warn("cannot learn the bot's Slack workspace; refusing requests until it can", "err", err)
 		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "cannot reach Slack to check the workspace; try again shortly"})
+		handlers.WriteJSON(w, http.StatusServiceUnavailable, handlers.ErrorBody{Error: "cannot reach Slack to check the workspace; try again shortly"})
 		return false
 	}
 	if !ws.accepts(team, enterprise) {
 		s.log().Warn("rejected a Slack request from another workspace", "path", r.URL.Path, "team", team, "enterprise", enterprise)
-		writeJSON(w, http.StatusForbidden, errorBody{Error: "this sitrep serves another Slack workspace"})
+		handlers.WriteJSON(w, http.StatusForbidden, handlers.ErrorBody{Error: "this sitrep serves another Slack workspace"})
 		return false
 	}
 	return true
@@ -175,7 +177,7 @@ func checkContentType(w http.ResponseWriter, r *http.Request) bool {
 	want := wantContentType(r.URL.Path)
 	got, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || got != want {
-		writeJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: "Content-Type must be " + want, Field: "Content-Type"})
+		handlers.WriteJSON(w, http.StatusUnsupportedMediaType, handlers.ErrorBody{Error: "Content-Type must be " + want, Field: "Content-Type"})
 		return false
 	}
 	return true
@@ -194,7 +196,7 @@ func (s *Slack) checkReplay(w http.ResponseWriter, r *http.Request) bool {
 	if err != nil {
 		s.log().Warn("cannot record a Slack request against replays", "err", err)
 		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "storage unavailable; try again shortly"})
+		handlers.WriteJSON(w, http.StatusServiceUnavailable, handlers.ErrorBody{Error: "storage unavailable; try again shortly"})
 		return false
 	}
 	if !fresh {

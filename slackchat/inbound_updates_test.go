@@ -1,4 +1,4 @@
-package handlers_test
+package slackchat_test
 
 import (
 	"context"
