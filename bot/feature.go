@@ -69,7 +69,8 @@ type wiring struct {
 // operation has two. A missing handler fails here, naming the operation
 // and the feature that enqueues it, instead of showing up later as a
 // delivery that fails for good. A later Wire on the same dispatcher adds
-// features and checks the whole again (tests add features one by one).
+// features and checks the whole again (tests add features one by one);
+// wire each feature once, as a second Register would add its hooks twice.
 func Wire(svc *Service, disp *Dispatcher, features ...Feature) error {
 	r := &Registry{svc: svc, disp: disp, feature: coreFeature}
 	r.Enqueues(coreOps...)
