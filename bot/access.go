@@ -139,7 +139,7 @@ func (s *Service) visibleIncidents(ctx context.Context, actor string, incs []Inc
 type ActionTarget func(ctx context.Context, a ActionInvocation) (int64, error)
 
 // IncidentValue is the ActionTarget of actions whose value is the
-// incident id (the core's buttons, and RegisterAction's default).
+// incident id (the core's buttons, and Registry.Action's).
 func IncidentValue(_ context.Context, a ActionInvocation) (int64, error) { return ActionIncident(a) }
 
 // AuthorizeAction checks that a.Actor may see the incident the action

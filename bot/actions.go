@@ -27,16 +27,10 @@ type registeredAction struct {
 	target ActionTarget
 }
 
-// RegisterAction adds (or replaces) the handler of a neutral action id
-// whose value is the incident id.
-func (s *Service) RegisterAction(id string, h ActionHandler) {
-	s.RegisterActionOn(id, IncidentValue, h)
-}
-
-// RegisterActionOn adds (or replaces) the handler of an action whose value
-// names its incident in another way (a run id, "<incident id>:<runbook>"):
-// target finds the incident, checked before h runs.
-func (s *Service) RegisterActionOn(id string, target ActionTarget, h ActionHandler) {
+// registerActionOn adds (or replaces) the handler of an action; target
+// finds the incident its value names, checked before h runs (Registry.Action
+// and ActionOn).
+func (s *Service) registerActionOn(id string, target ActionTarget, h ActionHandler) {
 	s.actions[id] = registeredAction{run: h, target: target}
 }
 

@@ -19,8 +19,7 @@ func checkoutAlert(key, eventID string, firing bool) bot.Alert {
 // of the service opens its own.
 func TestAttachByLabel(t *testing.T) {
 	e := newEnv(t, bot.ServiceConfig{})
-	e.svc.EnableAlerting(bot.AlertingConfig{AttachByLabel: "service"})
-	e.disp.Handle(e.svc.AlertHandlers(e.chat))
+	e.wire(bot.Alerting(bot.AlertingConfig{AttachByLabel: "service"}, e.chat))
 
 	first := e.alert(checkoutAlert("gw-1", "e1", true))
 	if !first.Opened {
@@ -72,7 +71,7 @@ func TestAttachByLabel(t *testing.T) {
 // key opens its own incident, whatever its labels.
 func TestAttachByLabelOff(t *testing.T) {
 	e := newEnv(t, bot.ServiceConfig{})
-	e.svc.EnableAlerting(bot.AlertingConfig{})
+	e.wire(bot.Alerting(bot.AlertingConfig{}, e.chat))
 	a, b := e.alert(checkoutAlert("gw-1", "e1", true)), e.alert(checkoutAlert("gw-2", "e2", true))
 	if !a.Opened || !b.Opened || a.Incident.ID == b.Incident.ID {
 		t.Errorf("policy off: opened %v %v on %s and %s; want two incidents", a.Opened, b.Opened, a.Incident.Key(), b.Incident.Key())

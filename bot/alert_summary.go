@@ -76,16 +76,6 @@ func AlertSummary(inc Incident, c AlertCounts) Message {
 	return Message{Title: "Alerts on " + inc.Key(), Text: text, Fields: fields}
 }
 
-// AlertHandlers returns the outbox handlers of triage messages and alert
-// summaries, delivered through chat. The store must implement AlertStore.
-func (s *Service) AlertHandlers(chat Chat) map[string]DeliveryHandler {
-	h := &alertHandlers{svc: s, chat: chat}
-	return map[string]DeliveryHandler{
-		OpTriageRefresh: h.refreshTriage,
-		OpAlertSummary:  h.summary,
-	}
-}
-
 type alertHandlers struct {
 	svc  *Service
 	chat Chat

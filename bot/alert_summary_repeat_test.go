@@ -24,8 +24,7 @@ func newSummaryEnv(t *testing.T) *env {
 }
 
 func enableSummaries(e *env) {
-	e.svc.EnableAlerting(bot.AlertingConfig{SummaryEvery: time.Minute})
-	e.disp.Handle(e.svc.AlertHandlers(e.chat))
+	e.wire(bot.Alerting(bot.AlertingConfig{SummaryEvery: time.Minute}, e.chat))
 }
 
 func (e *env) fire(eventID string) {

@@ -17,8 +17,7 @@ const triageChannel = "CTRIAGE"
 func newAlertingEnv(t *testing.T) *env {
 	t.Helper()
 	e := newEnv(t, bot.ServiceConfig{})
-	e.svc.EnableAlerting(bot.AlertingConfig{TriageChannel: triageChannel, Triage: bot.DefaultTriagePolicy(), SummaryEvery: time.Minute})
-	e.disp.Handle(e.svc.AlertHandlers(e.chat))
+	e.wire(bot.Alerting(bot.AlertingConfig{TriageChannel: triageChannel, Triage: bot.DefaultTriagePolicy(), SummaryEvery: time.Minute}, e.chat))
 	return e
 }
 
@@ -158,8 +157,7 @@ func TestTriage_RefireUpdatesTheMessage(t *testing.T) {
 // once, and queue a bounded number of chat messages.
 func TestAlertStorm_OneIncidentPerGroupBoundedChat(t *testing.T) {
 	e := newEnv(t, bot.ServiceConfig{})
-	e.svc.EnableAlerting(bot.AlertingConfig{SummaryEvery: time.Minute})
-	e.disp.Handle(e.svc.AlertHandlers(e.chat))
+	e.wire(bot.Alerting(bot.AlertingConfig{SummaryEvery: time.Minute}, e.chat))
 	const groups, notifications, senders = 50, 10_000, 16
 	var wg sync.WaitGroup
 	errs := make(chan error, senders)

@@ -214,14 +214,6 @@ func (s *Service) onChatEvent(ctx context.Context, ref ChatEventRef, channelID s
 	return applied, err
 }
 
-// PinnedHandlers returns the outbox handler that reads pinned messages
-// through f. Register it on a Dispatcher beside ChatHandlers.
-func (s *Service) PinnedHandlers(f MessageFetcher) map[string]DeliveryHandler {
-	return map[string]DeliveryHandler{OpFetchPinned: func(ctx context.Context, d Delivery) (any, error) {
-		return nil, s.fetchPinned(ctx, f, d)
-	}}
-}
-
 func (s *Service) fetchPinned(ctx context.Context, f MessageFetcher, d Delivery) error {
 	var p fetchPinnedPayload
 	if err := json.Unmarshal(d.Payload, &p); err != nil {

@@ -38,7 +38,7 @@ func pinEnv(t *testing.T) (*env, *fakeFetcher, bot.Incident) {
 	t.Helper()
 	e := newEnv(t, bot.ServiceConfig{})
 	f := &fakeFetcher{msgs: map[string]bot.ChatMessage{}}
-	e.disp.Handle(e.svc.PinnedHandlers(f))
+	e.wire(bot.PinnedMessages(f))
 	return e, f, e.opened("Platform API returning 500")
 }
 
@@ -69,7 +69,7 @@ func TestPinMessage_OnceSurvivesRestartAndRetries(t *testing.T) {
 		}
 	}
 	e.reopen() // the text is read after a restart
-	e.disp.Handle(e.svc.PinnedHandlers(f))
+	e.wire(bot.PinnedMessages(f))
 	e.drain() // the 503: retried
 	if p := pinOf(t, e, inc.ID); p.Data["state"] != bot.PinFetching || !p.OccurredAt.Equal(posted) {
 		t.Fatalf("before the text is read: %+v", p)

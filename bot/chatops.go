@@ -55,24 +55,6 @@ func mustDelivery(key, op string, incidentID int64, v any) Delivery {
 	return d
 }
 
-// ChatHandlers returns the outbox handlers that carry out chat operations
-// through chat. Register them on a Dispatcher.
-func (s *Service) ChatHandlers(chat Chat) map[string]DeliveryHandler {
-	h := &chatHandlers{svc: s, chat: chat}
-	return map[string]DeliveryHandler{
-		OpCreateChannel: h.createChannel,
-		OpPostCard:      h.postCard,
-		OpRefreshCard:   h.refreshCard,
-		OpSetTopic:      h.setTopic,
-		OpInvite:        h.invite,
-		OpPost:          h.post,
-		OpFailureNotice: h.post,
-		OpAnnounce:      h.announce,
-		OpPin:           h.pin,
-		OpArchive:       h.archive, // archive.go
-	}
-}
-
 type chatHandlers struct {
 	svc  *Service
 	chat Chat

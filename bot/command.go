@@ -33,7 +33,7 @@ type Reply struct {
 }
 
 // Command is one "/incident" subcommand. Features register theirs with
-// Service.RegisterCommand, so the grammar stays in one table.
+// Registry.Command, so the grammar stays in one table.
 type Command struct {
 	Name    string
 	Aliases []string
@@ -45,9 +45,9 @@ type Command struct {
 	Run      func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error)
 }
 
-// RegisterCommand adds a subcommand, or replaces the one of that name
-// where it stands in the list.
-func (s *Service) RegisterCommand(c Command) {
+// registerCommand adds a subcommand, or replaces the one of that name
+// where it stands in the list (Registry.Command).
+func (s *Service) registerCommand(c Command) {
 	if i := slices.IndexFunc(s.commands, func(o Command) bool { return o.Name == c.Name }); i >= 0 {
 		s.commands[i] = c
 		return

@@ -56,6 +56,7 @@ type Dispatcher struct {
 	store    DeliveryStore
 	opt      DispatcherOptions
 	handlers map[string]DeliveryHandler
+	wiring   wiring // who delivers and who enqueues each op (feature.go)
 	wake     chan struct{}
 }
 
@@ -84,13 +85,6 @@ func NewDispatcher(store DeliveryStore, opt DispatcherOptions) *Dispatcher {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Dispatcher{store: store, opt: opt, handlers: map[string]DeliveryHandler{}, wake: make(chan struct{}, 1)}
-}
-
-// Handle registers the handlers of ops, keyed by op.
-func (d *Dispatcher) Handle(handlers map[string]DeliveryHandler) {
-	for op, h := range handlers {
-		d.handlers[op] = h
-	}
 }
 
 // Wake tells the dispatcher there may be new entries; it never blocks.

@@ -14,7 +14,9 @@ func runShared(t *testing.T, e *env, done func() bool) {
 	t.Helper()
 	disp := bot.NewDispatcher(e.db, bot.DispatcherOptions{Workers: 4, Now: e.clock.Now, Shared: true,
 		OnFailure: e.svc.RecordDeliveryFailure})
-	disp.Handle(e.svc.ChatHandlers(e.chat))
+	if err := bot.Wire(e.svc, disp, bot.ChatOps(e.chat)); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(e.ctx())
 	stopped := make(chan error, 1)
 	go func() { stopped <- disp.Run(ctx) }()

@@ -437,21 +437,22 @@ func TestUncertainPostNotRepeated(t *testing.T) {
 	if _, err := e.svc.PostUpdate(e.ctx(), "U1", inc.ID, "only once"); err != nil {
 		t.Fatal(err)
 	}
-	// Deliver through a handler that dies (cancels everything) right after
-	// the chat accepted the message, so the outcome is never recorded.
-	handlers := e.svc.ChatHandlers(e.chat)
-	claimed, err := e.db.ClaimDeliveries(e.ctx(), e.clock.Now(), 10)
-	if err != nil || len(claimed) != 1 {
-		t.Fatalf("claimed %d entries (%v), want the one post", len(claimed), err)
+	// The process dies right after the chat accepted the message, so the
+	// outcome is never recorded.
+	pending := e.unfinished()
+	if len(pending) != 1 || pending[0].Op != bot.OpPost {
+		t.Fatalf("unfinished %+v, want the one post", pending)
 	}
-	if _, err := handlers[bot.OpPost](e.ctx(), claimed[0]); err != nil {
-		t.Fatalf("post: %v", err)
+	e.forget[pending[0].ID] = true
+	e.drain()
+	if n := len(updates(e.chat.Posts(inc.ChannelID))); n != 1 {
+		t.Fatalf("%d updates posted before the crash, want 1", n)
 	}
+	e.adapter = finderChat{e.chat}
 	e.reopen()
 	if n, err := e.db.RecoverDeliveries(e.ctx()); err != nil || n != 1 {
 		t.Fatalf("RecoverDeliveries = %d, %v; want 1", n, err)
 	}
-	e.disp.Handle(e.svc.ChatHandlers(finderChat{e.chat}))
 	e.drain()
 	if got, want := updates(e.chat.Posts(inc.ChannelID)), []string{"only once"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("posted %q, want %q", got, want)

@@ -3,7 +3,8 @@
 // press, and the outbox that carries every effect on the outside world. It
 // imports no vendor library and no database/sql: it declares the ports it
 // needs, and adapters (store, slackchat, console, pager, ghexport,
-// statuspage, publicpage) implement them; cmd/sitrep wires them together.
+// statuspage, publicpage) implement them; cmd/sitrep chooses them from the
+// configuration and internal/app wires them together.
 //
 // # The shape of a change
 //
@@ -18,26 +19,56 @@
 // (TemporaryError, rate limits as waits) and recording permanent ones on
 // the timeline.
 //
+// # Features: one way to plug in
+//
+// Everything beside the core is a Feature (feature.go): a Name and a
+// Register(*Registry). Wire(svc, disp, features...) calls each Register,
+// through which the feature adds its commands (Registry.Command), actions
+// (Registry.Action, ActionOn), event hooks (Registry.Hook), card buttons
+// (Registry.CardButtons) and outbox delivery handlers (Registry.Deliver),
+// and declares the outbox ops it enqueues or schedules (Registry.Enqueues).
+// Wire then refuses, naming the op and the feature, a wiring in which an
+// op that can be enqueued has no handler or an op has two; the core's own
+// ops (coreOps) are declared by Wire itself. The features:
+//
+//   - ChatOps(chat): the chat adapter's ops (chatops.go, archive.go)
+//   - PinnedMessages(fetcher): pinned messages on the timeline (chat_events.go)
+//   - Alerting(cfg, chat): triage and alert summaries (triage.go, alert_summary.go)
+//   - PagerWriteBack(pager, dir): responders and write-back (pager.go)
+//   - NewReminders(cfg): status-update reminders, archiving (reminders.go, archive.go)
+//   - NewPostmortems(cfg): follow-ups, impact, drafts, export (postmortem*.go)
+//   - NewStatusPages(cfg): publishing (statuspage*.go)
+//   - runbooks.NewRuns(cfg): runbook runs (package runbooks)
+//
+// internal/app.New is the one place that assembles the service, the
+// dispatcher and these features from their configurations; `sitrep serve`,
+// cmd/loadgen and the end-to-end test harnesses call it.
+//
 // # Where things live
 //
 //   - Commands (command.go): "/incident <name> …" is parsed against a table
-//     of Command values; features add theirs with Service.RegisterCommand
-//     (postmortem_commands.go, statuspage_commands.go, triage.go, and
-//     runbooks.Register). Service.Execute runs one Invocation and returns a
-//     Reply (text, and whether only the actor sees it).
+//     of Command values; features add theirs with Registry.Command
+//     (postmortem_commands.go, statuspage_commands.go, triage.go,
+//     runbooks/commands.go). Service.Execute runs one Invocation and returns
+//     a Reply (text, and whether only the actor sees it). /incident help
+//     lists them in the order they were wired.
 //   - Actions (actions.go): buttons and form submissions arrive as an
 //     ActionInvocation with an action id (ActionAcknowledge,
 //     ActionPostUpdate, ActionApproveRun, …); features add handlers with
-//     Service.RegisterAction. The chat edge decides nothing: it translates.
+//     Registry.Action. The chat edge decides nothing: it translates.
 //   - Hooks (service.go): an EventHook sees every event inside the
-//     transaction that recorded it (the pager write-back, alert summaries).
-//   - Outbox operations: a Delivery names an op; a feature registers the
-//     DeliveryHandler for each op it enqueues with Dispatcher.Handle. The
-//     chat ops are in chatops.go (OpCreateChannel, OpPostCard, OpPost, …),
-//     the others beside their feature: reminders (OpReminder), archiving,
-//     the pager (pager.go), postmortems (OpUploadPostmortem,
-//     OpExportPostmortem), status pages (statuspage_publish.go), triage and
-//     alert summaries (triage.go), runbooks (runbooks/runs.go).
+//     transaction that recorded it (the pager write-back, reminders); added
+//     with Registry.Hook.
+//   - Outbox operations: a Delivery names an op; the feature that delivers
+//     it registers its DeliveryHandler with Registry.Deliver, and every
+//     feature that enqueues it declares so with Registry.Enqueues. The chat
+//     ops are in chatops.go (OpCreateChannel, OpPostCard, OpPost, …), the
+//     others beside their feature: reminders (OpReminder), archiving
+//     (OpArchiveCheck, and OpArchive, a chat op), pinned messages
+//     (OpFetchPinned), the pager (pager.go), postmortems
+//     (OpUploadPostmortem, OpExportPostmortem), status pages
+//     (statuspage.go), triage and alert summaries (triage.go), runbooks
+//     (runbooks/runs.go).
 //   - Ports (ports.go and beside their feature): Store (with its sub-stores
 //     and the transaction side Tx), Chat, MessageFinder, ChannelFinder,
 //     Directory, MessageFetcher, Pager, PostmortemDrafter,
@@ -55,11 +86,18 @@
 //
 // # Recipes
 //
+// Add a feature: give it a constructor taking its configuration (and the
+// ports it delivers through) that returns a Feature; in Register add its
+// commands, actions and hooks, Deliver its ops and declare with Enqueues
+// every op it enqueues (including another feature's, such as OpArchive).
+// Then add it to internal/app.Config and New, in one place.
+//
 // Add an alert source: write a vendor-free HTTP handler in package handlers
 // that verifies the request as the vendor signs it and turns it into an
 // Alert (alert.go); Service.IngestAlert does dedup, triage and the opening.
 // For status changes from the source, use the source-event path
-// (source_event.go) so that the source's clock is used.
+// (source_event.go) so that the source's clock is used. If it writes back,
+// make that a Feature as PagerWriteBack is.
 //
 // Add a runbook action: implement an executor in package runbooks (see
 // runbooks/executor.go) and register it under its action name; rendering,
@@ -68,8 +106,9 @@
 // Add a chat platform: implement Chat (and Directory, MessageFinder for
 // crash-safe posting) in a package of its own, render Message (text,
 // fields, Action buttons) in its own markup, translate its inbound requests
-// into Service.Execute and Service.HandleAction, and wire it in
-// cmd/sitrep. Mentions are the domain's "<@ID>" markup, which the console
+// into Service.Execute and Service.HandleAction, and choose it in
+// cmd/sitrep: internal/app wires it as ChatOps (and PinnedMessages, if it
+// reports pins). Mentions are the domain's "<@ID>" markup, which the console
 // turns into plain text (PlainText) and Slack shows as is.
 //
 // Add a store: implement Store (and SessionStore for the web view) and run

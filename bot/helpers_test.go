@@ -225,6 +225,13 @@ type env struct {
 	db    *store.DB
 	svc   *bot.Service
 	disp  *bot.Dispatcher
+	// forget lists the outbox entries whose completion this process
+	// dies before recording (a crash right after the vendor took them);
+	// cleared by reopen, the next process.
+	forget map[int64]bool
+	// adapter, when set, is the chat the next open delivers through
+	// instead of chat.
+	adapter bot.Chat
 }
 
 const (
@@ -235,7 +242,7 @@ const (
 // newEnv opens a fresh database; cfg.Now is set to the fake clock.
 func newEnv(t *testing.T, cfg bot.ServiceConfig) *env {
 	t.Helper()
-	e := &env{t: t, path: filepath.Join(t.TempDir(), "sitrep.db"), cfg: cfg, clock: newClock(), chat: newChat()}
+	e := &env{t: t, path: filepath.Join(t.TempDir(), "sitrep.db"), cfg: cfg, clock: newClock(), chat: newChat(), forget: map[int64]bool{}}
 	e.cfg.Now = e.clock.Now
 	e.open()
 	return e
@@ -251,15 +258,33 @@ func (e *env) open() {
 	e.t.Cleanup(func() { _ = db.Close() })
 	e.db = db
 	e.svc = bot.NewService(db, e.cfg)
-	e.disp = bot.NewDispatcher(db, bot.DispatcherOptions{
+	e.disp = bot.NewDispatcher(dropCompletion{db, e.forget}, bot.DispatcherOptions{
 		Workers:     4,
 		BaseBackoff: baseBackoff,
 		MaxBackoff:  maxBackoff,
 		Now:         e.clock.Now,
 		OnFailure:   e.svc.RecordDeliveryFailure,
 	})
-	e.disp.Handle(e.svc.ChatHandlers(e.chat))
+	var adapter bot.Chat = e.chat
+	if e.adapter != nil {
+		adapter = e.adapter
+	}
+	e.wire(bot.ChatOps(adapter))
 	e.svc.OnCommit(e.disp.Wake)
+}
+
+// hook wires an event hook as a feature of its own.
+func (e *env) hook(h bot.EventHook) {
+	e.t.Helper()
+	e.wire(bot.NewFeature("test hook", func(r *bot.Registry) { r.Hook(h) }))
+}
+
+// wire wires features on the env's current service and dispatcher.
+func (e *env) wire(features ...bot.Feature) {
+	e.t.Helper()
+	if err := bot.Wire(e.svc, e.disp, features...); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // reopen closes the database, as a process that stops, and opens it again.
@@ -268,6 +293,7 @@ func (e *env) reopen() {
 	if err := e.db.Close(); err != nil {
 		e.t.Fatalf("Close: %v", err)
 	}
+	clear(e.forget)
 	e.open()
 }
 

@@ -54,7 +54,7 @@ func TestObserverToldAfterCommit(t *testing.T) {
 	obs := &recordingObserver{}
 	e := newEnv(t, bot.ServiceConfig{Observer: obs})
 	failResolve := true
-	e.svc.RegisterHook(func(_ bot.Tx, _ bot.Incident, ev bot.Event) error {
+	e.hook(func(_ bot.Tx, _ bot.Incident, ev bot.Event) error {
 		if failResolve && ev.Kind == bot.KindStatusChanged && ev.Data["to"] == string(bot.StatusResolved) {
 			return errors.New("storage failed")
 		}
@@ -106,7 +106,9 @@ func TestDeliveryObserver(t *testing.T) {
 	obs := &recordingObserver{}
 	disp := bot.NewDispatcher(e.db, bot.DispatcherOptions{Now: e.clock.Now, BaseBackoff: baseBackoff, MaxBackoff: maxBackoff,
 		OnFailure: e.svc.RecordDeliveryFailure, Observe: obs.delivered})
-	disp.Handle(e.svc.ChatHandlers(e.chat))
+	if err := bot.Wire(e.svc, disp, bot.ChatOps(e.chat)); err != nil {
+		t.Fatal(err)
+	}
 	fails := map[string]error{"create": bot.RateLimited(errors.New("ratelimited"), time.Second)}
 	e.chat.setFail(func(c chatCall) error {
 		err := fails[c.Method]

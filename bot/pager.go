@@ -54,15 +54,6 @@ type pagerPayload struct {
 	Note          string `json:"note,omitempty"`
 }
 
-// EnablePager makes incidents opened from PagerDuty invite their on-call
-// responders, and writes people's acknowledgements, resolutions, notes and
-// status updates back to the PagerDuty incident through the outbox. Register
-// PagerHandlers on the dispatcher too.
-func (s *Service) EnablePager() {
-	s.alerts.pager = true
-	s.RegisterHook(s.pagerWriteBack)
-}
-
 // enqueueResponders queues the on-call lookup of a PagerDuty incident
 // opening its channel.
 func (s *Service) enqueueResponders(tx Tx, inc Incident) error {
@@ -109,17 +100,23 @@ func pagerOpOf(ev Event) (op, note string) {
 	return "", ""
 }
 
-// PagerHandlers returns the outbox handlers that carry out pager operations
-// through pager, finding on-call people in chat through dir (nil: no one is
-// found).
-func (s *Service) PagerHandlers(pager Pager, dir Directory) map[string]DeliveryHandler {
-	h := &pagerHandlers{svc: s, pager: pager, dir: dir}
-	return map[string]DeliveryHandler{
-		OpPagerAcknowledge: h.writeBack(func(ctx context.Context, p pagerPayload) error { return pager.Acknowledge(ctx, p.PagerIncident) }),
-		OpPagerResolve:     h.writeBack(func(ctx context.Context, p pagerPayload) error { return pager.Resolve(ctx, p.PagerIncident) }),
-		OpPagerNote:        h.writeBack(func(ctx context.Context, p pagerPayload) error { return pager.AddNote(ctx, p.PagerIncident, p.Note) }),
-		OpPageResponders:   h.responders,
-	}
+// PagerWriteBack is the feature that makes incidents opened from PagerDuty
+// invite their on-call responders (found by email in chat through dir; nil:
+// no one is found), and writes people's acknowledgements, resolutions,
+// notes and status updates back to the PagerDuty incident through pager,
+// by the outbox.
+func PagerWriteBack(pager Pager, dir Directory) Feature {
+	return NewFeature("pager write-back", func(r *Registry) {
+		s := r.svc
+		s.alerts.pager = true
+		r.Hook(s.pagerWriteBack)
+		h := &pagerHandlers{svc: s, pager: pager, dir: dir}
+		r.Enqueues(OpPagerAcknowledge, OpPagerResolve, OpPagerNote, OpPageResponders)
+		r.Deliver(OpPagerAcknowledge, h.writeBack(func(ctx context.Context, p pagerPayload) error { return pager.Acknowledge(ctx, p.PagerIncident) }))
+		r.Deliver(OpPagerResolve, h.writeBack(func(ctx context.Context, p pagerPayload) error { return pager.Resolve(ctx, p.PagerIncident) }))
+		r.Deliver(OpPagerNote, h.writeBack(func(ctx context.Context, p pagerPayload) error { return pager.AddNote(ctx, p.PagerIncident, p.Note) }))
+		r.Deliver(OpPageResponders, h.responders)
+	})
 }
 
 type pagerHandlers struct {

@@ -148,6 +148,8 @@ type PostmortemPublisher interface {
 // PostmortemConfig is what the postmortem commands need.
 type PostmortemConfig struct {
 	Drafter PostmortemDrafter // required
+	// Chat uploads drafts to the incident channel; required.
+	Chat Chat
 	// Publisher exports to the tracker; nil: "/incident export" says how to
 	// configure it.
 	Publisher PostmortemPublisher
@@ -160,34 +162,36 @@ type PostmortemConfig struct {
 }
 
 // Postmortems carries out the postmortem commands: follow-ups, impact
-// anchors, drafting and export. Create it with EnablePostmortems.
+// anchors, drafting and export. Create it with NewPostmortems and Wire it.
 type Postmortems struct {
 	svc *Service
 	cfg PostmortemConfig
 }
 
-// EnablePostmortems registers the followup, impact, postmortem and export
-// commands and the draft/export buttons on svc. Register the returned
-// value's Handlers on the dispatcher.
-func EnablePostmortems(svc *Service, cfg PostmortemConfig) *Postmortems {
+// NewPostmortems returns the postmortem feature: the followup, impact,
+// postmortem and export commands, the draft/export buttons and the outbox
+// handlers that upload drafts (through cfg.Chat) and export them.
+func NewPostmortems(cfg PostmortemConfig) *Postmortems {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	p := &Postmortems{svc: svc, cfg: cfg}
-	for _, c := range p.commands() {
-		svc.RegisterCommand(c)
-	}
-	svc.RegisterAction(ActionDraftPostmortem, p.onIncident(p.execDraft))
-	svc.RegisterAction(ActionExportPostmortem, p.onIncident(p.execExport))
-	return p
+	return &Postmortems{cfg: cfg}
 }
 
-// Handlers returns the outbox handlers of the postmortem ops.
-func (p *Postmortems) Handlers(chat Chat) map[string]DeliveryHandler {
-	return map[string]DeliveryHandler{
-		OpUploadPostmortem: func(ctx context.Context, d Delivery) (any, error) { return p.upload(ctx, chat, d) },
-		OpExportPostmortem: p.deliverExport,
+// Name implements Feature.
+func (p *Postmortems) Name() string { return "postmortems" }
+
+// Register implements Feature.
+func (p *Postmortems) Register(r *Registry) {
+	p.svc = r.svc
+	for _, c := range p.commands() {
+		r.Command(c)
 	}
+	r.Action(ActionDraftPostmortem, p.onIncident(p.execDraft))
+	r.Action(ActionExportPostmortem, p.onIncident(p.execExport))
+	r.Enqueues(OpUploadPostmortem, OpExportPostmortem)
+	r.Deliver(OpUploadPostmortem, func(ctx context.Context, d Delivery) (any, error) { return p.upload(ctx, p.cfg.Chat, d) })
+	r.Deliver(OpExportPostmortem, p.deliverExport)
 }
 
 func (p *Postmortems) onIncident(run func(ctx context.Context, actor string, inc Incident) (Reply, error)) ActionHandler {

@@ -51,26 +51,29 @@ type Reminders struct {
 	cfg ReminderConfig
 }
 
-// EnableReminders registers reminders and archiving on svc and disp: an
-// event hook that schedules them, the Snooze action, and the handlers of
-// the scheduled entries. The archive itself is the chat op OpArchive of
-// Service.ChatHandlers.
-func EnableReminders(svc *Service, disp *Dispatcher, cfg ReminderConfig) *Reminders {
+// NewReminders returns the feature of reminders and archiving: an event
+// hook that schedules them, the Snooze action, and the handlers of the
+// scheduled checks (they need no chat: what they post, and the archive
+// itself, go through the chat ops of ChatOps).
+func NewReminders(cfg ReminderConfig) *Reminders {
 	if cfg.Snooze <= 0 {
 		cfg.Snooze = 30 * time.Minute
 	}
-	r := &Reminders{svc: svc, cfg: cfg}
-	svc.updateInterval = r.interval // the default "next update by"
-	svc.RegisterHook(r.onEvent)
-	svc.RegisterAction(ActionSnoozeReminder, r.snoozeAction)
-	disp.Handle(r.Handlers())
-	return r
+	return &Reminders{cfg: cfg}
 }
 
-// Handlers returns the outbox handlers of the scheduled checks (they need
-// no chat: what they post goes through the chat ops).
-func (r *Reminders) Handlers() map[string]DeliveryHandler {
-	return map[string]DeliveryHandler{OpReminder: r.check, OpArchiveCheck: r.archiveCheck}
+// Name implements Feature.
+func (r *Reminders) Name() string { return "reminders" }
+
+// Register implements Feature.
+func (r *Reminders) Register(reg *Registry) {
+	r.svc = reg.svc
+	r.svc.updateInterval = r.interval // the default "next update by"
+	reg.Hook(r.onEvent)
+	reg.Action(ActionSnoozeReminder, r.snoozeAction)
+	reg.Enqueues(OpReminder, OpArchiveCheck, OpArchive)
+	reg.Deliver(OpReminder, r.check)
+	reg.Deliver(OpArchiveCheck, r.archiveCheck)
 }
 
 // reminderPayload is what a scheduled check carries: the incident's last

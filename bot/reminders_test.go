@@ -12,7 +12,9 @@ import (
 // remindersOn enables reminders on the env's current service and
 // dispatcher (again after each reopen, as sitrep serve does at start).
 func remindersOn(e *env, cfg bot.ReminderConfig) *bot.Reminders {
-	return bot.EnableReminders(e.svc, e.disp, cfg)
+	r := bot.NewReminders(cfg)
+	e.wire(r)
+	return r
 }
 
 func testReminderConfig() bot.ReminderConfig {
@@ -234,28 +236,22 @@ func TestReminderSurvivesRestart(t *testing.T) {
 	at(e, 30*time.Minute)
 	wantReminders(t, e, inc, 1, "after a restart")
 	e.reopen()
-	rem := remindersOn(e, cfg)
+	remindersOn(e, cfg)
 	e.drain()
 	wantReminders(t, e, inc, 1, "after a second restart")
 
 	// The next check runs and commits, then the process dies before the
 	// dispatcher records it.
 	e.clock.Advance(30 * time.Minute)
-	drop := map[int64]bool{}
 	for _, d := range e.unfinished() {
 		if d.Op == bot.OpReminder {
-			drop[d.ID] = true
+			e.forget[d.ID] = true
 		}
 	}
-	if len(drop) != 1 {
-		t.Fatalf("want one scheduled check, have %d", len(drop))
+	if len(e.forget) != 1 {
+		t.Fatalf("want one scheduled check, have %d", len(e.forget))
 	}
-	crashing := bot.NewDispatcher(dropCompletion{e.db, drop}, bot.DispatcherOptions{Now: e.clock.Now})
-	crashing.Handle(rem.Handlers())
-	crashing.Handle(e.svc.ChatHandlers(e.chat))
-	if err := crashing.Drain(e.ctx()); err != nil {
-		t.Fatal(err)
-	}
+	e.drain()
 	wantReminders(t, e, inc, 2, "before the crash")
 	e.reopen()
 	remindersOn(e, cfg)

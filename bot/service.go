@@ -44,8 +44,11 @@ type Service struct {
 	buttons  []func(Incident) []Action // extra card buttons (features)
 	access   AccessConfig              // access.go: private incidents, the permission policy
 	alerts   alerting                  // triage, alert summaries, pager (triage.go); zero: off
+	// enqueueable are the outbox ops the wired features declared
+	// (Registry.Enqueues); nil until wired.
+	enqueueable map[string]bool
 	// updateInterval is the reminder interval of a severity, the default
-	// "next update by" (set by EnableReminders; nil: none).
+	// "next update by" (set by the reminders feature; nil: none).
 	updateInterval func(Severity) time.Duration
 }
 
@@ -54,10 +57,6 @@ type Service struct {
 // written. A hook may read and write through tx (queue a PagerDuty
 // write-back, schedule a reminder); an error aborts the whole change.
 type EventHook func(tx Tx, inc Incident, ev Event) error
-
-// RegisterCardButtons adds buttons to the incident card of open
-// incidents, before Resolve (the status page's Publish button).
-func (s *Service) RegisterCardButtons(f func(Incident) []Action) { s.buttons = append(s.buttons, f) }
 
 // Card is the incident card with the features' buttons.
 func (s *Service) Card(inc Incident) Message {
@@ -79,9 +78,6 @@ func (s *Service) Card(inc Incident) Message {
 	return msg
 }
 
-// RegisterHook adds an EventHook.
-func (s *Service) RegisterHook(h EventHook) { s.hooks = append(s.hooks, h) }
-
 // NewService returns a Service over store.
 func NewService(store Store, cfg ServiceConfig) *Service {
 	if cfg.Now == nil {
@@ -100,15 +96,15 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 		actions: map[string]registeredAction{}}
 	s.commands = s.coreCommands()
 	for id, h := range s.coreActions() {
-		s.RegisterAction(id, h)
+		s.registerActionOn(id, IncidentValue, h)
 	}
 	for id, h := range s.updateActions() {
 		if id == ActionPostUpdate { // the card's button and the form: the incident id
-			s.RegisterAction(id, h)
+			s.registerActionOn(id, IncidentValue, h)
 			continue
 		}
 		// A repeated update's buttons carry the update (UpdateActionValue).
-		s.RegisterActionOn(id, func(_ context.Context, a ActionInvocation) (int64, error) {
+		s.registerActionOn(id, func(_ context.Context, a ActionInvocation) (int64, error) {
 			id, _, err := ParseUpdateActionValue(a.Value)
 			return id, err
 		}, h)
@@ -160,7 +156,7 @@ func (s *Service) update(ctx context.Context, fn func(tx Tx) error) error {
 	queued := false
 	var done milestones
 	err := s.store.Update(ctx, func(tx Tx) error {
-		rec := &recordingTx{Tx: tx, observe: s.cfg.Observer != nil, origin: originOf(ctx)}
+		rec := &recordingTx{Tx: tx, observe: s.cfg.Observer != nil, origin: originOf(ctx), enqueueable: s.enqueueable}
 		if err := fn(rec); err != nil {
 			return err
 		}
@@ -214,10 +210,13 @@ func (s *Service) runHooks(rec *recordingTx, events []Event) error {
 // stored state in this transaction.
 type recordingTx struct {
 	Tx
-	origin   origin // who caused the change: the priority of its deliveries
-	appended []Event
-	enqueued int
-	read     map[int64]Incident
+	origin origin // who caused the change: the priority of its deliveries
+	// enqueueable are the ops the wired features declared (nil: not
+	// wired, anything goes).
+	enqueueable map[string]bool
+	appended    []Event
+	enqueued    int
+	read        map[int64]Incident
 	// observe turns on recording milestones: the incidents this change
 	// acknowledged or resolved and the runs it finished, for the Observer.
 	observe    bool
@@ -299,6 +298,11 @@ func (r *recordingTx) Enqueue(d Delivery) error {
 
 // enqueue stores d with the priority of its origin (unless it has one).
 func (r *recordingTx) enqueue(d Delivery, o origin) error {
+	if r.enqueueable != nil && !r.enqueueable[d.Op] {
+		// Wire checked only the declared ops for a handler: an undeclared
+		// one may have none and would fail for good after the commit.
+		return fmt.Errorf("outbox operation %q is enqueued but no wired feature declares it (Registry.Enqueues)", d.Op)
+	}
 	if d.Priority == 0 {
 		p, err := r.priority(d, o)
 		if err != nil {

@@ -242,7 +242,7 @@ func TestCommandsRecord(t *testing.T) {
 func TestWakeAfterHookEnqueues(t *testing.T) {
 	e := newEnv(t, bot.ServiceConfig{})
 	inc := e.opened("x")
-	e.svc.RegisterHook(func(tx bot.Tx, inc bot.Incident, ev bot.Event) error {
+	e.hook(func(tx bot.Tx, inc bot.Incident, ev bot.Event) error {
 		if ev.Kind != bot.KindNote {
 			return nil
 		}
@@ -276,7 +276,7 @@ func TestHooksSeeStoredIncident(t *testing.T) {
 	e := newEnv(t, bot.ServiceConfig{})
 	inc := e.alert(bot.Alert{DedupKey: "k", Firing: true, Labels: map[string]string{"service": "gateway"}}).Incident
 	var seen []bot.Incident
-	e.svc.RegisterHook(func(tx bot.Tx, inc bot.Incident, ev bot.Event) error {
+	e.hook(func(tx bot.Tx, inc bot.Incident, ev bot.Event) error {
 		seen = append(seen, inc)
 		return nil
 	})
@@ -432,7 +432,7 @@ func TestHookErrorLeavesNothing(t *testing.T) {
 	inc := e.opened("x")
 	boom := errors.New("write-back refused")
 	var seen []bot.EventKind
-	e.svc.RegisterHook(func(tx bot.Tx, hinc bot.Incident, ev bot.Event) error {
+	e.hook(func(tx bot.Tx, hinc bot.Incident, ev bot.Event) error {
 		seen = append(seen, ev.Kind)
 		if hinc.Status != bot.StatusResolved {
 			t.Errorf("hook saw %s as %s, want the new state (resolved)", hinc.Key(), hinc.Status)

@@ -183,39 +183,50 @@ type StatusPageConfig struct {
 	Location *time.Location
 }
 
-// StatusPages carries out publishing. Create it with EnableStatusPage.
+// StatusPages carries out publishing. Create it with NewStatusPages and Wire it.
 type StatusPages struct {
 	svc *Service
 	cfg StatusPageConfig
 }
 
-// EnableStatusPage registers the statuspage command, "update --public", the
-// status page buttons, the card's Publish button and the resolve question
-// on svc. Register the returned value's Handlers on the dispatcher.
-func EnableStatusPage(svc *Service, cfg StatusPageConfig) *StatusPages {
+// NewStatusPages returns the status page feature: the statuspage command,
+// "update --public", the status page buttons, the card's Publish button,
+// the resolve question and the outbox handlers that publish.
+func NewStatusPages(cfg StatusPageConfig) *StatusPages {
 	if cfg.Label == "" {
 		cfg.Label = "service"
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	p := &StatusPages{svc: svc, cfg: cfg}
+	return &StatusPages{cfg: cfg}
+}
+
+// Name implements Feature.
+func (p *StatusPages) Name() string { return "status page" }
+
+// Register implements Feature.
+func (p *StatusPages) Register(r *Registry) {
+	svc := r.svc
+	p.svc = svc
 	for _, c := range p.commands() {
-		svc.RegisterCommand(c)
+		r.Command(c)
 	}
 	if core, ok := svc.actions[ActionPostUpdate]; ok {
-		svc.RegisterActionOn(ActionPostUpdate, core.target, p.postUpdateAction(core.run))
+		r.ActionOn(ActionPostUpdate, core.target, p.postUpdateAction(core.run))
 	}
 	// A preview's buttons carry "<incident>:<preview>", the form the incident.
-	svc.RegisterActionOn(ActionPublishStatusPage, IncidentPrefixValue, p.publishAction)
-	svc.RegisterActionOn(ActionCancelStatusPage, IncidentPrefixValue, p.cancelAction)
-	svc.RegisterAction(ActionResolvePublicly, p.resolveAction)
-	svc.RegisterAction(ActionKeepPublicOpen, p.keepOpenAction)
-	svc.RegisterCardButtons(func(inc Incident) []Action {
+	r.ActionOn(ActionPublishStatusPage, IncidentPrefixValue, p.publishAction)
+	r.ActionOn(ActionCancelStatusPage, IncidentPrefixValue, p.cancelAction)
+	r.Action(ActionResolvePublicly, p.resolveAction)
+	r.Action(ActionKeepPublicOpen, p.keepOpenAction)
+	r.CardButtons(func(inc Incident) []Action {
 		return []Action{{ID: ActionOpenStatusPage, Label: "Publish to status page", Value: fmt.Sprint(inc.ID)}}
 	})
-	svc.RegisterHook(p.onEvent)
-	return p
+	r.Hook(p.onEvent)
+	r.Enqueues(OpPublishStatusPage, OpAskPublicResolve)
+	r.Deliver(OpPublishStatusPage, p.deliver)
+	r.Deliver(OpAskPublicResolve, p.askResolve)
 }
 
 // PageName names the status page in messages.
@@ -223,11 +234,6 @@ func (p *StatusPages) PageName() string { return p.cfg.Page.Name() }
 
 // ComponentNames are the configured components' names, sorted.
 func (p *StatusPages) ComponentNames() []string { return slices.Sorted(maps.Keys(p.cfg.Components)) }
-
-// Handlers returns the outbox handlers of the status page ops.
-func (p *StatusPages) Handlers() map[string]DeliveryHandler {
-	return map[string]DeliveryHandler{OpPublishStatusPage: p.deliver, OpAskPublicResolve: p.askResolve}
-}
 
 // PublishedUpdate is one update the status page took.
 type PublishedUpdate struct {

@@ -34,10 +34,10 @@ func newSPEnv(t *testing.T) *spEnv {
 	e.sp = spfake.New(spKey, spPage, map[string]string{spAPI: "API", spWeb: "Website"}, e.clock.Now)
 	t.Cleanup(e.sp.Close)
 	client := &statuspage.Client{APIKey: spKey, PageID: spPage, BaseURL: e.sp.BaseURL(), HTTP: e.sp.Client(), Now: e.clock.Now}
-	e.pages = bot.EnableStatusPage(e.svc, bot.StatusPageConfig{Page: client,
+	e.pages = bot.NewStatusPages(bot.StatusPageConfig{Page: client,
 		Components:  map[string]string{"api-gateway": spAPI, "website": spWeb},
 		OnPublished: func(context.Context, int64) { e.rebuilt++ }})
-	e.disp.Handle(e.pages.Handlers())
+	e.wire(e.pages)
 	return e
 }
 
@@ -552,7 +552,11 @@ func TestStatusPageUncertainCreateIsNotRepeated(t *testing.T) {
 	if d.ID == 0 {
 		t.Fatal("no publication queued")
 	}
-	// The attempt before the crash: the page took it.
+	// The attempt before the crash: the dispatcher claimed the entry and
+	// the page took it; sitrep died before recording the outcome.
+	if _, err := e.db.ClaimDeliveries(e.ctx(), e.clock.Now(), 100); err != nil {
+		t.Fatal(err)
+	}
 	client := &statuspage.Client{APIKey: spKey, PageID: spPage, BaseURL: e.sp.BaseURL(), HTTP: e.sp.Client()}
 	_, draft, _ := e.pages.PublicDraft(e.ctx(), inc.ID)
 	ref, err := client.CreateIncident(e.ctx(), bot.PublicUpdate{Title: draft.Title, Body: "Errors.", Status: bot.StatusInvestigating})
@@ -560,10 +564,10 @@ func TestStatusPageUncertainCreateIsNotRepeated(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Advance(2 * time.Second)
-	d.Uncertain = true
-	if _, err := e.pages.Handlers()[bot.OpPublishStatusPage](e.ctx(), d); err != nil {
-		t.Fatalf("retry after the crash: %v", err)
+	if n, err := e.db.RecoverDeliveries(e.ctx()); err != nil || n == 0 { // as at the next start
+		t.Fatalf("RecoverDeliveries = %d, %v; want the publication back", n, err)
 	}
+	e.drain()
 	if n := len(e.sp.Incidents()); n != 1 {
 		t.Fatalf("%d public incidents after the retry, want 1", n)
 	}

@@ -104,9 +104,10 @@ type alerting struct {
 	pager bool // PagerDuty incidents page their on-call responders
 }
 
-// EnableAlerting turns on triage, alert summaries and the triage buttons and
-// commands (accept, decline).
-func (s *Service) EnableAlerting(cfg AlertingConfig) {
+// Alerting is the feature of triage, alert summaries and the triage
+// buttons and commands (accept, decline); its messages are delivered
+// through chat. The store must implement AlertStore.
+func Alerting(cfg AlertingConfig, chat Chat) Feature {
 	if cfg.SummaryEvery <= 0 {
 		cfg.SummaryEvery = time.Minute
 	}
@@ -116,21 +117,28 @@ func (s *Service) EnableAlerting(cfg AlertingConfig) {
 	if cfg.AttachByLabel != "" && !ValidLabelName(cfg.AttachByLabel) {
 		panic(fmt.Sprintf("bot: AttachByLabel %q is not a label name (the configuration check refuses it)", cfg.AttachByLabel))
 	}
-	s.alerts.on, s.alerts.cfg = true, cfg
-	s.RegisterAction(ActionTriageAccept, s.triageAction(func(ctx context.Context, a ActionInvocation, id int64) (Incident, error) {
-		return s.AcceptTriage(ctx, a.Actor, id)
-	}))
-	s.RegisterAction(ActionTriageDecline, s.triageAction(func(ctx context.Context, a ActionInvocation, id int64) (Incident, error) {
-		return s.DeclineTriage(ctx, a.Actor, id, a.Input["reason"])
-	}))
-	s.RegisterCommand(Command{Name: "accept", Help: "accept a triaged alert: open its channel",
-		Run: func(ctx context.Context, inv Invocation, inc Incident, _ string) (Reply, error) {
-			return s.replied(s.AcceptTriage(ctx, inv.Actor, inc.ID))
-		}})
-	s.RegisterCommand(Command{Name: "decline", Syntax: "[reason]", Help: "decline a triaged alert: record why and close it",
-		Run: func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
-			return s.replied(s.DeclineTriage(ctx, inv.Actor, inc.ID, args))
-		}})
+	return NewFeature("alerting", func(r *Registry) {
+		s := r.svc
+		s.alerts.on, s.alerts.cfg = true, cfg
+		r.Action(ActionTriageAccept, s.triageAction(func(ctx context.Context, a ActionInvocation, id int64) (Incident, error) {
+			return s.AcceptTriage(ctx, a.Actor, id)
+		}))
+		r.Action(ActionTriageDecline, s.triageAction(func(ctx context.Context, a ActionInvocation, id int64) (Incident, error) {
+			return s.DeclineTriage(ctx, a.Actor, id, a.Input["reason"])
+		}))
+		r.Command(Command{Name: "accept", Help: "accept a triaged alert: open its channel",
+			Run: func(ctx context.Context, inv Invocation, inc Incident, _ string) (Reply, error) {
+				return s.replied(s.AcceptTriage(ctx, inv.Actor, inc.ID))
+			}})
+		r.Command(Command{Name: "decline", Syntax: "[reason]", Help: "decline a triaged alert: record why and close it",
+			Run: func(ctx context.Context, inv Invocation, inc Incident, args string) (Reply, error) {
+				return s.replied(s.DeclineTriage(ctx, inv.Actor, inc.ID, args))
+			}})
+		h := &alertHandlers{svc: s, chat: chat}
+		r.Enqueues(OpTriageRefresh, OpAlertSummary)
+		r.Deliver(OpTriageRefresh, h.refreshTriage)
+		r.Deliver(OpAlertSummary, h.summary)
+	})
 }
 
 func (s *Service) triageAction(f func(ctx context.Context, a ActionInvocation, id int64) (Incident, error)) ActionHandler {

@@ -101,9 +101,8 @@ func newSeedNight(t *testing.T, loc *time.Location) *seedNight {
 	e := newEnv(t, bot.ServiceConfig{BroadcastChannel: broadcast, Location: loc,
 		Directory: fakeDirectory{lena: "lena", dev: "dev", cam: "cam"}})
 	e.clock.Set(seedAt("00:06:00"))
-	bot.EnableReminders(e.svc, e.disp, bot.DefaultReminderConfig())
 	n := &seedNight{t: t, e: e, pin: &fakeFetcher{msgs: map[string]bot.ChatMessage{}}}
-	e.disp.Handle(e.svc.PinnedHandlers(n.pin))
+	e.wire(bot.NewReminders(bot.DefaultReminderConfig()), bot.PinnedMessages(n.pin))
 	out, err := e.svc.IngestAlert(e.ctx(), bot.Alert{Source: "pagerduty", DedupKey: "PSEED1", Title: "Platform API returning 500",
 		Firing: true, Severity: bot.SEV1})
 	if err != nil {

@@ -51,7 +51,9 @@ func newRig(t *testing.T) *rig {
 	chat := console.NewChat(out, clock)
 	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: "incidents", Now: clock})
 	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Now: clock})
-	disp.Handle(svc.ChatHandlers(chat))
+	if err := bot.Wire(svc, disp, bot.ChatOps(chat)); err != nil {
+		t.Fatal(err)
+	}
 	return &rig{db: db, svc: svc, disp: disp, out: out, repl: &console.REPL{Exec: svc, Out: chat, User: "ana"}}
 }
 

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/console"
 	"github.com/sitrep-io/sitrep/handlers"
+	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/internal/testclock"
 	"github.com/sitrep-io/sitrep/postmortem"
 	"github.com/sitrep-io/sitrep/store"
@@ -36,9 +38,14 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	t.Helper()
 	db := openStore(t)
 	clock := testclock.New(time.Date(2020, 10, 8, 0, 6, 0, 0, time.UTC))
-	svc := bot.NewService(db, bot.ServiceConfig{Now: clock.Now, BroadcastChannel: "CB"})
 	drafter := &postmortem.Drafter{Store: db, Location: time.UTC, Now: clock.Now}
-	pms := bot.EnablePostmortems(svc, bot.PostmortemConfig{Drafter: drafter, Location: time.UTC})
+	sitrep, err := app.New(app.Config{Store: db, Chat: console.NewChat(io.Discard, clock.Now),
+		Service:    bot.ServiceConfig{Now: clock.Now, BroadcastChannel: "CB"},
+		Postmortem: &bot.PostmortemConfig{Drafter: drafter, Location: time.UTC}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, pms := sitrep.Service, sitrep.Postmortems
 	tokens, err := handlers.ParseAPITokens(fmt.Sprintf("reporting:%s,lena:%s:private",
 		handlers.HashAPIToken(readerToken), handlers.HashAPIToken(privateToken)))
 	if err != nil {

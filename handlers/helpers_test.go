@@ -10,8 +10,23 @@ import (
 	"testing"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/console"
+	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/store"
 )
+
+// alertingService is sitrep's service on db with alerting on, wired as
+// serve wires it (its chat, the console, writes nowhere; nothing is
+// delivered unless a test drains the dispatcher).
+func alertingService(t *testing.T, db *store.DB, cfg bot.ServiceConfig) *bot.Service {
+	t.Helper()
+	sitrep, err := app.New(app.Config{Store: db, Chat: console.NewChat(io.Discard, nil), Service: cfg,
+		Alerting: &bot.AlertingConfig{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sitrep.Service
+}
 
 // openStore is a real SQLite store in a file under t.TempDir, closed when
 // the test ends.

@@ -53,8 +53,7 @@ func TestPagerDutyWebhook_SourceClockWhateverTheDelay(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := testclock.New(night)
 			db := openStore(t)
-			svc := bot.NewService(db, bot.ServiceConfig{Now: clock.Now})
-			svc.EnableAlerting(bot.AlertingConfig{})
+			svc := alertingService(t, db, bot.ServiceConfig{Now: clock.Now})
 			log := slog.New(slog.DiscardHandler)
 			routes := handlers.Routes{DB: db, Log: log, Extra: map[string]http.Handler{
 				"/webhooks/pagerduty": &handlers.PagerDutyWebhook{Events: svc, Secrets: []string{pdSecret}, Log: log,
@@ -91,8 +90,7 @@ func TestPagerDutyWebhook_SourceClockClamped(t *testing.T) {
 	now := time.Date(2026, 11, 3, 1, 0, 0, 0, time.UTC)
 	clock := testclock.New(now)
 	db := openStore(t)
-	svc := bot.NewService(db, bot.ServiceConfig{Now: clock.Now})
-	svc.EnableAlerting(bot.AlertingConfig{})
+	svc := alertingService(t, db, bot.ServiceConfig{Now: clock.Now})
 	log := slog.New(slog.DiscardHandler)
 	routes := handlers.Routes{DB: db, Log: log, Extra: map[string]http.Handler{
 		"/webhooks/pagerduty": &handlers.PagerDutyWebhook{Events: svc, Secrets: []string{pdSecret}, Log: log,

@@ -41,8 +41,7 @@ func newAlertEnv(t *testing.T, secrets ...string) *alertEnv {
 // newAlertEnvOn is newAlertEnv on the given store.
 func newAlertEnvOn(t *testing.T, db *store.DB, secrets ...string) *alertEnv {
 	t.Helper()
-	svc := bot.NewService(db, bot.ServiceConfig{})
-	svc.EnableAlerting(bot.AlertingConfig{})
+	svc := alertingService(t, db, bot.ServiceConfig{})
 	log := slog.New(slog.DiscardHandler)
 	routes := handlers.Routes{DB: db, Log: log, AlertWebhook: &handlers.AlertWebhook{Alerts: svc, Token: token, Log: log},
 		Extra: map[string]http.Handler{

@@ -59,14 +59,13 @@ func newWorld(t *testing.T, dir bot.Directory) *world {
 	t.Cleanup(func() { db.Close() })
 	w.db = db
 	w.svc = bot.NewService(db, bot.ServiceConfig{Now: w.clock.Now})
-	w.svc.EnableAlerting(bot.AlertingConfig{})
-	w.svc.EnablePager()
 	w.disp = bot.NewDispatcher(db, bot.DispatcherOptions{Now: w.clock.Now, BaseBackoff: time.Second, MaxBackoff: 10 * time.Second,
 		OnFailure: w.svc.RecordDeliveryFailure})
 	chat := console.NewChat(io.Discard, w.clock.Now)
-	w.disp.Handle(w.svc.ChatHandlers(chat))
-	w.disp.Handle(w.svc.AlertHandlers(chat))
-	w.disp.Handle(w.svc.PagerHandlers(newClient(t, w.pd), dir))
+	if err := bot.Wire(w.svc, w.disp, bot.ChatOps(chat), bot.Alerting(bot.AlertingConfig{}, chat),
+		bot.PagerWriteBack(newClient(t, w.pd), dir)); err != nil {
+		t.Fatal(err)
+	}
 	return w
 }
 

@@ -123,7 +123,7 @@ func newEnv(t *testing.T, withGitHub bool, mode string) *env {
 	e := &env{t: t, db: db, chat: &chat{}, clock: testclock.New(utc("2020-10-08T00:06:00Z"))}
 	e.svc = bot.NewService(db, bot.ServiceConfig{Now: e.clock.Now, DefaultSeverity: bot.SEV1})
 	la := loc(t, "America/Los_Angeles")
-	cfg := bot.PostmortemConfig{Location: la, Directory: e.chat,
+	cfg := bot.PostmortemConfig{Location: la, Directory: e.chat, Chat: e.chat,
 		Drafter: &postmortem.Drafter{Store: db, Directory: e.chat, Location: la, Now: e.clock.Now}}
 	if withGitHub {
 		e.gh = ghfake.New(t, "acme", "postmortems")
@@ -134,11 +134,12 @@ func newEnv(t *testing.T, withGitHub bool, mode string) *env {
 		}
 		cfg.Publisher = exp
 	}
-	e.pm = bot.EnablePostmortems(e.svc, cfg)
+	e.pm = bot.NewPostmortems(cfg)
 	e.disp = bot.NewDispatcher(db, bot.DispatcherOptions{Now: e.clock.Now, BaseBackoff: time.Second, MaxBackoff: 10 * time.Second,
 		OnFailure: e.svc.RecordDeliveryFailure})
-	e.disp.Handle(e.svc.ChatHandlers(e.chat))
-	e.disp.Handle(e.pm.Handlers(e.chat))
+	if err := bot.Wire(e.svc, e.disp, bot.ChatOps(e.chat), e.pm); err != nil {
+		t.Fatal(err)
+	}
 	e.svc.OnCommit(e.disp.Wake)
 	return e
 }

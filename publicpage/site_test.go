@@ -59,10 +59,11 @@ func newPageEnv(t testing.TB) *pageEnv {
 	e := &pageEnv{t: t, clock: testclock.New(time.Date(2026, 3, 4, 1, 2, 0, 0, time.UTC))}
 	e.svc = bot.NewService(db, bot.ServiceConfig{Now: e.clock.Now})
 	e.disp = bot.NewDispatcher(db, bot.DispatcherOptions{Now: e.clock.Now})
-	e.disp.Handle(e.svc.ChatHandlers(nopChat{}))
 	e.site = publicpage.New(e.svc, publicpage.Config{Title: "Olla status", Components: components, Now: e.clock.Now})
-	pages := bot.EnableStatusPage(e.svc, bot.StatusPageConfig{Page: publicpage.Local{}, Components: components, OnPublished: e.site.OnPublished})
-	e.disp.Handle(pages.Handlers())
+	pages := bot.NewStatusPages(bot.StatusPageConfig{Page: publicpage.Local{}, Components: components, OnPublished: e.site.OnPublished})
+	if err := bot.Wire(e.svc, e.disp, bot.ChatOps(nopChat{}), pages); err != nil {
+		t.Fatal(err)
+	}
 	e.srv = httptest.NewServer(e.site.Handler())
 	t.Cleanup(e.srv.Close)
 	return e

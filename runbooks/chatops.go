@@ -9,17 +9,21 @@ import (
 	"github.com/sitrep-io/sitrep/bot"
 )
 
-// Handlers returns the outbox handlers of runbook runs, which reach the
-// chat through chat. Register them on the Dispatcher.
-func (r *Runs) Handlers(chat bot.Chat) map[string]bot.DeliveryHandler {
-	h := &cardHandlers{runs: r, chat: chat}
-	return map[string]bot.DeliveryHandler{
+// registerDeliveries registers the outbox handlers of runbook runs, which
+// reach the chat through cfg.Chat, and declares their ops (all enqueued by
+// runs).
+func (r *Runs) registerDeliveries(reg *bot.Registry) {
+	h := &cardHandlers{runs: r, chat: r.cfg.Chat}
+	for op, d := range map[string]bot.DeliveryHandler{
 		OpExecute:       r.execute,
 		OpExpire:        r.expire,
 		OpCancelPending: r.cancelPending,
 		OpPostCard:      h.post,
 		OpRefreshCard:   h.refresh,
 		OpNotify:        h.notify,
+	} {
+		reg.Enqueues(op)
+		reg.Deliver(op, d)
 	}
 }
 

@@ -12,31 +12,38 @@ import (
 // maxMenuButtons bounds the runbook buttons on one menu message.
 const maxMenuButtons = 10
 
-// Register adds the runbook commands (run, runbooks, approve, deny),
-// button actions (approve-run, deny-run, run-menu, run-runbook) and the
-// hook that cancels pending requests when an incident is resolved to svc.
-func (r *Runs) Register(svc *bot.Service) {
-	svc.RegisterCommand(bot.Command{Name: "run", Syntax: "<runbook> [key=value ...] [--dry-run]",
+// Name implements bot.Feature.
+func (r *Runs) Name() string { return "runbooks" }
+
+// Register implements bot.Feature: it adds the runbook commands (run,
+// runbooks, approve, deny), button actions (approve-run, deny-run,
+// run-menu, run-runbook), the hook that cancels pending requests when an
+// incident is resolved, and the outbox handlers of runs.
+func (r *Runs) Register(reg *bot.Registry) {
+	r.svc, r.store = reg.Service(), reg.Service().Store()
+	svc := reg
+	svc.Command(bot.Command{Name: "run", Syntax: "<runbook> [key=value ...] [--dry-run]",
 		Help: "request a runbook run (posts an approval card); --dry-run only shows what would run", Run: r.cmdRun})
-	svc.RegisterCommand(bot.Command{Name: "runbooks", Help: "list the runbooks, those matching the incident first",
+	svc.Command(bot.Command{Name: "runbooks", Help: "list the runbooks, those matching the incident first",
 		Anywhere: true, Run: r.cmdList})
-	svc.RegisterCommand(bot.Command{Name: "approve", Syntax: "<RUN-n>", Help: "approve a requested runbook run",
+	svc.Command(bot.Command{Name: "approve", Syntax: "<RUN-n>", Help: "approve a requested runbook run",
 		Anywhere: true, Run: func(ctx context.Context, inv bot.Invocation, _ bot.Incident, args string) (bot.Reply, error) {
 			return r.cmdDecide(ctx, inv.Actor, args, bot.RunApproved)
 		}})
-	svc.RegisterCommand(bot.Command{Name: "deny", Syntax: "<RUN-n> [reason]", Help: "deny a requested runbook run",
+	svc.Command(bot.Command{Name: "deny", Syntax: "<RUN-n> [reason]", Help: "deny a requested runbook run",
 		Anywhere: true, Run: func(ctx context.Context, inv bot.Invocation, _ bot.Incident, args string) (bot.Reply, error) {
 			return r.cmdDecide(ctx, inv.Actor, args, bot.RunDenied)
 		}})
-	svc.RegisterActionOn(ActionApproveRun, r.runTarget, func(ctx context.Context, a bot.ActionInvocation) (bot.Reply, error) {
+	svc.ActionOn(ActionApproveRun, r.runTarget, func(ctx context.Context, a bot.ActionInvocation) (bot.Reply, error) {
 		return r.cmdDecide(ctx, a.Actor, a.Value, bot.RunApproved)
 	})
-	svc.RegisterActionOn(ActionDenyRun, r.runTarget, func(ctx context.Context, a bot.ActionInvocation) (bot.Reply, error) {
+	svc.ActionOn(ActionDenyRun, r.runTarget, func(ctx context.Context, a bot.ActionInvocation) (bot.Reply, error) {
 		return r.cmdDecide(ctx, a.Actor, strings.TrimSpace(a.Value+" "+a.Input["reason"]), bot.RunDenied)
 	})
-	svc.RegisterAction(bot.ActionRunMenu, r.actionMenu)
-	svc.RegisterActionOn(ActionRunRunbook, runButtonTarget, r.actionRun)
-	svc.RegisterHook(r.onResolved) // cancel.go: a resolve cancels pending requests
+	svc.Action(bot.ActionRunMenu, r.actionMenu)
+	svc.ActionOn(ActionRunRunbook, runButtonTarget, r.actionRun)
+	svc.Hook(r.onResolved) // cancel.go: a resolve cancels pending requests
+	r.registerDeliveries(reg)
 }
 
 // runTarget is the incident of the run an approve or deny button names

@@ -15,8 +15,7 @@ import (
 	"github.com/sitrep-io/sitrep/bot"
 )
 
-// Outbox operations of runbook runs. Register their handlers with
-// [Runs.Handlers].
+// Outbox operations of runbook runs, delivered by the [Runs] feature.
 const (
 	OpExecute     = "runbook.execute"      // move an approved run to running and start its steps
 	OpExpire      = "runbook.expire"       // scheduled at a request's expiry
@@ -32,6 +31,9 @@ const DefaultApprovalExpiry = 15 * time.Minute
 // RunsConfig configures [Runs].
 type RunsConfig struct {
 	Catalog *Catalog
+	// Chat posts and redraws approval cards and says what runs did;
+	// required.
+	Chat bot.Chat
 	// Executor runs rendered steps; normally [NewExecutors].
 	Executor Executor
 	// Directory resolves user-group members (S… approvers); nil: groups
@@ -82,9 +84,9 @@ type Runs struct {
 	cancel context.CancelFunc
 }
 
-// NewRuns returns the run service over svc's store. A nil Catalog is an
-// empty one.
-func NewRuns(svc *bot.Service, cfg RunsConfig) *Runs {
+// NewRuns returns the run service, a bot.Feature: Wire it to use it. A nil
+// Catalog is an empty one.
+func NewRuns(cfg RunsConfig) *Runs {
 	if cfg.Catalog == nil {
 		cfg.Catalog, _ = NewCatalog("", nil)
 	}
@@ -102,8 +104,7 @@ func NewRuns(svc *bot.Service, cfg RunsConfig) *Runs {
 		cfg.Runner = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Runs{svc: svc, store: svc.Store(), cfg: cfg, log: cfg.Logger, active: map[int64]context.CancelFunc{},
-		ctx: ctx, cancel: cancel}
+	return &Runs{cfg: cfg, log: cfg.Logger, active: map[int64]context.CancelFunc{}, ctx: ctx, cancel: cancel}
 }
 
 // Catalog is the runbooks the service offers.

@@ -269,12 +269,12 @@ func (e *env) open() {
 	}
 	e.svc = bot.NewService(db, bot.ServiceConfig{Now: e.clock.Now, Observer: obs})
 	e.disp = bot.NewDispatcher(db, bot.DispatcherOptions{Now: e.clock.Now, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
-	e.runs = runbooks.NewRuns(e.svc, runbooks.RunsConfig{Catalog: cat, Directory: e.users,
+	e.runs = runbooks.NewRuns(runbooks.RunsConfig{Catalog: cat, Directory: e.users, Chat: e.chat,
 		Shared: e.replica != "", Runner: e.replica,
 		Executor: runbooks.NewExecutors(runbooks.Options{WorkDir: e.dir, Now: e.clock.Now})})
-	e.runs.Register(e.svc)
-	e.disp.Handle(e.svc.ChatHandlers(e.chat))
-	e.disp.Handle(e.runs.Handlers(e.chat))
+	if err := bot.Wire(e.svc, e.disp, bot.ChatOps(e.chat), e.runs); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(e.runs.Wait)
 }
 

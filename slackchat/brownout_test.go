@@ -18,7 +18,9 @@ const recoveryGoal = 15 * time.Second
 // policy (no backoff options set), on the world's fake clock.
 func (w *world) productionDispatcher() *bot.Dispatcher {
 	d := bot.NewDispatcher(w.db, bot.DispatcherOptions{Workers: 4, Now: w.clock.Now, OnFailure: w.svc.RecordDeliveryFailure})
-	d.Handle(w.svc.ChatHandlers(w.client))
+	if err := bot.Wire(w.svc, d, bot.ChatOps(w.client)); err != nil {
+		w.t.Fatal(err)
+	}
 	return d
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/ghexport"
+	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/internal/ghfake"
 	"github.com/sitrep-io/sitrep/internal/slackfake"
 	"github.com/sitrep-io/sitrep/postmortem"
@@ -76,51 +77,45 @@ type featureHarness struct {
 
 func newFeatureHarness(t *testing.T) *featureHarness {
 	t.Helper()
-	h := &featureHarness{slackHarness: newSlackHarness(t)}
+	h := &featureHarness{runbookDir: t.TempDir(), gh: ghfake.New(t, "acme", "postmortems")}
+	cat := writeFeatureRunbooks(t, h.runbookDir)
+	exp, err := ghexport.New(ghexport.Config{Token: h.gh.Token(), Repo: "acme/postmortems", APIURL: h.gh.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.slackHarness = newSlackHarnessWired(t, func(ac *app.Config) {
+		ac.Alerting = &bot.AlertingConfig{TriageChannel: triageChannel} // SEV3 and SEV4 alerts wait in triage
+		ac.Reminders = bot.DefaultReminderConfig()                      // SEV1: every 30 min
+		ac.Runbooks = &runbooks.RunsConfig{Catalog: cat, Executor: runbooks.NewExecutors(runbooks.Options{WorkDir: h.runbookDir})}
+		ac.Postmortem = &bot.PostmortemConfig{Drafter: &postmortem.Drafter{Store: ac.Store, Directory: ac.Directory, Now: ac.Service.Now},
+			Publisher: exp}
+	}, func(edge *slackchat.Slack, sitrep *app.App) { edge.Runbooks = sitrep.Runs.Catalog() })
+	h.runs = h.sitrep.Runs
+	t.Cleanup(h.runs.Wait)
 	h.fake.AddChannel(slackfake.Channel{ID: triageChannel, Name: "triage"})
 	h.fake.AddUserGroup("SONCALL", "UAPPROVER")
-
-	h.svc.EnableAlerting(bot.AlertingConfig{TriageChannel: triageChannel}) // SEV3 and SEV4 alerts wait in triage
-	h.disp.Handle(h.svc.AlertHandlers(h.chat))
-	bot.EnableReminders(h.svc, h.disp, bot.DefaultReminderConfig()) // SEV1: every 30 min
-	h.wireRunbooks()
-	h.wirePostmortems()
 	h.svc.OnCommit(func() {}) // deliveries are drained by the tests
 	return h
 }
 
-func (h *featureHarness) wireRunbooks() {
-	h.runbookDir = h.t.TempDir()
+// writeFeatureRunbooks writes the test runbooks and their script into dir
+// and loads them.
+func writeFeatureRunbooks(t *testing.T, dir string) *runbooks.Catalog {
+	t.Helper()
 	files := map[string]string{"record.sh": "printf '%s %s\\n' \"$1\" \"$2\" >> runs.log\nprintf 'did %s\\n' \"$2\"\n"}
 	for name, body := range featureRunbooks {
 		files[name] = body
 	}
 	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(h.runbookDir, name), []byte(body), 0o644); err != nil {
-			h.t.Fatal(err)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
-	cat, err := runbooks.Load(h.runbookDir)
+	cat, err := runbooks.Load(dir)
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
-	h.runs = runbooks.NewRuns(h.svc, runbooks.RunsConfig{Catalog: cat, Directory: h.chat,
-		Executor: runbooks.NewExecutors(runbooks.Options{WorkDir: h.runbookDir})})
-	h.runs.Register(h.svc)
-	h.disp.Handle(h.runs.Handlers(h.chat))
-	h.t.Cleanup(h.runs.Wait)
-	h.app.Runbooks = h.runs.Catalog()
-}
-
-func (h *featureHarness) wirePostmortems() {
-	h.gh = ghfake.New(h.t, "acme", "postmortems")
-	exp, err := ghexport.New(ghexport.Config{Token: h.gh.Token(), Repo: "acme/postmortems", APIURL: h.gh.URL()})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	drafter := &postmortem.Drafter{Store: h.db, Directory: h.chat, Now: h.svc.Now}
-	p := bot.EnablePostmortems(h.svc, bot.PostmortemConfig{Drafter: drafter, Publisher: exp, Directory: h.chat})
-	h.disp.Handle(p.Handlers(h.chat))
+	return cat
 }
 
 // button is an interactive element of a message the bot sent.

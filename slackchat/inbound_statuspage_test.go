@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/internal/slackfake"
 	"github.com/sitrep-io/sitrep/internal/spfake"
 	"github.com/sitrep-io/sitrep/slackchat"
@@ -20,17 +21,14 @@ import (
 func newStatusPageHarness(t *testing.T) (*slackHarness, *spfake.Server) {
 	t.Helper()
 	var sp *spfake.Server
-	var pages *bot.StatusPages
-	h := newSlackHarnessApp(t, func(app *slackchat.Slack) {
-		svc := app.Service.(*bot.Service)
-		sp = spfake.New("key", "pg", map[string]string{"cmp-api": "API", "cmp-web": "Website"}, svc.Now)
+	h := newSlackHarnessWired(t, func(ac *app.Config) {
+		now := ac.Service.Now
+		sp = spfake.New("key", "pg", map[string]string{"cmp-api": "API", "cmp-web": "Website"}, now)
 		t.Cleanup(sp.Close)
-		pages = bot.EnableStatusPage(svc, bot.StatusPageConfig{
-			Page:       &statuspage.Client{APIKey: "key", PageID: "pg", BaseURL: sp.BaseURL(), HTTP: sp.Client(), Now: svc.Now},
-			Components: map[string]string{"api-gateway": "cmp-api", "website": "cmp-web"}})
-		app.StatusPage = pages
-	})
-	h.disp.Handle(pages.Handlers())
+		ac.StatusPage = &bot.StatusPageConfig{
+			Page:       &statuspage.Client{APIKey: "key", PageID: "pg", BaseURL: sp.BaseURL(), HTTP: sp.Client(), Now: now},
+			Components: map[string]string{"api-gateway": "cmp-api", "website": "cmp-web"}}
+	}, func(edge *slackchat.Slack, sitrep *app.App) { edge.StatusPage = sitrep.StatusPages })
 	return h, sp
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/internal/slackfake"
 	"github.com/sitrep-io/sitrep/slackchat"
 	"github.com/sitrep-io/sitrep/store"
@@ -37,6 +38,8 @@ type slackHarness struct {
 	// clock (one clock, so scheduled jobs agree on what is due), so a test
 	// makes a retry due without sleeping.
 	skew *atomic.Int64
+	// sitrep is the assembled service, dispatcher and features.
+	sitrep *app.App
 }
 
 func newSlackHarness(t *testing.T, opts ...slackfake.Option) *slackHarness {
@@ -48,35 +51,53 @@ func newSlackHarness(t *testing.T, opts ...slackfake.Option) *slackHarness {
 // before it starts.
 func newSlackHarnessApp(t *testing.T, configure func(*slackchat.Slack), opts ...slackfake.Option) *slackHarness {
 	t.Helper()
+	return newSlackHarnessWired(t, nil, func(edge *slackchat.Slack, _ *app.App) {
+		if configure != nil {
+			configure(edge)
+		}
+	}, opts...)
+}
+
+// newSlackHarnessWired is newSlackHarness with wire adding features to the
+// wiring (internal/app, as sitrep serve wires) and configure applied to the
+// edge, with the assembled features, before it starts.
+func newSlackHarnessWired(t *testing.T, wire func(*app.Config), configure func(*slackchat.Slack, *app.App), opts ...slackfake.Option) *slackHarness {
+	t.Helper()
 	db := openStore(t)
 	fake := slackfake.New(t, opts...)
 	broadcast := fake.AddChannel(slackfake.Channel{Name: "incidents"})
 	fake.AddChannel(slackfake.Channel{ID: "CGENERAL", Name: "general"}) // where people type /incident declare
 	skew := new(atomic.Int64)
 	clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
-	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: broadcast, Now: clock})
 	chat := slackchat.New(slackchat.Options{Token: slackfake.BotToken, APIURL: fake.URL(),
 		Sleep: func(context.Context, time.Duration) error { return nil }}) // no pacing waits in tests
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Now: clock,
-		OnFailure: svc.RecordDeliveryFailure}) // as sitrep serve wires it
-	disp.Handle(svc.ChatHandlers(chat))
-	disp.Handle(svc.PinnedHandlers(chat))
-	app := &slackchat.Slack{Service: svc, API: chat.API(), SigningSecret: signingSecret, Log: slog.New(slog.DiscardHandler),
+	ac := app.Config{Store: db, Chat: chat, Directory: chat, Pins: chat,
+		Service:    bot.ServiceConfig{BroadcastChannel: broadcast, Now: clock},
+		Dispatcher: bot.DispatcherOptions{BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Now: clock}}
+	if wire != nil {
+		wire(&ac)
+	}
+	sitrep, err := app.New(ac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, disp := sitrep.Service, sitrep.Dispatcher
+	edge := &slackchat.Slack{Service: svc, API: chat.API(), SigningSecret: signingSecret, Log: slog.New(slog.DiscardHandler),
 		Requests: svc, Workspace: func(ctx context.Context) (slackchat.SlackWorkspace, error) {
 			team, enterprise, err := chat.Workspace(ctx)
 			return slackchat.SlackWorkspace{TeamID: team, EnterpriseID: enterprise}, err
 		}}
 	if configure != nil {
-		configure(app)
+		configure(edge, sitrep)
 	}
-	app.LearnWorkspace(context.Background())
+	edge.LearnWorkspace(context.Background())
 	mux := http.NewServeMux()
-	for pattern, h := range app.Routes() {
+	for pattern, h := range edge.Routes() {
 		mux.Handle(pattern, h)
 	}
 	srv := httptest.NewServer(mux)
-	t.Cleanup(func() { srv.Close(); app.Wait() })
-	return &slackHarness{t: t, db: db, svc: svc, fake: fake, chat: chat, disp: disp, app: app, srv: srv, skew: skew}
+	t.Cleanup(func() { srv.Close(); edge.Wait() })
+	return &slackHarness{t: t, db: db, svc: svc, fake: fake, chat: chat, disp: disp, app: edge, srv: srv, skew: skew, sitrep: sitrep}
 }
 
 func (h *slackHarness) url(path string) string { return h.srv.URL + path }

@@ -64,7 +64,9 @@ func (w *world) open() {
 func (w *world) dispatcher(ds bot.DeliveryStore) *bot.Dispatcher {
 	d := bot.NewDispatcher(ds, bot.DispatcherOptions{Workers: 4, BaseBackoff: time.Second, MaxBackoff: 10 * time.Second,
 		Now: w.clock.Now, OnFailure: w.svc.RecordDeliveryFailure})
-	d.Handle(w.svc.ChatHandlers(w.client))
+	if err := bot.Wire(w.svc, d, bot.ChatOps(w.client)); err != nil {
+		w.t.Fatal(err)
+	}
 	return d
 }
 

@@ -36,7 +36,9 @@ func TestDeclaredIncidentBeforeStormChannels(t *testing.T) {
 	// each round, which Run's free-running workers do not. (Workers holding
 	// paced slots give them up to a higher priority: TestPaceGivesSlotToHigherPriority.)
 	disp := bot.NewDispatcher(w.db, bot.DispatcherOptions{Workers: 1, Now: w.clock.Now, OnFailure: w.svc.RecordDeliveryFailure})
-	disp.Handle(w.svc.ChatHandlers(w.client))
+	if err := bot.Wire(w.svc, disp, bot.ChatOps(w.client)); err != nil {
+		t.Fatal(err)
+	}
 
 	const storm = 50
 	for i := range storm {

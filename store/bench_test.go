@@ -2,12 +2,14 @@ package store_test
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/console"
 	"github.com/sitrep-io/sitrep/store"
 )
 
@@ -30,12 +32,24 @@ func benchDB(b *testing.B) *store.DB {
 	return db
 }
 
+// wireAlerting turns alerting on in svc, as the benchmarks measure the
+// intake: its deliveries (through a console that writes nowhere) are never
+// run.
+func wireAlerting(b *testing.B, svc *bot.Service, db bot.DeliveryStore) {
+	b.Helper()
+	disp := bot.NewDispatcher(db, bot.DispatcherOptions{})
+	chat := console.NewChat(io.Discard, nil)
+	if err := bot.Wire(svc, disp, bot.ChatOps(chat), bot.Alerting(bot.AlertingConfig{}, chat)); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // benchService is an alerting service whose incident for "group" is open.
 func benchService(b *testing.B) (*bot.Service, *store.DB) {
 	b.Helper()
 	db := benchDB(b)
 	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: "C-broadcast"})
-	svc.EnableAlerting(bot.AlertingConfig{})
+	wireAlerting(b, svc, db)
 	if _, err := svc.IngestAlertGroup(b.Context(), benchGroup(0)); err != nil {
 		b.Fatal(err)
 	}
@@ -82,7 +96,7 @@ func BenchmarkRecordSourceEvent(b *testing.B) {
 	run := func(b *testing.B, parallel bool) {
 		db := benchDB(b)
 		svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: "C-broadcast"})
-		svc.EnableAlerting(bot.AlertingConfig{})
+		wireAlerting(b, svc, db)
 		var n atomic.Int64
 		one := func() {
 			out, err := svc.RecordSourceEvent(b.Context(), benchSourceEvent(n.Add(1)))

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/console"
+	"github.com/sitrep-io/sitrep/internal/app"
+	"github.com/sitrep-io/sitrep/internal/fsfault"
 	"github.com/sitrep-io/sitrep/internal/slackfake"
 	"github.com/sitrep-io/sitrep/internal/testclock"
 	"github.com/sitrep-io/sitrep/postmortem"
@@ -61,18 +64,29 @@ type webEnv struct {
 
 func newWebEnv(t *testing.T, configure ...func(*web.Server)) *webEnv {
 	t.Helper()
-	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sitrep.db"))
+	return newWebEnvIn(t, t.TempDir(), configure...)
+}
+
+// newWebEnvIn is newWebEnv with the database in dir.
+func newWebEnvIn(t *testing.T, dir string, configure ...func(*web.Server)) *webEnv {
+	t.Helper()
+	db, err := store.Open(t.Context(), filepath.Join(dir, "sitrep.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	clock := testclock.New(time.Date(2020, 10, 8, 0, 6, 0, 0, time.UTC))
-	svc := bot.NewService(db, bot.ServiceConfig{Now: clock.Now})
 	la, _ := time.LoadLocation("America/Los_Angeles")
 	drafter := &postmortem.Drafter{Store: db, Location: la, Now: clock.Now}
-	pms := bot.EnablePostmortems(svc, bot.PostmortemConfig{Drafter: drafter, Location: la})
 	m := &members{}
-	svc.EnableAccess(bot.AccessConfig{Members: m}) // as serve does with Slack's conversations.members
+	sitrep, err := app.New(app.Config{Store: db, Chat: console.NewChat(io.Discard, clock.Now),
+		Service:    bot.ServiceConfig{Now: clock.Now},
+		Access:     &bot.AccessConfig{Members: m}, // as serve does with Slack's conversations.members
+		Postmortem: &bot.PostmortemConfig{Drafter: drafter, Location: la}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, pms := sitrep.Service, sitrep.Postmortems
 	w := &web.Server{Service: svc, Sessions: db, Drafter: drafter, Postmortems: pms, Location: la,
 		PublicURL: "http://sitrep.test", Now: clock.Now}
 	for _, c := range configure {
@@ -578,5 +592,41 @@ func TestDurationsAgreeWithThePostmortem(t *testing.T) {
 		if !strings.Contains(page, "<td>"+want+"</td>") {
 			t.Errorf("the list does not show %q as the postmortem does:\n%s", want, page)
 		}
+	}
+}
+
+// TestStorageFailureIsTemporary: a change made from the web while the
+// database's disk is full is answered 503 with Retry-After (the page says
+// to try again), not 500, and the same change goes through once space is
+// freed.
+func TestStorageFailureIsTemporary(t *testing.T) {
+	e := newWebEnvIn(t, fsfault.Tmpfs(t, "4m"))
+	inc := e.declare("gateway 500s", false)
+	c, csrf := e.signIn("U1")
+	path := "/incidents/" + inc.Key() + "/events"
+	free := fsfault.Fill(t, filepath.Dir(e.db.Path()))
+	refused := 0
+	for i := range 50 {
+		form := url.Values{"csrf": {csrf}, "occurred_at": {"2020-10-08 00:01"}, "text": {fmt.Sprintf("vendor called %d %s", i, strings.Repeat("x", 2000))}}
+		resp, err := c.PostForm(e.srv.URL+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			continue
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("a change on a full disk: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		refused++
+		break
+	}
+	if refused == 0 {
+		t.Fatal("no change was refused on a full disk")
+	}
+	free()
+	if status, page := e.post(c, path, url.Values{"csrf": {csrf}, "occurred_at": {"2020-10-08 00:01"}, "text": {"after the disk was freed"}}); status != http.StatusOK {
+		t.Fatalf("after freeing space: %d\n%s", status, page)
 	}
 }

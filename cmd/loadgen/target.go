@@ -16,6 +16,7 @@ import (
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/console"
 	"github.com/sitrep-io/sitrep/handlers"
+	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/store"
 	"github.com/sitrep-io/sitrep/store/postgres"
 )
@@ -140,16 +141,19 @@ func serveInProcess(db database, o options) (*inProcess, func(), error) {
 	} else {
 		chat = console.NewChat(io.Discard, nil)
 	}
-	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: broadcast})
+	// Wired as `sitrep serve` wires: reminders are always on there, and
+	// their event hook runs in every webhook's transaction, so it is part
+	// of what is measured.
+	sitrep, err := app.New(app.Config{Store: db, Chat: chat, Service: bot.ServiceConfig{BroadcastChannel: broadcast},
+		Dispatcher: bot.DispatcherOptions{Logger: log}, Alerting: &bot.AlertingConfig{}, Reminders: bot.DefaultReminderConfig()})
+	if err != nil {
+		if proc.slack != nil {
+			proc.slack.fake.Close()
+		}
+		return nil, nil, err
+	}
+	svc, disp := sitrep.Service, sitrep.Dispatcher
 	proc.svc = svc
-	svc.EnableAlerting(bot.AlertingConfig{})
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Logger: log, OnFailure: svc.RecordDeliveryFailure})
-	disp.Handle(svc.ChatHandlers(chat))
-	disp.Handle(svc.AlertHandlers(chat))
-	svc.OnCommit(disp.Wake)
-	// Reminders are always on in `sitrep serve`; their event hook runs in
-	// every webhook's transaction, so it is part of what is measured.
-	bot.EnableReminders(svc, disp, bot.DefaultReminderConfig())
 	routes := handlers.Routes{DB: db, Log: log, AlertWebhook: &handlers.AlertWebhook{Alerts: svc, Token: o.token, Log: log},
 		Extra: map[string]http.Handler{
 			"/webhooks/pagerduty": &handlers.PagerDutyWebhook{Events: svc, Secrets: []string{o.secret}, Log: log,

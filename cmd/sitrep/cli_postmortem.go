@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/internal/app"
 )
 
 const postmortemUsage = "usage: sitrep postmortem INC-<n> [--export] [--out FILE]"
@@ -38,16 +39,22 @@ func postmortemCommand(ctx context.Context, cfg Config, e env, args []string) er
 		return err
 	}
 	defer db.Close()
-	svc := bot.NewService(db, bot.ServiceConfig{DefaultSeverity: cfg.DefaultSeverity})
 	// People are named through the same directory serve uses: Slack's (so
 	// ids become display names) when it is configured, else the console's.
-	// The chat is only asked for names here; it posts nothing.
+	// The chat is only asked for names here; it posts nothing (what the
+	// export queues is delivered by the server).
 	quiet := env{getenv: e.getenv, stdin: e.stdin, stdout: io.Discard, stderr: io.Discard}
 	dir, _ := newChat(cfg, quiet, slog.New(slog.DiscardHandler), chatPacing{}, nil)
-	p, err := newPostmortems(cfg, svc, dir, nil)
+	ac := app.Config{Store: db, Chat: dir, Directory: dir, Service: bot.ServiceConfig{DefaultSeverity: cfg.DefaultSeverity}}
+	p, err := postmortemConfig(cfg, &ac, db, dir, nil, nil)
 	if err != nil {
 		return err
 	}
+	sitrep, err := app.New(ac)
+	if err != nil {
+		return err
+	}
+	p.cmds = sitrep.Postmortems
 	if *export {
 		if err := exportNow(ctx, p, id, e.stderr); err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/console"
+	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/runbooks"
 	"github.com/sitrep-io/sitrep/store"
 )
@@ -86,16 +87,28 @@ func writeTestFile(t *testing.T, path, body string) {
 	}
 }
 
-// TestWireRunbooksInterruptsDeadRuns: a run a dead process left running is
+// TestStartRunbooksInterruptsDeadRuns: a run a dead process left running is
 // marked interrupted at start, and its execution is not repeated.
-func TestWireRunbooksInterruptsDeadRuns(t *testing.T) {
+func TestStartRunbooksInterruptsDeadRuns(t *testing.T) {
 	ctx := t.Context()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "sitrep.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	svc := bot.NewService(db, bot.ServiceConfig{})
+	var out bytes.Buffer
+	chat := console.NewChat(&out, nil)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := Config{Runbooks: RunbooksConfig{Dir: "../../runbooks", ApprovalExpires: time.Minute}, ShutdownTimeout: time.Second}
+	ac := app.Config{Store: db, Chat: chat}
+	if _, err := runbooksConfig(cfg, &ac, log, runbooks.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	sitrep, err := app.New(ac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, disp := sitrep.Service, sitrep.Dispatcher
 	inc, err := svc.Declare(ctx, bot.DeclareRequest{Actor: "U1", Title: "x"})
 	if err != nil {
 		t.Fatal(err)
@@ -105,12 +118,7 @@ func TestWireRunbooksInterruptsDeadRuns(t *testing.T) {
 	if err := db.Update(ctx, func(tx bot.Tx) error { return tx.CreateRunbookRun(&run) }); err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Runbooks: RunbooksConfig{Dir: "../../runbooks", ApprovalExpires: time.Minute}, ShutdownTimeout: time.Second}
-	var out bytes.Buffer
-	chat := console.NewChat(&out, nil)
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{})
-	disp.Handle(svc.ChatHandlers(chat))
-	_, stop, err := wireRunbooks(ctx, cfg, svc, disp, chat, chat, slog.New(slog.NewTextHandler(io.Discard, nil)), runbooks.Options{})
+	stop, err := startRunbooks(ctx, cfg, sitrep.Runs, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ type RemindersConfig struct {
 	UpdateTemplatePath string
 }
 
-// Bot is the configuration in the form bot.EnableReminders takes.
+// Bot is the configuration in the form bot.NewReminders takes.
 func (c RemindersConfig) Bot() bot.ReminderConfig {
 	cfg := bot.DefaultReminderConfig()
 	cfg.Intervals = c.Intervals

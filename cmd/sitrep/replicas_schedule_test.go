@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/internal/pgtest"
 	"github.com/sitrep-io/sitrep/internal/slackfake"
 	"github.com/sitrep-io/sitrep/internal/testclock"
@@ -32,15 +33,17 @@ func newScheduleReplica(t *testing.T, dbURL string, fake *slackfake.Server, cloc
 	}
 	t.Cleanup(func() { db.Close() })
 	chat := slackchat.New(slackchat.Options{Token: slackfake.BotToken, APIURL: fake.URL()})
-	svc := bot.NewService(db, bot.ServiceConfig{Now: clock.Now, Directory: chat})
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Now: clock.Now, Shared: true,
-		BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
-	disp.Handle(svc.ChatHandlers(chat))
-	svc.EnableAlerting(bot.AlertingConfig{SummaryEvery: time.Minute})
-	disp.Handle(svc.AlertHandlers(chat))
-	bot.EnableReminders(svc, disp, bot.ReminderConfig{Intervals: map[bot.Severity]time.Duration{bot.SEV1: 30 * time.Minute},
-		ArchiveAfter: time.Hour})
-	return scheduleReplica{db: db, svc: svc, disp: disp}
+	sitrep, err := app.New(app.Config{Store: db, Chat: chat, Directory: chat,
+		Service: bot.ServiceConfig{Now: clock.Now, Directory: chat},
+		Dispatcher: bot.DispatcherOptions{Now: clock.Now, Shared: true,
+			BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond},
+		Alerting: &bot.AlertingConfig{SummaryEvery: time.Minute},
+		Reminders: bot.ReminderConfig{Intervals: map[bot.Severity]time.Duration{bot.SEV1: 30 * time.Minute},
+			ArchiveAfter: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scheduleReplica{db: db, svc: sitrep.Service, disp: sitrep.Dispatcher}
 }
 
 // drainTogether delivers what is due on every replica at once, a few

@@ -15,6 +15,7 @@ import (
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/console"
 	"github.com/sitrep-io/sitrep/handlers"
+	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/internal/ratelog"
 	"github.com/sitrep-io/sitrep/metrics"
 	"github.com/sitrep-io/sitrep/runbooks"
@@ -57,44 +58,60 @@ func serve(ctx context.Context, cfg Config, e env, hooks *serveHooks) error {
 	if cfg.BroadcastChannel == "" && slackEdge == nil {
 		cfg.BroadcastChannel = consoleBroadcast
 	}
-	svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: cfg.BroadcastChannel, DefaultSeverity: cfg.DefaultSeverity, Now: hooks.now,
-		Location: cfg.Postmortem.Location, UpdateTemplate: cfg.Reminders.UpdateTemplate, Directory: chat, Observer: mx})
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Logger: log, OnFailure: svc.RecordDeliveryFailure, Now: hooks.now,
-		Shared:  cfg.onPostgres(), // replicas: leases, not a recovery at start, bring back a dead one's entries
-		Observe: mx.Delivered})
-	disp.Handle(svc.ChatHandlers(chat))
-	svc.OnCommit(disp.Wake)
-	svc.EnableAccess(accessConfig(cfg, chat)) // private incidents, the permission policy
-	if hooks.onDispatcher != nil {
-		hooks.onDispatcher(disp.Wake)
+	// cmd/sitrep chooses the vendors from the configuration; internal/app
+	// wires them and the features, and checks that every outbox operation
+	// has a handler.
+	ac := app.Config{Store: db, Chat: chat, Directory: chat, Pins: slackEdge.pins(),
+		Service: bot.ServiceConfig{BroadcastChannel: cfg.BroadcastChannel, DefaultSeverity: cfg.DefaultSeverity, Now: hooks.now,
+			Location: cfg.Postmortem.Location, UpdateTemplate: cfg.Reminders.UpdateTemplate, Directory: chat, Observer: mx},
+		Dispatcher: bot.DispatcherOptions{Logger: log, Now: hooks.now,
+			Shared:  cfg.onPostgres(), // replicas: leases, not a recovery at start, bring back a dead one's entries
+			Observe: mx.Delivered},
+		Reminders: cfg.Reminders.Bot(), // status-update reminders, archiving
 	}
-	bot.EnableReminders(svc, disp, cfg.Reminders.Bot()) // status-update reminders, archiving
-
-	routes := handlers.Routes{DB: db, Log: log,
-		AlertWebhook: &handlers.AlertWebhook{Alerts: svc, Token: cfg.WebhookToken, Log: log},
-		Extra:        map[string]http.Handler{"GET /metrics": mx.Handler(cfg.Metrics.Token)}}
-	slackEdge.wire(svc, disp, &routes)
-	if err := wireAlerts(cfg, svc, disp, chat, chat, log, &routes, mx); err != nil {
+	access := accessConfig(cfg, chat) // private incidents, the permission policy
+	ac.Access = &access
+	if err := alertsConfig(cfg, &ac, mx); err != nil { // serve_alerts.go
 		return err
 	}
-	catalog, stopRunbooks, err := wireRunbooks(ctx, cfg, svc, disp, chat, chat, log, hooks.runbookOptions())
+	catalog, err := runbooksConfig(cfg, &ac, log, hooks.runbookOptions()) // serve_runbooks.go
 	if err != nil {
 		return err
 	}
-	defer stopRunbooks()
-	slackEdge.useRunbooks(catalog)
-	pms, err := wirePostmortems(cfg, svc, disp, chat, chat, log, mx) // serve_postmortem.go
+	pms, err := postmortemConfig(cfg, &ac, db, chat, hooks.now, mx.Client(metrics.VendorGitHub, &http.Client{Timeout: 30 * time.Second})) // serve_postmortem.go
 	if err != nil {
 		return err
 	}
-	wireWeb(cfg, svc, db, pms, slackEdge, log, &routes) // serve_web.go: the web view and the REST API
 	limits := hooks.httpLimits.orDefaults()
-	routes.BodyTimeout = limits.body
-	status, err := wireStatusPage(ctx, cfg, svc, disp, log, limits, mx) // serve_statuspage.go
+	status, err := statusPageConfig(ctx, cfg, &ac, db, hooks.now, log, limits, mx) // serve_statuspage.go
 	if err != nil {
 		return err
 	}
 	defer status.stop(context.Background())
+	sitrep, err := app.New(ac)
+	if err != nil {
+		return err
+	}
+	svc, disp := sitrep.Service, sitrep.Dispatcher
+	pms.cmds, status.pages = sitrep.Postmortems, sitrep.StatusPages
+	logPostmortems(cfg, pms, log)
+	if hooks.onDispatcher != nil {
+		hooks.onDispatcher(disp.Wake)
+	}
+	stopRunbooks, err := startRunbooks(ctx, cfg, sitrep.Runs, log) // before the dispatcher runs
+	if err != nil {
+		return err
+	}
+	defer stopRunbooks()
+
+	routes := handlers.Routes{DB: db, Log: log,
+		AlertWebhook: &handlers.AlertWebhook{Alerts: svc, Token: cfg.WebhookToken, Log: log},
+		Extra:        map[string]http.Handler{"GET /metrics": mx.Handler(cfg.Metrics.Token)}}
+	slackEdge.wire(svc, &routes)
+	alertRoutes(cfg, svc, log, &routes)
+	slackEdge.useRunbooks(catalog)
+	wireWeb(cfg, svc, db, pms, slackEdge, log, &routes) // serve_web.go: the web view and the REST API
+	routes.BodyTimeout = limits.body
 	slackEdge.useStatusPage(status.forms())
 	srv := newHTTPServer(mx.Instrument(routes.Handler()), log, limits, hooks.connState)
 	ln, err := net.Listen("tcp", cfg.Addr)

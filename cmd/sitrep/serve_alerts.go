@@ -8,27 +8,32 @@ import (
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/handlers"
+	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/metrics"
 	"github.com/sitrep-io/sitrep/pager"
 )
 
-// wireAlerts turns on alerting (triage, alert summaries), mounts the
-// PagerDuty and Alertmanager webhooks on routes and, with a PagerDuty API
-// token, the PagerDuty adapter: on-call responders found in chat through
-// dir, and write-back of acknowledgements, resolutions and notes.
-func wireAlerts(cfg Config, svc *bot.Service, disp *bot.Dispatcher, chat bot.Chat, dir bot.Directory, log *slog.Logger, routes *handlers.Routes, mx *metrics.Metrics) error {
-	ac := cfg.Alerts
-	svc.EnableAlerting(bot.AlertingConfig{TriageChannel: ac.TriageChannel, Triage: ac.Triage, SummaryEvery: ac.SummaryInterval, AttachByLabel: ac.AttachByLabel})
-	disp.Handle(svc.AlertHandlers(chat))
-	if ac.PagerDutyAPI() {
-		client, err := pager.New(pager.Config{Token: ac.PagerDutyToken, From: ac.PagerDutyFrom, APIURL: ac.PagerDutyAPIURL,
+// alertsConfig turns on alerting (triage, alert summaries) in ac and, with
+// a PagerDuty API token, the PagerDuty adapter: on-call responders found
+// in chat, and write-back of acknowledgements, resolutions and notes.
+func alertsConfig(cfg Config, ac *app.Config, mx *metrics.Metrics) error {
+	al := cfg.Alerts
+	ac.Alerting = &bot.AlertingConfig{TriageChannel: al.TriageChannel, Triage: al.Triage, SummaryEvery: al.SummaryInterval,
+		AttachByLabel: al.AttachByLabel}
+	if al.PagerDutyAPI() {
+		client, err := pager.New(pager.Config{Token: al.PagerDutyToken, From: al.PagerDutyFrom, APIURL: al.PagerDutyAPIURL,
 			HTTPClient: mx.Client(metrics.VendorPagerDuty, &http.Client{Timeout: 10 * time.Second})})
 		if err != nil {
 			return fmt.Errorf("PagerDuty: %w", err)
 		}
-		svc.EnablePager()
-		disp.Handle(svc.PagerHandlers(client, dir))
+		ac.Pager = client
 	}
+	return nil
+}
+
+// alertRoutes mounts the PagerDuty and Alertmanager webhooks on routes.
+func alertRoutes(cfg Config, svc *bot.Service, log *slog.Logger, routes *handlers.Routes) {
+	ac := cfg.Alerts
 	if routes.Extra == nil {
 		routes.Extra = map[string]http.Handler{}
 	}
@@ -38,5 +43,4 @@ func wireAlerts(cfg Config, svc *bot.Service, disp *bot.Dispatcher, chat bot.Cha
 		Severity: ac.AlertmanagerSeverity, Log: log}
 	log.Info("alert webhooks ready", "pagerduty_webhook", len(ac.PagerDutyWebhookSecrets) > 0, "pagerduty_api", ac.PagerDutyAPI(),
 		"triage_channel", ac.TriageChannel)
-	return nil
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/ghexport"
-	"github.com/sitrep-io/sitrep/metrics"
+	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/postmortem"
 )
 
@@ -16,19 +16,21 @@ import (
 type postmortems struct {
 	drafter   *postmortem.Drafter
 	publisher bot.PostmortemPublisher // nil without GitHub
-	cmds      *bot.Postmortems
+	cmds      *bot.Postmortems        // set once assembled (app.App.Postmortems)
 }
 
-// newPostmortems registers the postmortem commands and buttons on svc.
-// dir gives people's display names (nil: none); github is the HTTP client
-// of the GitHub export (nil: the exporter's own).
-func newPostmortems(cfg Config, svc *bot.Service, dir bot.Directory, github *http.Client) (*postmortems, error) {
+// postmortemConfig turns on /incident followup, impact, postmortem and
+// export in ac, with the outbox handlers that upload drafts and export
+// them. store is what drafts are read from, dir gives people's display
+// names (nil: none), now the clock (nil: the wall clock); github is the
+// HTTP client of the GitHub export (nil: the exporter's own).
+func postmortemConfig(cfg Config, ac *app.Config, store bot.Store, dir bot.Directory, now func() time.Time, github *http.Client) (*postmortems, error) {
 	r, err := postmortem.LoadRenderer(cfg.Postmortem.Template)
 	if err != nil {
 		return nil, err
 	}
-	p := &postmortems{drafter: &postmortem.Drafter{Store: svc.Store(), Directory: dir, Renderer: r,
-		Location: cfg.Postmortem.Location, Now: svc.Now, ReminderInterval: reminderInterval(cfg)}}
+	p := &postmortems{drafter: &postmortem.Drafter{Store: store, Directory: dir, Renderer: r,
+		Location: cfg.Postmortem.Location, Now: now, ReminderInterval: reminderInterval(cfg)}}
 	if gh := cfg.Postmortem.GitHub; gh.Enabled() {
 		exp, err := ghexport.New(ghexport.Config{Token: gh.Token, Repo: gh.Repo, APIURL: gh.APIURL, Mode: gh.Mode,
 			Labels: gh.Labels, FollowUpLabels: gh.FollowUpLabels, HTTPClient: github})
@@ -37,19 +39,12 @@ func newPostmortems(cfg Config, svc *bot.Service, dir bot.Directory, github *htt
 		}
 		p.publisher = exp
 	}
-	p.cmds = bot.EnablePostmortems(svc, bot.PostmortemConfig{Drafter: p.drafter, Publisher: p.publisher,
-		Directory: dir, Location: cfg.Postmortem.Location})
+	ac.Postmortem = &bot.PostmortemConfig{Drafter: p.drafter, Publisher: p.publisher, Directory: dir, Location: cfg.Postmortem.Location}
 	return p, nil
 }
 
-// wirePostmortems enables /incident followup, impact, postmortem and export
-// and the outbox handlers that upload drafts and export them.
-func wirePostmortems(cfg Config, svc *bot.Service, disp *bot.Dispatcher, chat bot.Chat, dir bot.Directory, log *slog.Logger, mx *metrics.Metrics) (*postmortems, error) {
-	p, err := newPostmortems(cfg, svc, dir, mx.Client(metrics.VendorGitHub, &http.Client{Timeout: 30 * time.Second}))
-	if err != nil {
-		return nil, err
-	}
-	disp.Handle(p.cmds.Handlers(chat))
+// logPostmortems says at start where postmortems go.
+func logPostmortems(cfg Config, p *postmortems, log *slog.Logger) {
 	target := "off (set GITHUB_TOKEN and GITHUB_REPO)"
 	if p.publisher != nil {
 		target = p.publisher.Target() + " (" + cfg.Postmortem.GitHub.Mode + ")"
@@ -57,7 +52,6 @@ func wirePostmortems(cfg Config, svc *bot.Service, disp *bot.Dispatcher, chat bo
 		log.Warn("GITHUB_TOKEN is set but GITHUB_REPO is not: postmortem export is off")
 	}
 	log.Info("postmortems enabled", "timezone", cfg.Postmortem.Location.String(), "template", templateName(cfg), "github_export", target)
-	return p, nil
 }
 
 // reminderInterval is the configured status-update reminder interval by

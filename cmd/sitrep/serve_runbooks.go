@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
-	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/runbooks"
 )
 
@@ -17,46 +17,48 @@ import (
 // error.
 const defaultRunbooksDir = "./runbooks"
 
-// wireRunbooks loads the runbooks, registers their commands, buttons and
-// outbox handlers, marks runs a dead process left running as interrupted
-// and starts the heartbeats of the runs this process executes. On SQLite
-// (one process) every run left running is marked at start; on PostgreSQL
-// (replicas) only runs whose heartbeat is stale, at start and then
-// periodically: a replica starting never marks another live replica's runs.
-// Call it before the dispatcher runs. exec configures the step
-// executors (its zero value: production defaults); its WorkDir is set here.
-// It returns the loaded catalog (the Slack edge builds parameter forms from
-// it) and a stop that waits for runs in flight (up to the shutdown timeout)
-// and then cuts them off.
-func wireRunbooks(ctx context.Context, cfg Config, svc *bot.Service, disp *bot.Dispatcher, chat bot.Chat, dir bot.Directory, log *slog.Logger, exec runbooks.Options) (cat *runbooks.Catalog, stop func(), err error) {
-	cat, err = loadRunbooks(cfg.Runbooks.Dir, log)
+// runbooksConfig loads the runbooks and turns on their commands, buttons
+// and outbox handlers in ac. exec configures the step executors (its zero
+// value: production defaults); its WorkDir is set here. It returns the
+// loaded catalog (the Slack edge builds parameter forms from it).
+func runbooksConfig(cfg Config, ac *app.Config, log *slog.Logger, exec runbooks.Options) (*runbooks.Catalog, error) {
+	cat, err := loadRunbooks(cfg.Runbooks.Dir, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	workDir, err := filepath.Abs(cfg.Runbooks.Dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("runbooks directory %s: %w", cfg.Runbooks.Dir, err)
+		return nil, fmt.Errorf("runbooks directory %s: %w", cfg.Runbooks.Dir, err)
 	}
 	exec.WorkDir = workDir
-	runs := runbooks.NewRuns(svc, runbooks.RunsConfig{Catalog: cat, Directory: dir, Logger: log,
+	ac.Runbooks = &runbooks.RunsConfig{Catalog: cat, Logger: log,
 		DefaultExpiry: cfg.Runbooks.ApprovalExpires, Executor: runbooks.NewExecutors(exec),
-		Shared: cfg.onPostgres(), HeartbeatTimeout: cfg.Runbooks.HeartbeatTimeout})
-	runs.Register(svc)
-	disp.Handle(runs.Handlers(chat))
+		Shared: cfg.onPostgres(), HeartbeatTimeout: cfg.Runbooks.HeartbeatTimeout}
+	log.Info("runbooks loaded", "dir", workDir, "count", len(cat.List()))
+	return cat, nil
+}
+
+// startRunbooks marks runs a dead process left running as interrupted and
+// starts the heartbeats of the runs this process executes. On SQLite (one
+// process) every run left running is marked at start; on PostgreSQL
+// (replicas) only runs whose heartbeat is stale, at start and then
+// periodically: a replica starting never marks another live replica's
+// runs. Call it before the dispatcher runs. It returns a stop that waits
+// for runs in flight (up to the shutdown timeout) and then cuts them off.
+func startRunbooks(ctx context.Context, cfg Config, runs *runbooks.Runs, log *slog.Logger) (stop func(), err error) {
 	recoverDead := runs.Recover
 	if cfg.onPostgres() {
 		recoverDead = runs.Beat
 	}
 	n, err := recoverDead(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("recover runbook runs: %w", err)
+		return nil, fmt.Errorf("recover runbook runs: %w", err)
 	}
 	if n > 0 {
 		log.Warn("runbook runs were running when sitrep stopped; marked interrupted, not re-run", "count", n)
 	}
 	runs.StartHeartbeats()
-	log.Info("runbooks loaded", "dir", workDir, "count", len(cat.List()))
-	return cat, func() {
+	return func() {
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer cancel()
 		if err := runs.Shutdown(sctx); err != nil {

@@ -47,14 +47,22 @@ func newChat(cfg Config, e env, log *slog.Logger, pacing chatPacing, mx *metrics
 	return chat, &slackEdge{cfg: cfg.Slack, pin: cfg.SlackEvents.PinReaction, chat: chat, log: log}
 }
 
-// wire registers the outbox handler that reads pinned messages and, in HTTP
-// mode, mounts POST /slack/commands, /slack/interactions and /slack/events.
-// Without Slack (s nil) it does nothing.
-func (s *slackEdge) wire(svc *bot.Service, disp *bot.Dispatcher, routes *handlers.Routes) {
+// pins is what reads pinned messages: the adapter, paced like its other
+// calls. Without Slack (s nil) there are no pin events, and it is nil.
+func (s *slackEdge) pins() bot.MessageFetcher {
+	if s == nil {
+		return nil
+	}
+	return s.chat
+}
+
+// wire builds the edge that listens and, in HTTP mode, mounts POST
+// /slack/commands, /slack/interactions and /slack/events. Without Slack
+// (s nil) it does nothing.
+func (s *slackEdge) wire(svc *bot.Service, routes *handlers.Routes) {
 	if s == nil {
 		return
 	}
-	disp.Handle(svc.PinnedHandlers(s.chat)) // the adapter reads pinned messages, paced like its other calls
 	s.app = &slackchat.Slack{Service: svc, API: s.chat.API(), SigningSecret: s.cfg.SigningSecret, PinReaction: s.pin, Log: s.log,
 		Workspace: s.workspace, Requests: svc}
 	if s.cfg.SocketMode() {

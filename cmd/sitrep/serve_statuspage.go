@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/internal/app"
 	"github.com/sitrep-io/sitrep/metrics"
 	"github.com/sitrep-io/sitrep/publicpage"
 	"github.com/sitrep-io/sitrep/slackchat"
@@ -20,7 +21,7 @@ import (
 // publishing (to Statuspage, else to the built-in page) and the built-in
 // page's listener when an address is set.
 type statusPages struct {
-	pages *bot.StatusPages // nil when no status page is configured
+	pages *bot.StatusPages // nil when no status page is configured; set once assembled
 	site  *publicpage.Site
 	srv   *http.Server
 	ln    net.Listener
@@ -28,11 +29,12 @@ type statusPages struct {
 	stopRender func()
 }
 
-// wireStatusPage enables /incident statuspage, update --public, the
-// publish form and the resolve question, with the outbox handlers that
-// publish; and, with status.addr, listens for the built-in page (served
-// by start).
-func wireStatusPage(ctx context.Context, cfg Config, svc *bot.Service, disp *bot.Dispatcher, log *slog.Logger, limits httpLimits, mx *metrics.Metrics) (*statusPages, error) {
+// statusPageConfig turns on /incident statuspage, update --public, the
+// publish form and the resolve question in ac, with the outbox handlers
+// that publish; and, with status.addr, builds the built-in page from src
+// and listens for it (served by start). now is the clock (nil: the wall
+// clock).
+func statusPageConfig(ctx context.Context, cfg Config, ac *app.Config, src publicpage.Source, now func() time.Time, log *slog.Logger, limits httpLimits, mx *metrics.Metrics) (*statusPages, error) {
 	sc := cfg.StatusPage
 	sp := &statusPages{}
 	if !sc.Enabled() {
@@ -40,7 +42,7 @@ func wireStatusPage(ctx context.Context, cfg Config, svc *bot.Service, disp *bot
 		return sp, nil
 	}
 	if sc.Addr != "" {
-		sp.site = publicpage.New(svc, publicpage.Config{Title: sc.Title, Components: sc.Components, Now: svc.Now, Log: log})
+		sp.site = publicpage.New(src, publicpage.Config{Title: sc.Title, Components: sc.Components, Now: now, Log: log})
 		if err := sp.site.Rebuild(ctx); err != nil {
 			return nil, err
 		}
@@ -48,14 +50,13 @@ func wireStatusPage(ctx context.Context, cfg Config, svc *bot.Service, disp *bot
 	var page bot.StatusPage = publicpage.Local{}
 	if sc.Atlassian() {
 		page = &statuspage.Client{APIKey: sc.APIKey, PageID: sc.PageID, BaseURL: sc.APIURL,
-			HTTP: mx.Client(metrics.VendorStatuspage, &http.Client{Timeout: 20 * time.Second}), Now: svc.Now}
+			HTTP: mx.Client(metrics.VendorStatuspage, &http.Client{Timeout: 20 * time.Second}), Now: now}
 	}
 	spc := bot.StatusPageConfig{Page: page, Components: sc.Components, Label: sc.Label, Location: cfg.Postmortem.Location}
 	if sp.site != nil {
 		spc.OnPublished = sp.site.OnPublished
 	}
-	sp.pages = bot.EnableStatusPage(svc, spc)
-	disp.Handle(sp.pages.Handlers())
+	ac.StatusPage = &spc
 	if sp.site != nil {
 		ln, err := net.Listen("tcp", sc.Addr)
 		if err != nil {

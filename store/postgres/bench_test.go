@@ -2,11 +2,13 @@ package postgres_test
 
 import (
 	"fmt"
+	"io"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/console"
 	"github.com/sitrep-io/sitrep/internal/pgtest"
 	"github.com/sitrep-io/sitrep/store/postgres"
 )
@@ -43,7 +45,7 @@ func BenchmarkIntake(b *testing.B) {
 	ingest := func(b *testing.B, parallel bool) {
 		db := benchDB(b)
 		svc := bot.NewService(db, bot.ServiceConfig{BroadcastChannel: "C-broadcast"})
-		svc.EnableAlerting(bot.AlertingConfig{})
+		wireAlerting(b, svc, db)
 		if _, err := svc.IngestAlertGroup(b.Context(), benchGroup(0)); err != nil {
 			b.Fatal(err)
 		}
@@ -101,4 +103,16 @@ func loop(b *testing.B, parallel bool, one func()) {
 			one()
 		}
 	})
+}
+
+// wireAlerting turns alerting on in svc, as the benchmark measures the
+// intake: its deliveries (through a console that writes nowhere) are never
+// run.
+func wireAlerting(b *testing.B, svc *bot.Service, db bot.DeliveryStore) {
+	b.Helper()
+	disp := bot.NewDispatcher(db, bot.DispatcherOptions{})
+	chat := console.NewChat(io.Discard, nil)
+	if err := bot.Wire(svc, disp, bot.ChatOps(chat), bot.Alerting(bot.AlertingConfig{}, chat)); err != nil {
+		b.Fatal(err)
+	}
 }
