@@ -72,4 +72,3 @@ func plainMention(kind MentionKind, id string) string {
 	}
 	return "@" + id
 }
-

@@ -128,7 +128,7 @@ func TestResponders_FoundAndNotFound(t *testing.T) {
 	for _, want := range []string{
 		"responder_paged Ada is on call in PagerDuty (level 1)",
 		"responder_paged Bob is on call in PagerDuty (level 2)",
-		"responder_invited invited "+bot.Mention("UADA")+" (ada@example.com)",
+		"responder_invited invited " + bot.Mention("UADA") + " (ada@example.com)",
 		"responder_invited Bob (bob@example.com) has no chat account with that email",
 	} {
 		if !strings.Contains(text, want) {
