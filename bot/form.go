@@ -152,6 +152,33 @@ type DeclarePreset struct {
 	Private  bool
 }
 
+// DeclareFormRequest reports whether text is "declare" with flags but no
+// title, which opens the declare form, and what the flags preset. A bad
+// flag is left to the command grammar, which answers with the usage line.
+func DeclareFormRequest(text string) (DeclarePreset, bool) {
+	words := strings.Fields(text)
+	if len(words) == 0 || !strings.EqualFold(words[0], "declare") {
+		return DeclarePreset{}, false
+	}
+	var p DeclarePreset
+	for _, w := range words[1:] {
+		lw := strings.ToLower(w)
+		switch {
+		case lw == "--private":
+			p.Private = true
+		case strings.HasPrefix(lw, "--sev"):
+			sev, err := ParseSeverity(strings.TrimPrefix(strings.TrimPrefix(lw, "--sev"), "="))
+			if err != nil {
+				return DeclarePreset{}, false
+			}
+			p.Severity = sev
+		default:
+			return DeclarePreset{}, false // a title: declare directly
+		}
+	}
+	return p, true
+}
+
 // Fields of the declare form.
 const (
 	DeclareTitle       = "title"

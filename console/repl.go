@@ -24,6 +24,9 @@ type REPL struct {
 	Out     *Chat
 	User    string // the local user's name, the actor of every command
 	current int64
+	// next reads the next line typed, for a form's prompts (form.go); nil
+	// outside Run.
+	next func() (string, bool)
 }
 
 // Run reads commands from in until it ends or ctx is done.
@@ -42,6 +45,15 @@ func (r *REPL) Run(ctx context.Context, in io.Reader) error {
 		errc <- sc.Err()
 		close(lines)
 	}()
+	r.next = func() (string, bool) {
+		select {
+		case line, ok := <-lines:
+			return line, ok
+		case <-ctx.Done():
+			return "", false
+		}
+	}
+	defer func() { r.next = nil }()
 	r.Out.Printf("Type /incident help for commands.\n")
 	for {
 		select {
@@ -66,6 +78,14 @@ func (r *REPL) Handle(ctx context.Context, line string) {
 	if r.current == 0 {
 		if open, err := r.Exec.Incidents(ctx, bot.IncidentFilter{Limit: 1}); err == nil && len(open) > 0 {
 			r.current = open[0].ID
+		}
+	}
+	// "declare" without a title asks the declare form's fields, when
+	// there is a terminal to answer them.
+	if preset, ok := bot.DeclareFormRequest(text); ok && r.next != nil {
+		if d, ok := r.Exec.(Declarer); ok {
+			r.declareByForm(ctx, d, preset)
+			return
 		}
 	}
 	inv := bot.Invocation{Actor: r.User, IncidentID: r.current, Text: text}

@@ -127,31 +127,11 @@ type declareForm struct {
 	Channel  string // where the command was typed, told the outcome
 }
 
-// declareFormRequest reports whether text is "declare" with flags but no
-// title, which opens the declare modal. A bad flag is left to the command
-// grammar, which answers with the usage line.
+// declareFormRequest reports whether text asks for the declare modal
+// (bot.DeclareFormRequest).
 func declareFormRequest(text string) (declareForm, bool) {
-	words := strings.Fields(text)
-	if len(words) == 0 || !strings.EqualFold(words[0], "declare") {
-		return declareForm{}, false
-	}
-	var f declareForm
-	for _, w := range words[1:] {
-		lw := strings.ToLower(w)
-		switch {
-		case lw == "--private":
-			f.Private = true
-		case strings.HasPrefix(lw, "--sev"):
-			sev, err := bot.ParseSeverity(strings.TrimPrefix(strings.TrimPrefix(lw, "--sev"), "="))
-			if err != nil {
-				return declareForm{}, false
-			}
-			f.Severity = sev
-		default:
-			return declareForm{}, false // a title: declare directly
-		}
-	}
-	return f, true
+	p, ok := bot.DeclareFormRequest(text)
+	return declareForm{Private: p.Private, Severity: p.Severity}, ok
 }
 
 // openDeclareModal opens the declare form with the command's trigger id
