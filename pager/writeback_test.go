@@ -202,6 +202,11 @@ func TestWriteBack_AckNoteResolveThroughErrors(t *testing.T) {
 		!strings.Contains(got.Notes[1].Content, "rolling back the gateway config") {
 		t.Fatalf("notes: %+v", got.Notes)
 	}
+	for _, n := range got.Notes { // PagerDuty shows a note as plain text
+		if strings.ContainsAny(n.Content, "\x02\x03") || !strings.Contains(n.Content, "@U1") {
+			t.Errorf("note %q: the author as @U1, without mention markup", n.Content)
+		}
+	}
 	for _, op := range []string{bot.OpPagerAcknowledge, bot.OpPagerNote, bot.OpPagerResolve} {
 		for _, d := range w.deliveries(op) {
 			if d.State != bot.DeliveryDelivered {

@@ -100,8 +100,8 @@ func seedInput(l *time.Location) postmortem.Input {
 	tl.add("2020-10-08T00:06:02Z", "channel_created", "system", "channel #inc-1-platform-api-returning-500 created",
 		map[string]any{"channel_id": "C0SEED", "name": "inc-1-platform-api-returning-500"})
 	tl.add("2020-10-08T00:09:00Z", "acknowledged", "U0LEAD", "status triggered → investigating: acknowledged", status("triggered", "investigating", "acknowledged"))
-	tl.add("2020-10-08T00:09:30Z", "role_assigned", "U0LEAD", "<@U0LEAD> is commander", map[string]any{"role": "commander", "user": "U0LEAD"})
-	tl.add("2020-10-08T00:11:00Z", "role_assigned", "U0LEAD", "<@U0COMMS> is comms", map[string]any{"role": "comms", "user": "U0COMMS"})
+	tl.add("2020-10-08T00:09:30Z", "role_assigned", "U0LEAD", bot.Mention("U0LEAD")+" is commander", map[string]any{"role": "commander", "user": "U0LEAD"})
+	tl.add("2020-10-08T00:11:00Z", "role_assigned", "U0LEAD", bot.Mention("U0COMMS")+" is comms", map[string]any{"role": "comms", "user": "U0COMMS"})
 	tl.add("2020-10-08T00:13:00Z", "status_update", "U0COMMS", investigating, update1("investigating"))
 	tl.add("2020-10-08T00:20:00Z", "note", "U0DEV", "API gateway reports degraded health; inbound traffic spiked far outside the nominal range", nil)
 	tl.add("2020-10-08T00:51:00Z", "status_update", "U0COMMS", investigating, update1("investigating"))

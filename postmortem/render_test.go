@@ -50,7 +50,7 @@ func TestGoldenSeed(t *testing.T) {
 				"⚠ **missing owner**",
 				"[source](https://example.slack.com/archives/C0SEED/p1602124260000200)",
 			)
-			for _, raw := range []string{"U0LEAD", "U0DEV", "U0COMMS", "<@"} {
+			for _, raw := range []string{"U0LEAD", "U0DEV", "U0COMMS", "<@", "\x02", "\x03"} {
 				if strings.Contains(md, raw) {
 					t.Errorf("draft shows raw id %q", raw)
 				}

@@ -630,3 +630,28 @@ func TestStorageFailureIsTemporary(t *testing.T) {
 		t.Fatalf("after freeing space: %d\n%s", status, page)
 	}
 }
+
+// TestPagesShowMentionsAsText: the domain's mentions read as "@id" (the
+// timeline) or a name (the postmortem), never as markup; a mention typed
+// in a note stays text.
+func TestPagesShowMentionsAsText(t *testing.T) {
+	e := newWebEnv(t)
+	inc := e.declare("Checkout failing", false)
+	if _, err := e.svc.AssignRole(t.Context(), "U1", inc.ID, bot.RoleCommander, "U2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.AddNote(t.Context(), "U1", inc.ID, "asked <@U9> and <!channel>"); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := e.signIn("U1")
+	_, page := e.get(c, "/incidents/"+inc.Key())
+	if !strings.Contains(page, "<td>@U2 is commander</td>") {
+		t.Errorf("the timeline lacks the role change as text:\n%s", page)
+	}
+	for _, path := range []string{"/incidents/" + inc.Key(), "/incidents/" + inc.Key() + "/postmortem"} {
+		_, page := e.get(c, path)
+		if strings.ContainsAny(page, "\x02\x03") || strings.Contains(page, "&lt;@U9&gt;") || strings.Contains(page, "[U+0002]") {
+			t.Errorf("%s shows mention markup:\n%q", path, page)
+		}
+	}
+}
