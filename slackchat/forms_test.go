@@ -131,8 +131,9 @@ func TestSubmittedValues_RoundTripThroughSlackJSON(t *testing.T) {
 
 func TestSlackInteractions_DeclareFormErrorsUnderTheirFields(t *testing.T) {
 	h := newSlackHarness(t)
-	submit := func(title, sev string) map[string]any {
-		values := map[string]map[string]slackfake.InputValue{"title": {"value": slackfake.PlainTextInput(title)}}
+	submit := func(title, sev, description string) map[string]any {
+		values := map[string]map[string]slackfake.InputValue{"title": {"value": slackfake.PlainTextInput(title)},
+			"description": {"value": slackfake.PlainTextInput(description)}}
 		if sev != "" {
 			values["severity"] = map[string]slackfake.InputValue{"value": slackfake.StaticSelect(sev, sev)}
 		}
@@ -143,11 +144,15 @@ func TestSlackInteractions_DeclareFormErrorsUnderTheirFields(t *testing.T) {
 		}
 		return jsonAnswer(t, "declare", body)
 	}
-	if errs := fieldErrors(t, submit("Checkout failing", "SEV9")); !strings.Contains(errs["severity"], "SEV1 to SEV4") || len(errs) != 1 {
+	if errs := fieldErrors(t, submit("Checkout failing", "SEV9", "")); !strings.Contains(errs["severity"], "SEV1, SEV2, SEV3, SEV4") || len(errs) != 1 {
 		t.Errorf("bad severity: %v", errs)
 	}
-	if errs := fieldErrors(t, submit(strings.Repeat("t", bot.MaxTitleLen+1), "SEV2")); !strings.Contains(errs["title"], "at most 250") || len(errs) != 1 {
+	if errs := fieldErrors(t, submit(strings.Repeat("t", bot.MaxTitleLen+1), "SEV2", "")); !strings.Contains(errs["title"], "At most 250 characters") || len(errs) != 1 {
 		t.Errorf("too long a title: %v", errs)
+	}
+	// Over what a Slack max_length can say (3,000): the form's own check.
+	if errs := fieldErrors(t, submit("Checkout failing", "SEV2", strings.Repeat("d", bot.MaxDescriptionLen+1))); !strings.Contains(errs["description"], "At most 4000 characters") || len(errs) != 1 {
+		t.Errorf("too long a description: %v", errs)
 	}
 	h.assertNothingStored()
 }

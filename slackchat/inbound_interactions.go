@@ -463,13 +463,17 @@ func runErrorBlock(rb *runbooks.Runbook, st *slack.ViewState, err error) string 
 }
 
 func (s *Slack) submitDeclare(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
-	req, errs := bot.DeclareRequestFrom(ic.User.ID, SubmittedValues(ic.View.State))
+	form, values := bot.DeclareForm(bot.DeclarePreset{}, ""), SubmittedValues(ic.View.State)
+	if errs := form.Validate(values); errs != nil { // what Slack's own checks of the modal do not cover
+		return formErrors(errs), nil
+	}
+	req, errs := bot.DeclareRequestFrom(ic.User.ID, values)
 	if errs != nil {
 		return formErrors(errs), nil
 	}
 	inc, err := s.Service.Declare(ctx, req)
 	if err != nil {
-		field := bot.DeclareForm(bot.DeclarePreset{}, "").ErrorField(err, bot.DeclareTitle)
+		field := form.ErrorField(err, bot.DeclareTitle)
 		return formErrors(bot.FormErrors{field: s.userMessage(err, "declare")}), nil
 	}
 	channel, user := ic.View.PrivateMetadata, ic.User.ID
