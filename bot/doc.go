@@ -80,6 +80,28 @@
 //     Alertmanager startsAt) sets key times, clamped to sane bounds
 //     (source_event.go); corrections (corrections.go) fix the record after
 //     the fact, each one audited.
+//   - Forms (form.go): what a person fills in before an action is a Form,
+//     as what they are told is a Message: an id, a title, a submit label,
+//     fields (FieldText, FieldMultiline, FieldSelect, FieldMultiSelect,
+//     FieldCheckbox; each with a label, hint, placeholder, preset,
+//     required, maximum, options) and opaque Metadata (where it came
+//     from). The domain builds each one (DeclareForm, UpdateForm.Form,
+//     DeclineForm, PublishForm, runbooks.ParamsForm); a chat renders it
+//     (slackchat.ModalView: a Block Kit modal; console.FormPrompter:
+//     prompts) and returns the answers as FormValues by field id. Form.
+//     Validate (required, maximum, a choice among the options) and the
+//     action's own checks answer with FormErrors by field (ErrorField
+//     finds the field a refusal names), which each chat shows at the field.
+//   - Mentions (mention.go): a mention is the domain's own markup, built
+//     only by Mention, GroupMention and ChannelLink (an id between the
+//     control characters STX and ETX). SafeText makes those visible in
+//     anything typed or sent, so no typed text can form a mention, and
+//     chat markup a person typed ("<@U1>", "<!channel>") is only text.
+//     Every edge converts (ReplaceMentions): Slack to its live "<@U1>"
+//     (and escapes the rest), the console, the web view, the REST API,
+//     PagerDuty notes and status pages to "@U1" (PlainText, PublicText),
+//     postmortems to names. Timeline events that an older version stored
+//     with "<@U1>" read as "@U1" everywhere.
 //   - Text (limits.go): everything a person or a machine sent is bounded and
 //     made harmless on the way in; what people typed is never markup (the
 //     chat adapter escapes it).
@@ -105,11 +127,13 @@
 //
 // Add a chat platform: implement Chat (and Directory, MessageFinder for
 // crash-safe posting) in a package of its own, render Message (text,
-// fields, Action buttons) in its own markup, translate its inbound requests
-// into Service.Execute and Service.HandleAction, and choose it in
-// cmd/sitrep: internal/app wires it as ChatOps (and PinnedMessages, if it
-// reports pins). Mentions are the domain's "<@ID>" markup, which the console
-// turns into plain text (PlainText) and Slack shows as is.
+// fields, Action buttons) in its own markup, with the domain's mentions
+// converted by ReplaceMentions and everything else escaped; render Form as
+// the platform asks questions and hand the answers back as FormValues;
+// translate its inbound requests into Service.Execute and
+// Service.HandleAction (a user argument may be a bare id: NormalizeUser),
+// and choose it in cmd/sitrep: internal/app wires it as ChatOps (and
+// PinnedMessages, if it reports pins). Nothing in bot changes.
 //
 // Add a store: implement Store (and SessionStore for the web view) and run
 // internal/storetest.Run against it with a fresh database per test; give
