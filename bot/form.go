@@ -95,7 +95,7 @@ func (f Form) Validate(values FormValues) FormErrors {
 		v := values[fl.ID]
 		switch {
 		case v == "" && fl.Required:
-			errs[fl.ID] = "Required: " + strings.ToLower(fl.Label[:1]) + fl.Label[1:] + "."
+			errs[fl.ID] = fl.Label + " is required: fill it in."
 		case fl.MaxLength > 0 && utf8.RuneCountInString(v) > fl.MaxLength:
 			errs[fl.ID] = fmt.Sprintf("At most %d characters (this has %d): shorten it.", fl.MaxLength, utf8.RuneCountInString(v))
 		case v != "" && len(fl.Options) > 0:

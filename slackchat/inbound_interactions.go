@@ -361,16 +361,16 @@ func (s *Slack) actionInvocation(ctx context.Context, user, channel string, a *s
 // (response_action "errors", shown under the field at fault), so nothing
 // is lost that the person typed.
 func (s *Slack) viewSubmission(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
-	switch ic.View.CallbackID {
-	case CallbackPostUpdate:
-		return s.submitUpdate(ctx, ic) // slack_updates.go
-	case CallbackDeclare:
+	switch FormID(ic.View) {
+	case bot.FormPostUpdate:
+		return s.submitUpdate(ctx, ic) // inbound_updates.go
+	case bot.FormDeclare:
 		return s.submitDeclare(ctx, ic)
-	case CallbackTriageDecline:
+	case bot.FormTriageDecline:
 		return s.submitDecline(ctx, ic)
-	case CallbackRunRunbook:
+	case runbooks.FormRunRunbook:
 		return s.submitRunbook(ctx, ic)
-	case CallbackPublishStatusPage:
+	case bot.FormPublishStatusPage:
 		return s.submitPublish(ctx, ic)
 	}
 	return nil, nil

@@ -16,7 +16,7 @@ import (
 
 // CallbackPublishStatusPage is the publish form's callback id;
 // private_metadata is a formOrigin whose value is the incident id.
-const CallbackPublishStatusPage = "sitrep.statuspage_publish"
+const CallbackPublishStatusPage = callbackPrefix + bot.FormPublishStatusPage
 
 // StatusPageForms drafts the publish form (*bot.StatusPages does).
 type StatusPageForms interface {
