@@ -86,3 +86,13 @@ func TestPrompt_EveryKind(t *testing.T) {
 		}
 	}
 }
+
+// TestConsole_ErrorsShowMentionsPlainly: a refusal that names someone
+// (the domain mentions them) reads as "@name" on the terminal.
+func TestConsole_ErrorsShowMentionsPlainly(t *testing.T) {
+	r := newRig(t)
+	got := r.say(t, "/incident declare Checkout is failing", "/incident lead ana")
+	if !strings.Contains(got, "! @ana is already commander of INC-1") || strings.ContainsAny(got, "\x02\x03") {
+		t.Errorf("refusal: %q", got)
+	}
+}

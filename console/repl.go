@@ -92,14 +92,14 @@ func (r *REPL) Handle(ctx context.Context, line string) {
 	if word, rest, _ := strings.Cut(text, " "); strings.HasPrefix(strings.ToUpper(word), "INC-") {
 		id, err := bot.ParseIncidentKey(word)
 		if err != nil {
-			r.Out.Printf("! %s\n", bot.ErrorMessage(err))
+			r.Out.Printf("! %s\n", bot.PlainText(bot.ErrorMessage(err)))
 			return
 		}
 		inv.IncidentID, inv.Text = id, rest
 	}
 	reply, err := r.Exec.Execute(ctx, inv)
 	if err != nil {
-		r.Out.Printf("! %s\n", bot.ErrorMessage(err))
+		r.Out.Printf("! %s\n", bot.PlainText(bot.ErrorMessage(err)))
 		return
 	}
 	if reply.Incident.ID != 0 {

@@ -62,7 +62,7 @@ func WriteError(w http.ResponseWriter, log *slog.Logger, err error) {
 		log.Warn("request refused for now: storage is failing; answered 503 with Retry-After", "err", err)
 		w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfterUnavailable/time.Second)))
 	}
-	body := ErrorBody{Error: bot.ErrorMessage(err)}
+	body := ErrorBody{Error: bot.PlainText(bot.ErrorMessage(err))}
 	var be *bot.Error
 	if errors.As(err, &be) {
 		body.Error, body.Field = be.Message, be.Field

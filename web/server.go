@@ -351,7 +351,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case bot.EUNAVAILABLE: // storage failing: the page says try again, and so does the status
 		w.Header().Set("Retry-After", strconv.Itoa(int(handlers.RetryAfterUnavailable/time.Second)))
 	}
-	s.render(w, r, status, "error", map[string]any{"Message": bot.ErrorMessage(err), "Status": status})
+	s.render(w, r, status, "error", map[string]any{"Message": bot.PlainText(bot.ErrorMessage(err)), "Status": status})
 }
 
 var errNoTemplate = errors.New("no such page template")

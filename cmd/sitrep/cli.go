@@ -97,7 +97,7 @@ func printTimeline(ctx context.Context, cfg Config, out io.Writer, args []string
 	}
 	id, err := bot.ParseIncidentKey(args[0])
 	if err != nil {
-		return &usageError{msg: bot.ErrorMessage(err)}
+		return &usageError{msg: bot.PlainText(bot.ErrorMessage(err))}
 	}
 	db, err := openStore(ctx, cfg)
 	if err != nil {
@@ -106,7 +106,7 @@ func printTimeline(ctx context.Context, cfg Config, out io.Writer, args []string
 	defer db.Close()
 	inc, err := db.Incident(ctx, id)
 	if err != nil {
-		return fmt.Errorf("%s", bot.ErrorMessage(err))
+		return fmt.Errorf("%s", bot.PlainText(bot.ErrorMessage(err)))
 	}
 	events, err := db.Timeline(ctx, id)
 	if err != nil {

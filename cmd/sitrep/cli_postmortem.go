@@ -25,7 +25,7 @@ func postmortemCommand(ctx context.Context, cfg Config, e env, args []string) er
 	}
 	id, err := bot.ParseIncidentKey(args[0])
 	if err != nil {
-		return &usageError{msg: bot.ErrorMessage(err) + "\n" + postmortemUsage}
+		return &usageError{msg: bot.PlainText(bot.ErrorMessage(err)) + "\n" + postmortemUsage}
 	}
 	fs := flag.NewFlagSet("sitrep postmortem", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -110,5 +110,5 @@ func userError(err error) error {
 	if bot.ErrorCode(err) == bot.EINTERNAL {
 		return err
 	}
-	return fmt.Errorf("%s", bot.ErrorMessage(err))
+	return fmt.Errorf("%s", bot.PlainText(bot.ErrorMessage(err)))
 }
