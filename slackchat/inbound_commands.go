@@ -17,7 +17,7 @@ import (
 // command, answered with an ephemeral reply within Slack's 3 seconds (the
 // command itself is one database transaction; what it says in channels goes
 // through the outbox).
-func (s *Slack) serveCommands(w http.ResponseWriter, r *http.Request) {
+func (s *Inbound) serveCommands(w http.ResponseWriter, r *http.Request) {
 	body, ok := handlers.ReadBody(w, r)
 	if !ok {
 		return
@@ -45,7 +45,7 @@ const MaxCommandTextLen = bot.MaxTextLen + 200
 // command applies a slash command (from HTTP or Socket Mode) and returns
 // its acknowledgement and the work to do after it. It never fails: every
 // error becomes an ephemeral answer, as Slack shows a 500 as a failure.
-func (s *Slack) command(ctx context.Context, cmd slack.SlashCommand) (any, afterAck) {
+func (s *Inbound) command(ctx context.Context, cmd slack.SlashCommand) (any, afterAck) {
 	text := strings.TrimSpace(cmd.Text)
 	if n := utf8.RuneCountInString(text); n > MaxCommandTextLen {
 		return ephemeral(fmt.Sprintf("That command is %d characters; /incident takes at most %d. Shorten it (a note or update is at most %d).",
@@ -157,7 +157,7 @@ func declareFormRequest(text string) (declareForm, bool) {
 // openDeclareModal opens the declare form with the command's trigger id
 // (valid for 3 seconds, once). When Slack refuses, the person is told to
 // declare with a title instead.
-func (s *Slack) openDeclareModal(ctx context.Context, triggerID, user string, f declareForm) {
+func (s *Inbound) openDeclareModal(ctx context.Context, triggerID, user string, f declareForm) {
 	if s.API == nil {
 		return
 	}

@@ -79,7 +79,7 @@ var answeredInPlace = map[string]bool{
 
 // serveInteractions serves POST /slack/interactions: a signed button click
 // or modal submission.
-func (s *Slack) serveInteractions(w http.ResponseWriter, r *http.Request) {
+func (s *Inbound) serveInteractions(w http.ResponseWriter, r *http.Request) {
 	body, ok := handlers.ReadBody(w, r)
 	if !ok || !s.verifiedBody(w, r, body) {
 		return
@@ -95,7 +95,7 @@ func (s *Slack) serveInteractions(w http.ResponseWriter, r *http.Request) {
 
 // interaction applies a button click or a modal submission (from HTTP or
 // Socket Mode) and returns the acknowledgement and the work after it.
-func (s *Slack) interaction(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
+func (s *Inbound) interaction(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	switch ic.Type {
 	case slack.InteractionTypeBlockActions:
 		return nil, s.blockActions(ctx, ic)
@@ -109,7 +109,7 @@ func (s *Slack) interaction(ctx context.Context, ic slack.InteractionCallback) (
 // what to do after the acknowledgement: open the form an action needs
 // first, show the clicker the reply (a menu of buttons, a confirmation), or
 // tell them why a click was refused.
-func (s *Slack) blockActions(ctx context.Context, ic slack.InteractionCallback) afterAck {
+func (s *Inbound) blockActions(ctx context.Context, ic slack.InteractionCallback) afterAck {
 	channel := ic.Channel.ID
 	if channel == "" {
 		channel = ic.Container.ChannelID
@@ -170,7 +170,7 @@ func (s *Slack) blockActions(ctx context.Context, ic slack.InteractionCallback) 
 // Most actions are one database transaction and finish in milliseconds.
 const defaultAckBudget = 2 * time.Second
 
-func (s *Slack) ackBudget() time.Duration {
+func (s *Inbound) ackBudget() time.Duration {
 	if s.AckBudget > 0 {
 		return s.AckBudget
 	}
@@ -187,7 +187,7 @@ type actionResult struct {
 
 // applyAction applies a click in its own goroutine, detached from the
 // request (whose context ends with the acknowledgement).
-func (s *Slack) applyAction(ctx context.Context, inv bot.ActionInvocation) <-chan actionResult {
+func (s *Inbound) applyAction(ctx context.Context, inv bot.ActionInvocation) <-chan actionResult {
 	done := make(chan actionResult, 1)
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), actionTimeout)
 	go func() {
@@ -200,7 +200,7 @@ func (s *Slack) applyAction(ctx context.Context, inv bot.ActionInvocation) <-cha
 
 // lateAnswer is the after-ack work for an action that outlasted the
 // budget: wait for it, then show the clicker its reply or refusal.
-func (s *Slack) lateAnswer(done <-chan actionResult, channel, user, messageTS, actionID string) afterAck {
+func (s *Inbound) lateAnswer(done <-chan actionResult, channel, user, messageTS, actionID string) afterAck {
 	return func(ctx context.Context) {
 		res := <-done
 		if res.err != nil {
@@ -229,7 +229,7 @@ func clickedMessage(ic slack.InteractionCallback) string {
 // redrawer returns the work that redraws the clicked message as msg (a
 // question answered loses its buttons). Like tellUser it runs after the
 // acknowledgement and only logs a failure.
-func (s *Slack) redrawer(channel, ts string, msg bot.Message) afterAck {
+func (s *Inbound) redrawer(channel, ts string, msg bot.Message) afterAck {
 	return func(ctx context.Context) {
 		if s.API == nil || channel == "" || ts == "" {
 			return
@@ -244,7 +244,7 @@ func (s *Slack) redrawer(channel, ts string, msg bot.Message) afterAck {
 // formFirst returns the work that opens the form an action asks for before
 // it is applied (nil when it needs none): the status update's text, the
 // reason of a triage decline, a runbook's parameters.
-func (s *Slack) formFirst(triggerID string, inv bot.ActionInvocation) afterAck {
+func (s *Inbound) formFirst(triggerID string, inv bot.ActionInvocation) afterAck {
 	origin := formOrigin{Value: inv.Value, Channel: inv.ChannelID}
 	switch inv.ActionID {
 	case bot.ActionPostUpdate:
@@ -276,7 +276,7 @@ func (s *Slack) formFirst(triggerID string, inv bot.ActionInvocation) afterAck {
 // runbookWithParams is the runbook a run button ("<incident id>:<name>")
 // names, when it has parameters to ask for; nil otherwise, and without a
 // catalog (the action then applies the parameters' defaults).
-func (s *Slack) runbookWithParams(value string) *runbooks.Runbook {
+func (s *Inbound) runbookWithParams(value string) *runbooks.Runbook {
 	_, name, ok := strings.Cut(value, ":")
 	if !ok || s.Runbooks == nil {
 		return nil
@@ -301,7 +301,7 @@ func replyBlocks(reply bot.Reply) []slack.Block {
 
 // replier returns the work that shows reply to user alone in channel: its
 // text, with its buttons when it has some.
-func (s *Slack) replier(channel, user string, reply bot.Reply) afterAck {
+func (s *Inbound) replier(channel, user string, reply bot.Reply) afterAck {
 	blocks := replyBlocks(reply)
 	if reply.Text == "" && blocks == nil {
 		return nil
@@ -314,7 +314,7 @@ func (s *Slack) replier(channel, user string, reply bot.Reply) afterAck {
 // private channel the bot is not in) it goes to the person's DM with the
 // bot, saying why. Like tellUser it runs after an
 // acknowledgement and only logs a failure.
-func (s *Slack) showUser(ctx context.Context, channel, user, text string, blocks []slack.Block) {
+func (s *Inbound) showUser(ctx context.Context, channel, user, text string, blocks []slack.Block) {
 	if s.API == nil || channel == "" || user == "" {
 		return
 	}
@@ -345,7 +345,7 @@ func (s *Slack) showUser(ctx context.Context, channel, user, text string, blocks
 // actionInvocation maps a Slack block action to a neutral one, with the
 // adapter's own mapping (slackchat renders the buttons and the select). A
 // severity option without an incident id applies to the channel's incident.
-func (s *Slack) actionInvocation(ctx context.Context, user, channel string, a *slack.BlockAction) (bot.ActionInvocation, error) {
+func (s *Inbound) actionInvocation(ctx context.Context, user, channel string, a *slack.BlockAction) (bot.ActionInvocation, error) {
 	inv := ParseAction(a.ActionID, a.Value, a.SelectedOption.Value)
 	inv.Actor, inv.ChannelID = user, channel
 	if inv.ActionID != bot.ActionSetSeverity || inv.Value != "" {
@@ -362,7 +362,7 @@ func (s *Slack) actionInvocation(ctx context.Context, user, channel string, a *s
 // viewSubmission applies a submitted modal. Refusals go back into the modal
 // (response_action "errors", shown under the field at fault), so nothing
 // is lost that the person typed.
-func (s *Slack) viewSubmission(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
+func (s *Inbound) viewSubmission(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	switch ic.View.CallbackID {
 	case CallbackPostUpdate:
 		return s.submitUpdate(ctx, ic) // slack_updates.go
@@ -381,7 +381,7 @@ func (s *Slack) viewSubmission(ctx context.Context, ic slack.InteractionCallback
 // submitDecline declines a triaged alert with the reason the form gave
 // (empty: the domain's default reason). The triage message is redrawn to
 // show it; a refusal (someone decided first) goes back into the form.
-func (s *Slack) submitDecline(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
+func (s *Inbound) submitDecline(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	origin := decodeOrigin(ic.View.PrivateMetadata)
 	inv := bot.ActionInvocation{Actor: ic.User.ID, ChannelID: origin.Channel, ActionID: bot.ActionTriageDecline,
 		Value: origin.Value, Input: map[string]string{"reason": stateValue(ic.View.State, blockReason)}}
@@ -396,7 +396,7 @@ func (s *Slack) submitDecline(ctx context.Context, ic slack.InteractionCallback)
 // pattern, and each one at fault is named under its field. An empty field
 // takes the parameter's default. The requester is told the outcome; the
 // approval card is posted in the incident channel through the outbox.
-func (s *Slack) submitRunbook(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
+func (s *Inbound) submitRunbook(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	origin := decodeOrigin(ic.View.PrivateMetadata)
 	values := paramValues(ic.View.State)
 	rb := s.runbookWithParams(origin.Value)
@@ -480,7 +480,7 @@ func runErrorBlock(rb *runbooks.Runbook, st *slack.ViewState, err error) string 
 	return fields[0]
 }
 
-func (s *Slack) submitDeclare(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
+func (s *Inbound) submitDeclare(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	req := bot.DeclareRequest{Actor: ic.User.ID, Title: stateValue(ic.View.State, blockTitle),
 		Description: stateValue(ic.View.State, blockDescription)}
 	if v := stateValue(ic.View.State, blockSeverity); v != "" {
@@ -521,7 +521,7 @@ func stateValue(st *slack.ViewState, block string) string {
 // modalOpener returns the work that opens view with the click's trigger id
 // (valid for 3 seconds, once). When Slack refuses, the clicker is told to
 // use the command instead.
-func (s *Slack) modalOpener(triggerID, user, channel string, view slack.ModalViewRequest, what, command string) afterAck {
+func (s *Inbound) modalOpener(triggerID, user, channel string, view slack.ModalViewRequest, what, command string) afterAck {
 	return func(ctx context.Context) {
 		if s.API == nil {
 			return

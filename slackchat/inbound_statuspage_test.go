@@ -21,7 +21,7 @@ func newStatusPageHarness(t *testing.T) (*slackHarness, *spfake.Server) {
 	t.Helper()
 	var sp *spfake.Server
 	var pages *bot.StatusPages
-	h := newSlackHarnessApp(t, func(app *slackchat.Slack) {
+	h := newSlackHarnessApp(t, func(app *slackchat.Inbound) {
 		svc := app.Service.(*bot.Service)
 		sp = spfake.New("key", "pg", map[string]string{"cmp-api": "API", "cmp-web": "Website"}, svc.Now)
 		t.Cleanup(sp.Close)

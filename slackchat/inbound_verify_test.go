@@ -31,7 +31,7 @@ type slackHarness struct {
 	fake *slackfake.Server
 	chat *slackchat.Client
 	disp *bot.Dispatcher
-	app  *slackchat.Slack
+	app  *slackchat.Inbound
 	srv  *httptest.Server
 	// skew moves the service's and the dispatcher's clock ahead of the wall
 	// clock (one clock, so scheduled jobs agree on what is due), so a test
@@ -46,7 +46,7 @@ func newSlackHarness(t *testing.T, opts ...slackfake.Option) *slackHarness {
 
 // newSlackHarnessApp is newSlackHarness with configure applied to the edge
 // before it starts.
-func newSlackHarnessApp(t *testing.T, configure func(*slackchat.Slack), opts ...slackfake.Option) *slackHarness {
+func newSlackHarnessApp(t *testing.T, configure func(*slackchat.Inbound), opts ...slackfake.Option) *slackHarness {
 	t.Helper()
 	db := openStore(t)
 	fake := slackfake.New(t, opts...)
@@ -61,11 +61,8 @@ func newSlackHarnessApp(t *testing.T, configure func(*slackchat.Slack), opts ...
 		OnFailure: svc.RecordDeliveryFailure}) // as sitrep serve wires it
 	disp.Handle(svc.ChatHandlers(chat))
 	disp.Handle(svc.PinnedHandlers(chat))
-	app := &slackchat.Slack{Service: svc, API: chat.API(), SigningSecret: signingSecret, Log: slog.New(slog.DiscardHandler),
-		Requests: svc, Workspace: func(ctx context.Context) (slackchat.SlackWorkspace, error) {
-			team, enterprise, err := chat.Workspace(ctx)
-			return slackchat.SlackWorkspace{TeamID: team, EnterpriseID: enterprise}, err
-		}}
+	app := &slackchat.Inbound{Service: svc, API: chat.API(), SigningSecret: signingSecret, Log: slog.New(slog.DiscardHandler),
+		Requests: svc, Workspace: slackchat.OwnWorkspace(chat, "")}
 	if configure != nil {
 		configure(app)
 	}
@@ -237,20 +234,20 @@ func setSigned(r *http.Request, secret string, at time.Time, body []byte) {
 func TestSlackSignature_OfficialVector(t *testing.T) {
 	header, body := readSignedVector(t)
 	at := time.Unix(1531420618, 0)
-	if err := slackchat.VerifySlackSignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", at.Add(90*time.Second)); err != nil {
+	if err := slackchat.VerifySignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", at.Add(90*time.Second)); err != nil {
 		t.Fatalf("the official vector is rejected: %v", err)
 	}
-	if err := slackchat.VerifySlackSignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", at.Add(5*time.Minute+time.Second)); err == nil {
+	if err := slackchat.VerifySignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", at.Add(5*time.Minute+time.Second)); err == nil {
 		t.Error("the official vector is accepted 5 minutes after its timestamp")
 	}
-	if err := slackchat.VerifySlackSignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", time.Now()); err == nil {
+	if err := slackchat.VerifySignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", time.Now()); err == nil {
 		t.Error("the official vector is accepted with today's clock")
 	}
 
-	h := newSlackHarnessApp(t, func(app *slackchat.Slack) {
+	h := newSlackHarnessApp(t, func(app *slackchat.Inbound) {
 		app.SigningSecret = "8f742231b10e8888abcd99yyyzzz85a5"
-		app.Workspace = func(context.Context) (slackchat.SlackWorkspace, error) {
-			return slackchat.SlackWorkspace{TeamID: "T1DC2JH3J"}, nil // the vector's workspace
+		app.Workspace = func(context.Context) (slackchat.Workspace, error) {
+			return slackchat.Workspace{TeamID: "T1DC2JH3J"}, nil // the vector's workspace
 		}
 	})
 	h.app.Now = func() time.Time { return at }
