@@ -64,7 +64,7 @@ func (s *Inbound) command(ctx context.Context, cmd slack.SlashCommand) (any, aft
 	}
 	if preset, ok := updateFormRequest(inv.Text, s.StatusPage != nil); ok {
 		if open := s.openUpdateFormFor(ctx, inv, cmd.TriggerID, preset); open != nil {
-			return nil, open // slack_updates.go: the form, prefilled with the draft
+			return nil, open // inbound_updates.go: the form, prefilled with the draft
 		}
 	}
 	done := make(chan actionResult, 1)

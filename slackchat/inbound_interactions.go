@@ -365,7 +365,7 @@ func (s *Inbound) actionInvocation(ctx context.Context, user, channel string, a 
 func (s *Inbound) viewSubmission(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	switch ic.View.CallbackID {
 	case CallbackPostUpdate:
-		return s.submitUpdate(ctx, ic) // slack_updates.go
+		return s.submitUpdate(ctx, ic) // inbound_updates.go
 	case CallbackDeclare:
 		return s.submitDeclare(ctx, ic)
 	case CallbackTriageDecline:
