@@ -34,6 +34,7 @@ func (s *Inbound) serveCommands(w http.ResponseWriter, r *http.Request) {
 		handlers.WriteJSON(w, http.StatusBadRequest, handlers.ErrorBody{Error: "malformed slash command"})
 		return
 	}
+	r = r.WithContext(s.withResponseURL(r.Context(), cmd.ResponseURL))
 	ackBody, work := s.command(r.Context(), cmd)
 	s.ack(w, r, ackBody, work)
 }

@@ -169,7 +169,7 @@ func (h *featureHarness) press(user, channel, ts string, ephemeral bool, b butto
 	h.t.Helper()
 	p := slackfake.BlockActions(slackfake.ButtonClick{UserID: user, UserName: "someone", ChannelID: channel, MessageTS: ts,
 		Ephemeral: ephemeral, ActionID: b.ActionID, BlockID: slackchat.BlockActions, Value: b.Value, ButtonText: b.Text,
-		TriggerID: trigger}, time.Now())
+		TriggerID: trigger, ResponseURL: h.fake.ResponseURL(channel, user)}, time.Now())
 	if status, body := h.interact(p); status != http.StatusOK {
 		h.t.Fatalf("click %s: %d %s", b.ActionID, status, body)
 	}

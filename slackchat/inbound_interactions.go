@@ -89,6 +89,7 @@ func (s *Inbound) serveInteractions(w http.ResponseWriter, r *http.Request) {
 		handlers.WriteJSON(w, http.StatusBadRequest, handlers.ErrorBody{Error: "malformed interaction payload"})
 		return
 	}
+	r = r.WithContext(s.withResponseURL(r.Context(), interactionResponseURL(ic)))
 	ackBody, work := s.interaction(r.Context(), ic)
 	s.ack(w, r, ackBody, work)
 }
@@ -327,12 +328,18 @@ func (s *Inbound) showUser(ctx context.Context, channel, user, text string, bloc
 		return
 	}
 	var se slack.SlackErrorResponse
-	if !errors.As(err, &se) || (se.Err != "channel_not_found" && se.Err != "not_in_channel") {
+	if !errors.As(err, &se) || !noEphemeralThere[se.Err] {
 		s.log().Warn("could not send an ephemeral message", "channel", channel, "user", user, "err", err)
 		return
 	}
 	// A DM, or a private channel the bot is not in: Slack cannot show the
-	// person an ephemeral there. Tell them in the bot's DM instead, and why.
+	// person an ephemeral there. Answer through the request's response_url,
+	// which reaches them where they are; with none left, tell them in the
+	// bot's DM instead, and why.
+	if err = s.respond(ctx, text, blocks); err == nil {
+		return
+	}
+	s.log().Debug("could not answer through the response_url; answering in a DM", "channel", channel, "user", user, "err", err)
 	dm := []slack.MsgOption{slack.MsgOptionText(text+"\n_(sitrep cannot answer in <#"+channel+">: it is not a member. /invite @sitrep there to get answers in place.)_", false)}
 	if len(blocks) > 0 {
 		dm = append(dm, slack.MsgOptionBlocks(blocks...))
@@ -341,6 +348,12 @@ func (s *Inbound) showUser(ctx context.Context, channel, user, text string, bloc
 		s.log().Warn("could not answer a person, neither in the channel nor in a DM", "channel", channel, "user", user, "err", err)
 	}
 }
+
+// noEphemeralThere are chat.postEphemeral's answers for a channel where
+// Slack cannot show the person an ephemeral from the bot: a DM or private
+// channel it is not in, or a channel the person is not in (a click on a
+// message they can still see).
+var noEphemeralThere = map[string]bool{"channel_not_found": true, "not_in_channel": true, "user_not_in_channel": true}
 
 // actionInvocation maps a Slack block action to a neutral one, with the
 // adapter's own mapping (slackchat renders the buttons and the select). A

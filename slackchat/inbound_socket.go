@@ -82,6 +82,7 @@ func (s *Inbound) socketEvent(ctx context.Context, client *socketmode.Client, ev
 		if !ok {
 			return
 		}
+		ctx = s.withResponseURL(ctx, cmd.ResponseURL)
 		body, work = s.command(ctx, cmd)
 		if msg, ok := body.(slackMessage); ok && !socketAckFits(evt.Request, body) {
 			// Too large for an acknowledgement: acknowledge empty, and
@@ -93,6 +94,7 @@ func (s *Inbound) socketEvent(ctx context.Context, client *socketmode.Client, ev
 		if !ok {
 			return
 		}
+		ctx = s.withResponseURL(ctx, interactionResponseURL(ic))
 		body, work = s.interaction(ctx, ic)
 	case socketmode.EventTypeEventsAPI:
 		ev, ok := evt.Data.(slackevents.EventsAPIEvent)

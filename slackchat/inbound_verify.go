@@ -53,6 +53,9 @@ type Inbound struct {
 	// API is the Web API client, used only after an acknowledgement (modals,
 	// ephemeral refusals). Chat output goes through the outbox instead.
 	API *slack.Client
+	// HTTPClient posts answers to a request's response_url, where an
+	// ephemeral cannot reach the person (default: a 10 s timeout).
+	HTTPClient *http.Client
 	// SigningSecret verifies HTTP requests (not used in Socket Mode).
 	SigningSecret string
 	// PinReaction is the reaction name that puts a message on the timeline

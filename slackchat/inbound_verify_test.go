@@ -93,7 +93,9 @@ func (h *slackHarness) do(req *http.Request) (int, string, []byte) {
 // command sends a signed /incident command and returns the ephemeral text.
 func (h *slackHarness) command(user, channel, text string) (int, map[string]any) {
 	h.t.Helper()
-	req := slackfake.SlashCommandRequest(h.url("/slack/commands"), signingSecret, time.Now(), slashCommand(user, channel, text))
+	cmd := slashCommand(user, channel, text)
+	cmd.ResponseURL = h.fake.ResponseURL(channel, user)
+	req := slackfake.SlashCommandRequest(h.url("/slack/commands"), signingSecret, time.Now(), cmd)
 	status, _, body := h.do(req)
 	return status, jsonAnswer(h.t, "command", body)
 }
