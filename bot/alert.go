@@ -61,6 +61,23 @@ func (s *Service) IngestAlert(ctx context.Context, a Alert) (AlertOutcome, error
 	return out, err
 }
 
+// ValidLabelName reports whether name can name a label in a policy:
+// Prometheus's label names (letters, digits, underscores, not starting
+// with a digit), and the dots and dashes of PagerDuty's
+// ("pagerduty.service"). At most 100 characters.
+func ValidLabelName(name string) bool {
+	if name == "" || len(name) > 100 || (name[0] >= '0' && name[0] <= '9') {
+		return false
+	}
+	for _, c := range []byte(name) {
+		ok := c == '_' || c == '.' || c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
 func validateAlert(a *Alert) error {
 	a.Title = strings.TrimSpace(a.Title)
 	if a.Title == "" {
@@ -89,6 +106,12 @@ func (s *Service) ingest(tx Tx, a Alert, out *AlertOutcome) error {
 			return err
 		}
 	}
+	attached := ""
+	if inc.ID == 0 {
+		if inc, attached, err = s.attachByLabel(tx, a); err != nil {
+			return err
+		}
+	}
 	if inc.ID == 0 {
 		if !a.Firing {
 			out.Ignored = "no open incident for this alert"
@@ -102,6 +125,10 @@ func (s *Service) ingest(tx Tx, a Alert, out *AlertOutcome) error {
 	}
 	ev := alertEvent(a, kind, verb, at, now)
 	ev.IncidentID = inc.ID
+	if attached != "" {
+		ev.Data["attached_by"] = attached
+		ev.Text += fmt.Sprintf(" (attached: same %s=%q as this incident; its own key is %q)", attached, a.Labels[attached], a.DedupKey)
+	}
 	ok, err := tx.AppendEvent(&ev)
 	if err != nil {
 		return fmt.Errorf("record alert on %s: %w", inc.Key(), err)
@@ -111,6 +138,28 @@ func (s *Service) ingest(tx Tx, a Alert, out *AlertOutcome) error {
 		return nil
 	}
 	return s.alertRecorded(tx, inc)
+}
+
+// attachByLabel applies the attach-by-label policy (AlertingConfig.
+// AttachByLabel) to an alert whose dedup key has no open incident: the open
+// incident sharing its value of the label, and the label's name; none when
+// the policy is off, the alert lacks the label or no incident has it. An
+// alert without a dedup key is never attached (it is never deduplicated
+// either).
+func (s *Service) attachByLabel(tx Tx, a Alert) (Incident, string, error) {
+	name := s.alerts.cfg.AttachByLabel
+	value := a.Labels[name]
+	if name == "" || value == "" || a.DedupKey == "" {
+		return Incident{}, "", nil
+	}
+	inc, err := tx.OpenIncidentByLabel(name, value)
+	if ErrorCode(err) == ENOTFOUND {
+		return Incident{}, "", nil
+	}
+	if err != nil {
+		return Incident{}, "", fmt.Errorf("attach by label %s: %w", name, err)
+	}
+	return inc, name, nil
 }
 
 func (s *Service) openFromAlert(tx Tx, a Alert, at, now time.Time, out *AlertOutcome) error {

@@ -13,6 +13,14 @@ type AlertTx interface {
 	// LatestIncidentByDedupKey finds the newest incident, open or resolved,
 	// opened for a source's key; ENOTFOUND when there is none.
 	LatestIncidentByDedupKey(source, key string) (Incident, error)
+	// OpenIncidentByLabel finds the oldest open incident whose labels have
+	// name = value (any source); ENOTFOUND when there is none. name is a
+	// label name (ValidLabelName). Callers asking for the same name and
+	// value are serialized until their transactions end, in every process
+	// on the database, so two concurrent transactions never both miss and
+	// both open an incident for it (the attach-by-label policy relies on
+	// this).
+	OpenIncidentByLabel(name, value string) (Incident, error)
 	// AlertTriage returns an incident's triage record; ENOTFOUND when the
 	// incident never went to triage.
 	AlertTriage(incidentID int64) (Triage, error)

@@ -256,6 +256,10 @@ func (r *recordingTx) LatestIncidentByDedupKey(source, key string) (Incident, er
 	return r.remember(r.Tx.LatestIncidentByDedupKey(source, key))
 }
 
+func (r *recordingTx) OpenIncidentByLabel(name, value string) (Incident, error) {
+	return r.remember(r.Tx.OpenIncidentByLabel(name, value))
+}
+
 func (r *recordingTx) UpdateIncident(inc Incident) error {
 	before, known := r.read[inc.ID]
 	delete(r.read, inc.ID) // read it again, as stored

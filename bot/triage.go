@@ -88,6 +88,11 @@ type AlertingConfig struct {
 	// SummaryEvery is how often, at most, repeated alerts of one incident
 	// are summarised in chat (default one minute).
 	SummaryEvery time.Duration
+	// AttachByLabel, when set, is a label name (e.g. "service"): a firing
+	// alert with a new dedup key whose value of this label is that of an
+	// open incident is recorded on that incident instead of opening
+	// another. Empty: every new dedup key opens its own incident.
+	AttachByLabel string
 }
 
 // alerting is the Service's alerting state; the zero value is off (the
@@ -107,6 +112,9 @@ func (s *Service) EnableAlerting(cfg AlertingConfig) {
 	}
 	if !cfg.Triage.Default.Valid() {
 		cfg.Triage.Default = SEV2
+	}
+	if cfg.AttachByLabel != "" && !ValidLabelName(cfg.AttachByLabel) {
+		panic(fmt.Sprintf("bot: AttachByLabel %q is not a label name (the configuration check refuses it)", cfg.AttachByLabel))
 	}
 	s.alerts.on, s.alerts.cfg = true, cfg
 	s.RegisterAction(ActionTriageAccept, s.triageAction(func(ctx context.Context, a ActionInvocation, id int64) (Incident, error) {

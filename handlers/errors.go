@@ -27,9 +27,9 @@ type ErrorBody struct {
 	Field string `json:"field,omitempty"`
 }
 
-// statusOf maps a domain error code to an HTTP status: the one place where
+// StatusOf maps a domain error code to an HTTP status: the one place where
 // that mapping lives.
-func statusOf(code string) int {
+func StatusOf(code string) int {
 	switch code {
 	case bot.EINVALID:
 		return http.StatusBadRequest
@@ -70,7 +70,7 @@ func WriteError(w http.ResponseWriter, log *slog.Logger, err error) {
 	if errors.As(err, &be) {
 		body.Error, body.Field = be.Message, be.Field
 	}
-	WriteJSON(w, statusOf(code), body)
+	WriteJSON(w, StatusOf(code), body)
 }
 
 func WriteJSON(w http.ResponseWriter, status int, v any) {

@@ -34,6 +34,8 @@ const (
 	maxField         = 2000
 	maxFieldsPerSect = 10
 	maxButtonText    = 75
+	maxActionID      = 255
+	maxButtonValue   = bot.MaxActionValue // 2,000
 	maxActions       = 25
 	maxConfirmText   = 300
 	maxConfirmButton = 30
@@ -71,8 +73,12 @@ func Blocks(msg bot.Message) []slack.Block {
 	// Fields fill the blocks left (the actions block keeps its place);
 	// those that do not fit are counted in a last section, never dropped
 	// without a word.
+	actions, unfit := fittingActions(msg.Actions)
 	room := maxBlocks - len(blocks)
-	if len(msg.Actions) > 0 {
+	if len(actions) > 0 {
+		room--
+	}
+	if unfit > 0 {
 		room--
 	}
 	shownFields := len(msg.Fields)
@@ -91,20 +97,44 @@ func Blocks(msg bot.Message) []slack.Block {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(fmt.Sprintf("_…and %d more fields, too many for one Slack message_", hidden)),
 			nil, nil, slack.SectionBlockOptionBlockID(BlockFields+"-more")))
 	}
-	if len(msg.Actions) > 0 {
+	if unfit > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(fmt.Sprintf("_%d button(s) left out: what they carry is over Slack's limits; use the /incident command instead_", unfit)),
+			nil, nil, slack.SectionBlockOptionBlockID(BlockActions+"-unfit")))
+	}
+	if len(actions) > 0 {
 		var elems []slack.BlockElement
-		seen := map[string]int{}
-		for _, a := range msg.Actions[:min(len(msg.Actions), maxActions)] {
-			n := seen[a.ID]
-			seen[a.ID]++
-			if n > 0 {
-				a.ID = fmt.Sprintf("%s%s%d", a.ID, actionIDSeparator, n)
-			}
+		for _, a := range actions {
 			elems = append(elems, element(a))
 		}
 		blocks = append(blocks, slack.NewActionBlock(BlockActions, elems...))
 	}
 	return iterated(blocks)
+}
+
+// fittingActions gives the actions of one actions block as Slack takes
+// them: at most 25, each action_id unique in the block (a repeated id gets
+// a "#<n>" suffix) and within 255 characters, each value within 2,000.
+// Slack refuses the whole message (invalid_blocks) for one button over a
+// limit, so such a button is left out and counted (unfit) for the reader
+// to be told; cutting its value would make it act on something else.
+func fittingActions(all []bot.Action) (fit []bot.Action, unfit int) {
+	seen := map[string]int{}
+	for _, a := range all {
+		n := seen[a.ID]
+		seen[a.ID]++
+		if n > 0 {
+			a.ID = fmt.Sprintf("%s%s%d", a.ID, actionIDSeparator, n)
+		}
+		// Lengths in bytes: never fewer than Slack's characters.
+		if len(a.ID) > maxActionID || len(a.Value) > maxButtonValue {
+			unfit++
+			continue
+		}
+		if len(fit) < maxActions {
+			fit = append(fit, a)
+		}
+	}
+	return fit, unfit
 }
 
 // iterated gives the blocks ids of this iteration of the message: each

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/internal/slackfake"
 	"github.com/sitrep-io/sitrep/slackchat"
 )
 
@@ -249,5 +250,37 @@ func TestBlocksCutFieldClosesItsCodeFence(t *testing.T) {
 				t.Errorf("the cut left a code fence open: ...%q", f.Text[len(f.Text)-20:])
 			}
 		}
+	}
+}
+
+// TestPostOversizedButtonIsLeftOutNotRefused: Slack refuses a whole message
+// (invalid_blocks) for one button whose value is over 2,000 characters or
+// whose action_id is over 255; the message is posted with that button left
+// out and a word saying so, the other buttons intact.
+func TestPostOversizedButtonIsLeftOutNotRefused(t *testing.T) {
+	srv := slackfake.New(t)
+	c := newClient(t, srv, newClock())
+	ch := srv.AddChannel(slackfake.Channel{Name: "inc-1-db", Members: []string{slackfake.BotUserID}})
+	msg := bot.Message{Title: "Runbooks", Actions: []bot.Action{
+		{ID: "run-runbook", Label: "Run fine", Value: "1:fine"},
+		{ID: "run-runbook", Label: "Run huge", Value: "1:" + strings.Repeat("x", 2001)},
+		{ID: strings.Repeat("a", 256), Label: "Long id", Value: "1"},
+	}}
+	if _, err := c.Post(t.Context(), ch, msg); err != nil {
+		t.Fatalf("Slack refused the message: %v", err)
+	}
+	msgs := srv.Messages(ch)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages posted, want 1", len(msgs))
+	}
+	raw := string(msgs[0].Blocks)
+	if !strings.Contains(raw, `"1:fine"`) {
+		t.Errorf("the button that fits is gone: %s", raw)
+	}
+	if strings.Contains(raw, strings.Repeat("x", 100)) || strings.Contains(raw, strings.Repeat("a", 256)) {
+		t.Errorf("an oversized button was sent: %.200s", raw)
+	}
+	if !strings.Contains(raw, "2 button(s) left out") {
+		t.Errorf("the reader is not told buttons were left out: %s", raw)
 	}
 }

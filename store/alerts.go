@@ -20,6 +20,21 @@ const (
 	sqlPendingCoalesced = `SELECT 1 FROM outbox WHERE coalesce_key = ? AND state = 'pending' AND coalesce_key <> '' LIMIT 1`
 )
 
+// sqlOpenIncidentByLabel: the label's JSON path is built from a label name
+// (bot.ValidLabelName: letters, digits, underscores), never from a value.
+const sqlOpenIncidentByLabel = `SELECT ` + incidentColumns + ` FROM incidents
+	WHERE status <> 'resolved' AND json_extract(labels, ?) = ? ORDER BY id LIMIT 1`
+
+// OpenIncidentByLabel: the single writer serializes every transaction, so
+// two never both miss (see bot.AlertTx).
+func (t *tx) OpenIncidentByLabel(name, value string) (bot.Incident, error) {
+	if !bot.ValidLabelName(name) {
+		return bot.Incident{}, fmt.Errorf("label %q: not a label name", name)
+	}
+	inc, err := scanIncident(t.queryRow(sqlOpenIncidentByLabel, `$."`+name+`"`, value))
+	return inc, notFound(err, "no open incident with %s=%q", name, value)
+}
+
 func (t *tx) LatestIncidentByDedupKey(source, key string) (bot.Incident, error) {
 	inc, err := scanIncident(t.queryRow(sqlLatestIncidentByDedupKey, source, key))
 	return inc, notFound(err, "no incident for %s key %q", source, key)

@@ -187,12 +187,14 @@ func (s *Server) listIncidents(ctx context.Context, f listFilter, sess bot.WebSe
 	return found, true, nil
 }
 
-// duration is "1h 05m" from a to b, or "" while either is unknown.
+// duration is "1h 05m" from a to b, or "" while either is unknown. Whole
+// minutes are counted, cut not rounded, as the postmortem's metrics are
+// (postmortem.FormatDuration): the page and the draft agree on 4h 31m.
 func duration(a, b time.Time) string {
 	if a.IsZero() || b.IsZero() {
 		return ""
 	}
-	d := b.Sub(a).Round(time.Minute)
+	d := b.Sub(a).Truncate(time.Minute)
 	sign := ""
 	if d < 0 {
 		sign, d = "−", -d

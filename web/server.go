@@ -27,11 +27,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/handlers"
 )
 
 // Server serves the web view.
@@ -341,18 +343,13 @@ func (s *Server) withIncident(h func(w http.ResponseWriter, r *http.Request, inc
 
 // fail answers an error as a page: its status from the error's code.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusInternalServerError
-	switch bot.ErrorCode(err) {
-	case bot.EINVALID:
-		status = http.StatusBadRequest
-	case bot.ENOTFOUND:
-		status = http.StatusNotFound
-	case bot.ECONFLICT:
-		status = http.StatusConflict
-	case bot.EFORBIDDEN:
-		status = http.StatusForbidden
+	code := bot.ErrorCode(err)
+	status := handlers.StatusOf(code)
+	switch code {
 	case bot.EINTERNAL:
 		s.log().Error("web request failed", "path", r.URL.Path, "err", err)
+	case bot.EUNAVAILABLE: // storage failing: the page says try again, and so does the status
+		w.Header().Set("Retry-After", strconv.Itoa(int(handlers.RetryAfterUnavailable/time.Second)))
 	}
 	s.render(w, r, status, "error", map[string]any{"Message": bot.ErrorMessage(err), "Status": status})
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
+	"github.com/sitrep-io/sitrep/internal/fsfault"
 	"github.com/sitrep-io/sitrep/internal/slackfake"
 	"github.com/sitrep-io/sitrep/internal/testclock"
 	"github.com/sitrep-io/sitrep/postmortem"
@@ -61,7 +62,13 @@ type webEnv struct {
 
 func newWebEnv(t *testing.T, configure ...func(*web.Server)) *webEnv {
 	t.Helper()
-	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sitrep.db"))
+	return newWebEnvIn(t, t.TempDir(), configure...)
+}
+
+// newWebEnvIn is newWebEnv with the database in dir.
+func newWebEnvIn(t *testing.T, dir string, configure ...func(*web.Server)) *webEnv {
+	t.Helper()
+	db, err := store.Open(t.Context(), filepath.Join(dir, "sitrep.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -550,5 +557,69 @@ func TestOverviewChartsLabelTheirWeeks(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(page, `class="sev1"><title>`) ||
 		strings.Count(page, `class="tick">`) != 2*13 || !strings.Contains(page, `class="tick">Oct 5</text>`) {
 		t.Errorf("overview = %d, want a SEV1 bar and the 13 weeks labelled under both charts (this week: Oct 5):\n%s", status, page)
+	}
+}
+
+// TestDurationsAgreeWithThePostmortem: the list shows time to acknowledge
+// and resolve in whole minutes cut as the postmortem's metrics are
+// (postmortem.FormatDuration), so 4h 31m 59s is "4h 31m" on both.
+func TestDurationsAgreeWithThePostmortem(t *testing.T) {
+	e := newWebEnv(t)
+	inc := e.declare("gateway 500s", false)
+	detected := inc.DeclaredAt.Add(-time.Hour)
+	err := e.svc.Update(t.Context(), func(tx bot.Tx) error {
+		inc.DetectedAt = detected
+		inc.AcknowledgedAt = detected.Add(7*time.Minute + 45*time.Second)
+		inc.Status, inc.ResolvedAt = bot.StatusResolved, detected.Add(4*time.Hour+31*time.Minute+59*time.Second)
+		return tx.UpdateIncident(inc)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := e.signIn("U1")
+	_, page := e.get(c, "/incidents?status=resolved")
+	for _, want := range []string{
+		postmortem.FormatDuration(7*time.Minute + 45*time.Second),                // 0h 07m
+		postmortem.FormatDuration(4*time.Hour + 31*time.Minute + 59*time.Second), // 4h 31m
+	} {
+		if !strings.Contains(page, "<td>"+want+"</td>") {
+			t.Errorf("the list does not show %q as the postmortem does:\n%s", want, page)
+		}
+	}
+}
+
+// TestStorageFailureIsTemporary: a change made from the web while the
+// database's disk is full is answered 503 with Retry-After (the page says
+// to try again), not 500, and the same change goes through once space is
+// freed.
+func TestStorageFailureIsTemporary(t *testing.T) {
+	e := newWebEnvIn(t, fsfault.Tmpfs(t, "4m"))
+	inc := e.declare("gateway 500s", false)
+	c, csrf := e.signIn("U1")
+	path := "/incidents/" + inc.Key() + "/events"
+	free := fsfault.Fill(t, filepath.Dir(e.db.Path()))
+	refused := 0
+	for i := range 50 {
+		form := url.Values{"csrf": {csrf}, "occurred_at": {"2020-10-08 00:01"}, "text": {fmt.Sprintf("vendor called %d %s", i, strings.Repeat("x", 2000))}}
+		resp, err := c.PostForm(e.srv.URL+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			continue
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("a change on a full disk: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		refused++
+		break
+	}
+	if refused == 0 {
+		t.Fatal("no change was refused on a full disk")
+	}
+	free()
+	if status, page := e.post(c, path, url.Values{"csrf": {csrf}, "occurred_at": {"2020-10-08 00:01"}, "text": {"after the disk was freed"}}); status != http.StatusOK {
+		t.Fatalf("after freeing space: %d\n%s", status, page)
 	}
 }

@@ -24,6 +24,7 @@ type AlertsConfig struct {
 	Triage                  bot.TriagePolicy
 	TriageChannel           string
 	SummaryInterval         time.Duration
+	AttachByLabel           string // label name of the attach-by-label policy; "": off
 }
 
 // PagerDutyAPI reports whether the PagerDuty REST API is configured.
@@ -76,6 +77,15 @@ func alertsSettings() []setting {
 		{Key: "triage.channel", Env: "SITREP_TRIAGE_CHANNEL",
 			Help:  "channel id where triaged alerts wait for Accept/Decline; unset: every alert opens its channel at once",
 			apply: func(c *Config, v string) error { c.Alerts.TriageChannel = v; return nil }},
+		{Key: "alerts.attach_by_label", Env: "SITREP_ALERTS_ATTACH_BY_LABEL",
+			Help: "a label name (e.g. `service`): a firing alert with a new dedup key that shares this label's value with an open incident is recorded on that incident instead of opening another; unset: every new key opens its own",
+			apply: func(c *Config, v string) error {
+				if v != "" && !bot.ValidLabelName(v) {
+					return fmt.Errorf("%q is not a label name (letters, digits, `_`, `.`, `-`)", v)
+				}
+				c.Alerts.AttachByLabel = v
+				return nil
+			}},
 		{Key: "alerts.summary_interval", Env: "SITREP_ALERT_SUMMARY_INTERVAL", Default: "1m",
 			Help: "how often, at most, repeated alerts of an incident are summarised in chat",
 			apply: func(c *Config, v string) error {

@@ -18,7 +18,7 @@ import (
 // dir, and write-back of acknowledgements, resolutions and notes.
 func wireAlerts(cfg Config, svc *bot.Service, disp *bot.Dispatcher, chat bot.Chat, dir bot.Directory, log *slog.Logger, routes *handlers.Routes, mx *metrics.Metrics) error {
 	ac := cfg.Alerts
-	svc.EnableAlerting(bot.AlertingConfig{TriageChannel: ac.TriageChannel, Triage: ac.Triage, SummaryEvery: ac.SummaryInterval})
+	svc.EnableAlerting(bot.AlertingConfig{TriageChannel: ac.TriageChannel, Triage: ac.Triage, SummaryEvery: ac.SummaryInterval, AttachByLabel: ac.AttachByLabel})
 	disp.Handle(svc.AlertHandlers(chat))
 	if ac.PagerDutyAPI() {
 		client, err := pager.New(pager.Config{Token: ac.PagerDutyToken, From: ac.PagerDutyFrom, APIURL: ac.PagerDutyAPIURL,

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,5 +42,93 @@ func testAlertCounts(t *testing.T, open Opener) {
 	c.FirstAt, c.LastAt, want.FirstAt, want.LastAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	if c != want {
 		t.Errorf("AlertCounts = %+v, want %+v", c, want)
+	}
+}
+
+// testOpenIncidentByLabel covers the attach-by-label lookup: the oldest open
+// incident with the label's value, any source; resolved incidents, other
+// values and other labels do not match; a label name with a dot works.
+func testOpenIncidentByLabel(t *testing.T, open Opener) {
+	db := open(t)
+	with := func(title string, status bot.Status, labels map[string]string) bot.Incident {
+		inc := NewIncident(title)
+		inc.Status, inc.Labels = status, labels
+		if status == bot.StatusResolved {
+			inc.ResolvedAt = t0
+		}
+		return inc
+	}
+	incs := Create(t, db,
+		with("resolved checkout", bot.StatusResolved, map[string]string{"service": "checkout"}),
+		with("first checkout", bot.StatusTriggered, map[string]string{"service": "checkout", "team": "web"}),
+		with("second checkout", bot.StatusInvestigating, map[string]string{"service": "checkout"}),
+		with("search", bot.StatusTriggered, map[string]string{"service": "search", "pagerduty.service": "Checkout API"}),
+	)
+	find := func(name, value string) (bot.Incident, error) {
+		var inc bot.Incident
+		err := db.Update(t.Context(), func(tx bot.Tx) (err error) {
+			inc, err = tx.OpenIncidentByLabel(name, value)
+			return err
+		})
+		return inc, err
+	}
+	if inc, err := find("service", "checkout"); err != nil || inc.ID != incs[1].ID {
+		t.Errorf("service=checkout: %s, %v; want the oldest open one, %s", inc.Key(), err, incs[1].Key())
+	}
+	if inc, err := find("pagerduty.service", "Checkout API"); err != nil || inc.ID != incs[3].ID {
+		t.Errorf("pagerduty.service: %s, %v; want %s", inc.Key(), err, incs[3].Key())
+	}
+	for _, miss := range [][2]string{{"service", "payments"}, {"team", "search"}, {"region", "checkout"}, {"service", "Checkout"}} {
+		if inc, err := find(miss[0], miss[1]); bot.ErrorCode(err) != bot.ENOTFOUND {
+			t.Errorf("%s=%s: %s, %v; want ENOTFOUND", miss[0], miss[1], inc.Key(), err)
+		}
+	}
+}
+
+// testOpenIncidentByLabelSerializes: two transactions on two handles that
+// each look a label up and, missing it, open an incident with it, run at
+// once many times: never both miss (see bot.AlertTx.OpenIncidentByLabel).
+func testOpenIncidentByLabelSerializes(t *testing.T, open Opener) {
+	dbs := []Store{open(t), open(t)}
+	const rounds = 20
+	for r := range rounds {
+		value := fmt.Sprintf("svc-%d", r)
+		var wg sync.WaitGroup
+		errs := make([]error, len(dbs))
+		for i, db := range dbs {
+			wg.Go(func() {
+				errs[i] = db.Update(t.Context(), func(tx bot.Tx) error {
+					_, err := tx.OpenIncidentByLabel("service", value)
+					if bot.ErrorCode(err) != bot.ENOTFOUND {
+						return err
+					}
+					inc := NewIncident(fmt.Sprintf("%s by handle %d", value, i))
+					inc.Labels = map[string]string{"service": value}
+					return tx.CreateIncident(&inc)
+				})
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d, handle %d: %v", r, i, err)
+			}
+		}
+	}
+	incs, err := dbs[0].Incidents(t.Context(), bot.IncidentFilter{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[string]int{}
+	for _, inc := range incs {
+		per[inc.Labels["service"]]++
+	}
+	for value, n := range per {
+		if n != 1 {
+			t.Errorf("%d incidents with service=%s, want 1: two transactions both missed", n, value)
+		}
+	}
+	if len(per) != rounds {
+		t.Errorf("%d label values opened, want %d", len(per), rounds)
 	}
 }

@@ -64,6 +64,8 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 		{"RecoverDeliveries", testRecoverDeliveries},
 		{"ClaimLease", testClaimLease},
 		{"AlertCounts", testAlertCounts},
+		{"OpenIncidentByLabel", testOpenIncidentByLabel},
+		{"OpenIncidentByLabelSerializes", testOpenIncidentByLabelSerializes},
 		{"MarkChatEvent", testMarkChatEvent},
 		{"UpdateEventByDedupKey", testUpdateEventByDedupKey},
 		{"CorrectEvent", testCorrectEvent},

@@ -12,6 +12,20 @@ import (
 
 // The alerting side of the store (bot.AlertTx, bot.AlertStore).
 
+// OpenIncidentByLabel takes a transaction-scoped advisory lock on the label
+// name and value first, so that concurrent transactions of any replica
+// asking for it take turns: the second one's SELECT, a statement started
+// after the first committed, sees the incident the first opened (see
+// bot.AlertTx).
+func (t *tx) OpenIncidentByLabel(name, value string) (bot.Incident, error) {
+	if _, err := t.exec(`SELECT pg_advisory_xact_lock(hashtextextended('sitrep.attach:' || $1 || '=' || $2, 0))`, name, value); err != nil {
+		return bot.Incident{}, fmt.Errorf("lock label %s: %w", name, err)
+	}
+	inc, err := t.readIncident(`SELECT `+store.IncidentColumns+`, xmin FROM incidents
+		WHERE status <> 'resolved' AND labels::jsonb ->> $1 = $2 ORDER BY id LIMIT 1`, name, value)
+	return inc, notFound(err, "no open incident with %s=%q", name, value)
+}
+
 func (t *tx) LatestIncidentByDedupKey(source, key string) (bot.Incident, error) {
 	inc, err := t.readIncident(`SELECT `+store.IncidentColumns+`, xmin FROM incidents
 		WHERE source = $1 AND dedup_key = $2 AND dedup_key <> '' ORDER BY id DESC LIMIT 1`, source, key)
