@@ -103,12 +103,13 @@
 // runbooks/executor.go) and register it under its action name; rendering,
 // approval and the run state machine are shared.
 //
-// Add a chat platform: implement Chat (and Directory, MessageFinder for
-// crash-safe posting) in a package of its own, render Message (text,
-// fields, Action buttons) in its own markup, translate its inbound requests
-// into Service.Execute and Service.HandleAction, and choose it in
-// cmd/sitrep: internal/app wires it as ChatOps (and PinnedMessages, if it
-// reports pins). Mentions are the domain's "<@ID>" markup, which the console
+// Add a chat platform: in one package of its own (as slackchat is for
+// Slack, outbound and inbound), implement Chat (and Directory,
+// MessageFinder for crash-safe posting), render Message (text, fields,
+// Action buttons) in its own markup, translate its inbound requests into
+// Service.Execute and Service.HandleAction, and choose it in cmd/sitrep:
+// internal/app wires it as ChatOps (and PinnedMessages, if it reports
+// pins). Mentions are the domain's "<@ID>" markup, which the console
 // turns into plain text (PlainText) and Slack shows as is.
 //
 // Add a store: implement Store (and SessionStore for the web view) and run
