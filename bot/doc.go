@@ -125,11 +125,12 @@
 // runbooks/executor.go) and register it under its action name; rendering,
 // approval and the run state machine are shared.
 //
-// Add a chat platform: implement Chat (and Directory, MessageFinder for
-// crash-safe posting) in a package of its own, render Message (text,
-// fields, Action buttons) in its own markup, with the domain's mentions
-// converted by ReplaceMentions and everything else escaped; render Form as
-// the platform asks questions and hand the answers back as FormValues;
+// Add a chat platform: in one package of its own (as slackchat is for
+// Slack, outbound and inbound), implement Chat (and Directory,
+// MessageFinder for crash-safe posting), render Message (text, fields,
+// Action buttons) in its own markup, with the domain's mentions converted
+// by ReplaceMentions and everything else escaped; render Form as the
+// platform asks questions and hand the answers back as FormValues;
 // translate its inbound requests into Service.Execute and
 // Service.HandleAction (a user argument may be a bare id: NormalizeUser),
 // and choose it in cmd/sitrep: internal/app wires it as ChatOps (and

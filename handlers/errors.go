@@ -1,6 +1,9 @@
-// Package handlers holds sitrep's entry points: HTTP endpoints (alert
-// webhooks, health) that verify and translate inbound requests into domain
-// calls. Business logic lives in package bot.
+// Package handlers holds sitrep's vendor-free entry points: HTTP endpoints
+// (the generic, Alertmanager and PagerDuty webhooks, the REST API, health)
+// that verify and translate inbound requests into domain calls. Business
+// logic lives in package bot. Slack's endpoints live in slackchat, which
+// answers by this package's conventions (ReadBody, DecodeJSON, WriteError,
+// WriteJSON); handlers imports no chat vendor.
 package handlers
 
 import (

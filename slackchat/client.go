@@ -1,8 +1,17 @@
-// Package slackchat is sitrep's Slack adapter: it implements bot.Chat,
-// bot.MessageFinder, bot.MessageFetcher and bot.Directory over the Slack Web API with
-// github.com/slack-go/slack. Messages are rendered as Block Kit, calls are
-// paced to Slack's rate limits, and Slack's errors are mapped to the domain's
-// (temporary ones as *bot.TemporaryError, so the outbox retries them).
+// Package slackchat is sitrep's Slack edge, and the only package that
+// imports github.com/slack-go/slack.
+//
+// Outbound, Client implements bot.Chat, bot.MessageFinder,
+// bot.MessageFetcher and bot.Directory over the Slack Web API. Messages are
+// rendered as Block Kit, calls are paced to Slack's rate limits, and Slack's
+// errors are mapped to the domain's (temporary ones as *bot.TemporaryError,
+// so the outbox retries them).
+//
+// Inbound (inbound_*.go), Inbound serves slash commands, interactivity and
+// the Events API, over signed HTTP requests (Routes) or Socket Mode
+// (RunSocket with Client.SocketClient), and answers within Slack's 3
+// seconds. It shares handlers' HTTP conventions (body limit, strict JSON,
+// error bodies).
 package slackchat
 
 import (

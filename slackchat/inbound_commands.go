@@ -17,7 +17,7 @@ import (
 // command, answered with an ephemeral reply within Slack's 3 seconds (the
 // command itself is one database transaction; what it says in channels goes
 // through the outbox).
-func (s *Slack) serveCommands(w http.ResponseWriter, r *http.Request) {
+func (s *Inbound) serveCommands(w http.ResponseWriter, r *http.Request) {
 	body, ok := handlers.ReadBody(w, r)
 	if !ok {
 		return
@@ -34,6 +34,7 @@ func (s *Slack) serveCommands(w http.ResponseWriter, r *http.Request) {
 		handlers.WriteJSON(w, http.StatusBadRequest, handlers.ErrorBody{Error: "malformed slash command"})
 		return
 	}
+	r = r.WithContext(s.withResponseURL(r.Context(), cmd.ResponseURL))
 	ackBody, work := s.command(r.Context(), cmd)
 	s.ack(w, r, ackBody, work)
 }
@@ -45,7 +46,7 @@ const MaxCommandTextLen = bot.MaxTextLen + 200
 // command applies a slash command (from HTTP or Socket Mode) and returns
 // its acknowledgement and the work to do after it. It never fails: every
 // error becomes an ephemeral answer, as Slack shows a 500 as a failure.
-func (s *Slack) command(ctx context.Context, cmd slack.SlashCommand) (any, afterAck) {
+func (s *Inbound) command(ctx context.Context, cmd slack.SlashCommand) (any, afterAck) {
 	text := strings.TrimSpace(cmd.Text)
 	if n := utf8.RuneCountInString(text); n > MaxCommandTextLen {
 		return ephemeral(fmt.Sprintf("That command is %d characters; /incident takes at most %d. Shorten it (a note or update is at most %d).",
@@ -64,7 +65,7 @@ func (s *Slack) command(ctx context.Context, cmd slack.SlashCommand) (any, after
 	}
 	if preset, ok := updateFormRequest(inv.Text, s.StatusPage != nil); ok {
 		if open := s.openUpdateFormFor(ctx, inv, cmd.TriggerID, preset); open != nil {
-			return nil, open // slack_updates.go: the form, prefilled with the draft
+			return nil, open // inbound_updates.go: the form, prefilled with the draft
 		}
 	}
 	done := make(chan actionResult, 1)
@@ -137,7 +138,7 @@ func declareFormRequest(text string) (declareForm, bool) {
 // openDeclareModal opens the declare form with the command's trigger id
 // (valid for 3 seconds, once). When Slack refuses, the person is told to
 // declare with a title instead.
-func (s *Slack) openDeclareModal(ctx context.Context, triggerID, user string, f declareForm) {
+func (s *Inbound) openDeclareModal(ctx context.Context, triggerID, user string, f declareForm) {
 	if s.API == nil {
 		return
 	}

@@ -183,21 +183,3 @@ func TestSlackCommands_DeclareModal(t *testing.T) {
 		t.Errorf("after a refused views.open: %+v", eph)
 	}
 }
-
-// TestSlackCommands_AnswerWhereNoEphemeralCan: in a private channel the bot
-// is not in, chat.postEphemeral answers channel_not_found; the person is
-// told in their DM with the bot, and why.
-func TestSlackCommands_AnswerWhereNoEphemeralCan(t *testing.T) {
-	h := newSlackHarness(t)
-	secret := h.fake.AddChannel(slackfake.Channel{Name: "secret", IsPrivate: true, Members: []string{"U1"}})
-	h.fake.ExpireTrigger("1.2.trigger")
-	h.command("U1", secret, "declare --sev2") // the modal cannot open: the person must be told
-	h.app.Wait()
-	if calls := h.fake.CallsTo("chat.postEphemeral"); len(calls) != 1 || calls[0].Error != "channel_not_found" {
-		t.Fatalf("postEphemeral: %+v", calls)
-	}
-	msgs := h.fake.Messages("U1")
-	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, "/incident declare &lt;title&gt;") || !strings.Contains(msgs[0].Text, "not a member") {
-		t.Fatalf("DM to the person: %+v", msgs)
-	}
-}

@@ -21,7 +21,7 @@ const DefaultPinReaction = "pushpin"
 // that also marks its event_id, so Slack's retries (X-Slack-Retry-Num) and
 // duplicate deliveries change nothing the second time. A failure to apply
 // answers 500, and Slack's retry tries again.
-func (s *Slack) serveEvents(w http.ResponseWriter, r *http.Request) {
+func (s *Inbound) serveEvents(w http.ResponseWriter, r *http.Request) {
 	body, ok := handlers.ReadBody(w, r)
 	if !ok || !s.verifiedBody(w, r, body) {
 		return
@@ -62,7 +62,7 @@ func (s *Slack) serveEvents(w http.ResponseWriter, r *http.Request) {
 
 // event applies one Events API delivery (from HTTP or Socket Mode). It only
 // touches the database; an error means nothing was applied.
-func (s *Slack) event(ctx context.Context, ev slackevents.EventsAPIEvent) error {
+func (s *Inbound) event(ctx context.Context, ev slackevents.EventsAPIEvent) error {
 	switch ev.Type {
 	case slackevents.AppRateLimited:
 		if rl, ok := ev.Data.(*slackevents.EventsAPIAppRateLimited); ok {
@@ -95,7 +95,7 @@ func (s *Slack) event(ctx context.Context, ev slackevents.EventsAPIEvent) error 
 	return nil
 }
 
-func (s *Slack) reactionAdded(ctx context.Context, ref bot.ChatEventRef, ev *slackevents.ReactionAddedEvent) error {
+func (s *Inbound) reactionAdded(ctx context.Context, ref bot.ChatEventRef, ev *slackevents.ReactionAddedEvent) error {
 	want := strings.Trim(s.PinReaction, ":")
 	if want == "" {
 		want = DefaultPinReaction
@@ -111,7 +111,7 @@ func (s *Slack) reactionAdded(ctx context.Context, ref bot.ChatEventRef, ev *sla
 // messageEvent follows edits and deletions of pinned messages (a deleted
 // thread parent arrives as an edit into a tombstone); new messages are not
 // recorded (only pinned ones are).
-func (s *Slack) messageEvent(ctx context.Context, ref bot.ChatEventRef, ev *slackevents.MessageEvent) error {
+func (s *Inbound) messageEvent(ctx context.Context, ref bot.ChatEventRef, ev *slackevents.MessageEvent) error {
 	var err error
 	switch ev.SubType {
 	case "message_changed":

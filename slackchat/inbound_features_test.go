@@ -89,7 +89,7 @@ func newFeatureHarness(t *testing.T) *featureHarness {
 		ac.Runbooks = &runbooks.RunsConfig{Catalog: cat, Executor: runbooks.NewExecutors(runbooks.Options{WorkDir: h.runbookDir})}
 		ac.Postmortem = &bot.PostmortemConfig{Drafter: &postmortem.Drafter{Store: ac.Store, Directory: ac.Directory, Now: ac.Service.Now},
 			Publisher: exp}
-	}, func(edge *slackchat.Slack, sitrep *app.App) { edge.Runbooks = sitrep.Runs.Catalog() })
+	}, func(edge *slackchat.Inbound, sitrep *app.App) { edge.Runbooks = sitrep.Runs.Catalog() })
 	h.runs = h.sitrep.Runs
 	t.Cleanup(h.runs.Wait)
 	h.fake.AddChannel(slackfake.Channel{ID: triageChannel, Name: "triage"})
@@ -164,7 +164,7 @@ func (h *featureHarness) press(user, channel, ts string, ephemeral bool, b butto
 	h.t.Helper()
 	p := slackfake.BlockActions(slackfake.ButtonClick{UserID: user, UserName: "someone", ChannelID: channel, MessageTS: ts,
 		Ephemeral: ephemeral, ActionID: b.ActionID, BlockID: slackchat.BlockActions, Value: b.Value, ButtonText: b.Text,
-		TriggerID: trigger}, time.Now())
+		TriggerID: trigger, ResponseURL: h.fake.ResponseURL(channel, user)}, time.Now())
 	if status, body := h.interact(p); status != http.StatusOK {
 		h.t.Fatalf("click %s: %d %s", b.ActionID, status, body)
 	}

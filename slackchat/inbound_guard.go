@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,15 +19,15 @@ import (
 // signature proves only that Slack sent those bytes once, to some
 // installation of an app with this signing secret.
 
-// SlackWorkspace is the workspace whose requests are accepted: a team id
+// Workspace is the workspace whose requests are accepted: a team id
 // (T…), or for an Enterprise Grid installation the enterprise id (E…),
 // which accepts every workspace of that organisation.
-type SlackWorkspace struct {
+type Workspace struct {
 	TeamID       string
 	EnterpriseID string
 }
 
-func (w SlackWorkspace) accepts(team, enterprise string) bool {
+func (w Workspace) accepts(team, enterprise string) bool {
 	if w.EnterpriseID != "" && enterprise == w.EnterpriseID {
 		return true
 	}
@@ -34,13 +35,29 @@ func (w SlackWorkspace) accepts(team, enterprise string) bool {
 }
 
 // WorkspaceLearner finds the bot's workspace (Slack's auth.test).
-type WorkspaceLearner func(ctx context.Context) (SlackWorkspace, error)
+type WorkspaceLearner func(ctx context.Context) (Workspace, error)
+
+// OwnWorkspace is the WorkspaceLearner of a bot: the workspace id
+// configured (an Enterprise Grid organisation's E…, else a team's T…) or,
+// with id "", the workspace c's bot token belongs to (auth.test).
+func OwnWorkspace(c *Client, id string) WorkspaceLearner {
+	return func(ctx context.Context) (Workspace, error) {
+		switch {
+		case strings.HasPrefix(id, "E"):
+			return Workspace{EnterpriseID: id}, nil
+		case id != "":
+			return Workspace{TeamID: id}, nil
+		}
+		team, enterprise, err := c.Workspace(ctx)
+		return Workspace{TeamID: team, EnterpriseID: enterprise}, err
+	}
+}
 
 // workspaceCache asks the learner until it has an answer, then keeps it:
 // a Slack outage at start must not keep the bot from starting.
 type workspaceCache struct {
 	mu    sync.Mutex
-	known *SlackWorkspace
+	known *Workspace
 }
 
 // learnOnRequest bounds how long a request waits for the workspace when
@@ -51,7 +68,7 @@ const learnOnRequest = time.Second
 // every few seconds until it has it or ctx ends, so that requests do not
 // wait on Slack for it. Requests before then ask Slack themselves (for
 // at most a second).
-func (s *Slack) LearnWorkspace(ctx context.Context) {
+func (s *Inbound) LearnWorkspace(ctx context.Context) {
 	if s.Workspace == nil {
 		return
 	}
@@ -71,7 +88,7 @@ func (s *Slack) LearnWorkspace(ctx context.Context) {
 	}
 }
 
-func (c *workspaceCache) get(ctx context.Context, learn WorkspaceLearner) (SlackWorkspace, error) {
+func (c *workspaceCache) get(ctx context.Context, learn WorkspaceLearner) (Workspace, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.known != nil {
@@ -79,10 +96,10 @@ func (c *workspaceCache) get(ctx context.Context, learn WorkspaceLearner) (Slack
 	}
 	ws, err := learn(ctx)
 	if err != nil {
-		return SlackWorkspace{}, err
+		return Workspace{}, err
 	}
 	if ws.TeamID == "" && ws.EnterpriseID == "" {
-		return SlackWorkspace{}, errors.New("auth.test named no workspace")
+		return Workspace{}, errors.New("auth.test named no workspace")
 	}
 	c.known = &ws
 	return ws, nil
@@ -143,7 +160,7 @@ func wantContentType(path string) string {
 // checkWorkspace answers a request from another workspace with 403 (and a
 // Slack outage that keeps the bot from learning its own with 503); it
 // reports whether to go on.
-func (s *Slack) checkWorkspace(w http.ResponseWriter, r *http.Request, body []byte) bool {
+func (s *Inbound) checkWorkspace(w http.ResponseWriter, r *http.Request, body []byte) bool {
 	if s.Workspace == nil {
 		return true
 	}
@@ -188,7 +205,7 @@ func checkContentType(w http.ResponseWriter, r *http.Request) bool {
 // sent by someone who captured them. It is answered 200 with nothing done,
 // since Slack itself never sends one request twice (its retries of events
 // are signed anew, and their event_id is deduplicated separately).
-func (s *Slack) checkReplay(w http.ResponseWriter, r *http.Request) bool {
+func (s *Inbound) checkReplay(w http.ResponseWriter, r *http.Request) bool {
 	if s.Requests == nil {
 		return true
 	}

@@ -72,7 +72,7 @@ var answeredInPlace = map[string]bool{
 
 // serveInteractions serves POST /slack/interactions: a signed button click
 // or modal submission.
-func (s *Slack) serveInteractions(w http.ResponseWriter, r *http.Request) {
+func (s *Inbound) serveInteractions(w http.ResponseWriter, r *http.Request) {
 	body, ok := handlers.ReadBody(w, r)
 	if !ok || !s.verifiedBody(w, r, body) {
 		return
@@ -82,13 +82,14 @@ func (s *Slack) serveInteractions(w http.ResponseWriter, r *http.Request) {
 		handlers.WriteJSON(w, http.StatusBadRequest, handlers.ErrorBody{Error: "malformed interaction payload"})
 		return
 	}
+	r = r.WithContext(s.withResponseURL(r.Context(), interactionResponseURL(ic)))
 	ackBody, work := s.interaction(r.Context(), ic)
 	s.ack(w, r, ackBody, work)
 }
 
 // interaction applies a button click or a modal submission (from HTTP or
 // Socket Mode) and returns the acknowledgement and the work after it.
-func (s *Slack) interaction(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
+func (s *Inbound) interaction(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	switch ic.Type {
 	case slack.InteractionTypeBlockActions:
 		return nil, s.blockActions(ctx, ic)
@@ -102,7 +103,7 @@ func (s *Slack) interaction(ctx context.Context, ic slack.InteractionCallback) (
 // what to do after the acknowledgement: open the form an action needs
 // first, show the clicker the reply (a menu of buttons, a confirmation), or
 // tell them why a click was refused.
-func (s *Slack) blockActions(ctx context.Context, ic slack.InteractionCallback) afterAck {
+func (s *Inbound) blockActions(ctx context.Context, ic slack.InteractionCallback) afterAck {
 	channel := ic.Channel.ID
 	if channel == "" {
 		channel = ic.Container.ChannelID
@@ -163,7 +164,7 @@ func (s *Slack) blockActions(ctx context.Context, ic slack.InteractionCallback) 
 // Most actions are one database transaction and finish in milliseconds.
 const defaultAckBudget = 2 * time.Second
 
-func (s *Slack) ackBudget() time.Duration {
+func (s *Inbound) ackBudget() time.Duration {
 	if s.AckBudget > 0 {
 		return s.AckBudget
 	}
@@ -180,7 +181,7 @@ type actionResult struct {
 
 // applyAction applies a click in its own goroutine, detached from the
 // request (whose context ends with the acknowledgement).
-func (s *Slack) applyAction(ctx context.Context, inv bot.ActionInvocation) <-chan actionResult {
+func (s *Inbound) applyAction(ctx context.Context, inv bot.ActionInvocation) <-chan actionResult {
 	done := make(chan actionResult, 1)
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), actionTimeout)
 	go func() {
@@ -193,7 +194,7 @@ func (s *Slack) applyAction(ctx context.Context, inv bot.ActionInvocation) <-cha
 
 // lateAnswer is the after-ack work for an action that outlasted the
 // budget: wait for it, then show the clicker its reply or refusal.
-func (s *Slack) lateAnswer(done <-chan actionResult, channel, user, messageTS, actionID string) afterAck {
+func (s *Inbound) lateAnswer(done <-chan actionResult, channel, user, messageTS, actionID string) afterAck {
 	return func(ctx context.Context) {
 		res := <-done
 		if res.err != nil {
@@ -222,7 +223,7 @@ func clickedMessage(ic slack.InteractionCallback) string {
 // redrawer returns the work that redraws the clicked message as msg (a
 // question answered loses its buttons). Like tellUser it runs after the
 // acknowledgement and only logs a failure.
-func (s *Slack) redrawer(channel, ts string, msg bot.Message) afterAck {
+func (s *Inbound) redrawer(channel, ts string, msg bot.Message) afterAck {
 	return func(ctx context.Context) {
 		if s.API == nil || channel == "" || ts == "" {
 			return
@@ -237,7 +238,7 @@ func (s *Slack) redrawer(channel, ts string, msg bot.Message) afterAck {
 // formFirst returns the work that opens the form an action asks for before
 // it is applied (nil when it needs none): the status update's text, the
 // reason of a triage decline, a runbook's parameters.
-func (s *Slack) formFirst(triggerID string, inv bot.ActionInvocation) afterAck {
+func (s *Inbound) formFirst(triggerID string, inv bot.ActionInvocation) afterAck {
 	origin := formOrigin{Value: inv.Value, Channel: inv.ChannelID}
 	switch inv.ActionID {
 	case bot.ActionPostUpdate:
@@ -269,7 +270,7 @@ func (s *Slack) formFirst(triggerID string, inv bot.ActionInvocation) afterAck {
 // runbookWithParams is the runbook a run button ("<incident id>:<name>")
 // names, when it has parameters to ask for; nil otherwise, and without a
 // catalog (the action then applies the parameters' defaults).
-func (s *Slack) runbookWithParams(value string) *runbooks.Runbook {
+func (s *Inbound) runbookWithParams(value string) *runbooks.Runbook {
 	_, name, ok := strings.Cut(value, ":")
 	if !ok || s.Runbooks == nil {
 		return nil
@@ -294,7 +295,7 @@ func replyBlocks(reply bot.Reply) []slack.Block {
 
 // replier returns the work that shows reply to user alone in channel: its
 // text, with its buttons when it has some.
-func (s *Slack) replier(channel, user string, reply bot.Reply) afterAck {
+func (s *Inbound) replier(channel, user string, reply bot.Reply) afterAck {
 	blocks := replyBlocks(reply)
 	if reply.Text == "" && blocks == nil {
 		return nil
@@ -307,12 +308,12 @@ func (s *Slack) replier(channel, user string, reply bot.Reply) afterAck {
 // private channel the bot is not in) it goes to the person's DM with the
 // bot, saying why. Like tellUser it runs after an
 // acknowledgement and only logs a failure.
-func (s *Slack) showUser(ctx context.Context, channel, user, text string, blocks []slack.Block) {
+func (s *Inbound) showUser(ctx context.Context, channel, user, text string, blocks []slack.Block) {
 	s.showUserMrkdwn(ctx, channel, user, mrkdwnText(text), blocks)
 }
 
 // showUserMrkdwn is showUser with text already in Slack's markup.
-func (s *Slack) showUserMrkdwn(ctx context.Context, channel, user, text string, blocks []slack.Block) {
+func (s *Inbound) showUserMrkdwn(ctx context.Context, channel, user, text string, blocks []slack.Block) {
 	if s.API == nil || channel == "" || user == "" {
 		return
 	}
@@ -325,12 +326,18 @@ func (s *Slack) showUserMrkdwn(ctx context.Context, channel, user, text string, 
 		return
 	}
 	var se slack.SlackErrorResponse
-	if !errors.As(err, &se) || (se.Err != "channel_not_found" && se.Err != "not_in_channel") {
+	if !errors.As(err, &se) || !noEphemeralThere[se.Err] {
 		s.log().Warn("could not send an ephemeral message", "channel", channel, "user", user, "err", err)
 		return
 	}
 	// A DM, or a private channel the bot is not in: Slack cannot show the
-	// person an ephemeral there. Tell them in the bot's DM instead, and why.
+	// person an ephemeral there. Answer through the request's response_url,
+	// which reaches them where they are; with none left, tell them in the
+	// bot's DM instead, and why.
+	if err = s.respond(ctx, text, blocks); err == nil {
+		return
+	}
+	s.log().Debug("could not answer through the response_url; answering in a DM", "channel", channel, "user", user, "err", err)
 	dm := []slack.MsgOption{slack.MsgOptionText(text+"\n_(sitrep cannot answer in <#"+channel+">: it is not a member. /invite @sitrep there to get answers in place.)_", false)}
 	if len(blocks) > 0 {
 		dm = append(dm, slack.MsgOptionBlocks(blocks...))
@@ -340,10 +347,16 @@ func (s *Slack) showUserMrkdwn(ctx context.Context, channel, user, text string, 
 	}
 }
 
+// noEphemeralThere are chat.postEphemeral's answers for a channel where
+// Slack cannot show the person an ephemeral from the bot: a DM or private
+// channel it is not in, or a channel the person is not in (a click on a
+// message they can still see).
+var noEphemeralThere = map[string]bool{"channel_not_found": true, "not_in_channel": true, "user_not_in_channel": true}
+
 // actionInvocation maps a Slack block action to a neutral one, with the
 // adapter's own mapping (slackchat renders the buttons and the select). A
 // severity option without an incident id applies to the channel's incident.
-func (s *Slack) actionInvocation(ctx context.Context, user, channel string, a *slack.BlockAction) (bot.ActionInvocation, error) {
+func (s *Inbound) actionInvocation(ctx context.Context, user, channel string, a *slack.BlockAction) (bot.ActionInvocation, error) {
 	inv := ParseAction(a.ActionID, a.Value, a.SelectedOption.Value)
 	inv.Actor, inv.ChannelID = user, channel
 	if inv.ActionID != bot.ActionSetSeverity || inv.Value != "" {
@@ -360,7 +373,7 @@ func (s *Slack) actionInvocation(ctx context.Context, user, channel string, a *s
 // viewSubmission applies a submitted modal. Refusals go back into the modal
 // (response_action "errors", shown under the field at fault), so nothing
 // is lost that the person typed.
-func (s *Slack) viewSubmission(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
+func (s *Inbound) viewSubmission(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	switch FormID(ic.View) {
 	case bot.FormPostUpdate:
 		return s.submitUpdate(ctx, ic) // inbound_updates.go
@@ -379,7 +392,7 @@ func (s *Slack) viewSubmission(ctx context.Context, ic slack.InteractionCallback
 // submitDecline declines a triaged alert with the reason the form gave
 // (empty: the domain's default reason). The triage message is redrawn to
 // show it; a refusal (someone decided first) goes back into the form.
-func (s *Slack) submitDecline(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
+func (s *Inbound) submitDecline(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	origin := decodeOrigin(ic.View.PrivateMetadata)
 	inv := bot.ActionInvocation{Actor: ic.User.ID, ChannelID: origin.Channel, ActionID: bot.ActionTriageDecline,
 		Value: origin.Value, Input: map[string]string{"reason": SubmittedValues(ic.View.State)[bot.DeclineReason]}}
@@ -394,7 +407,7 @@ func (s *Slack) submitDecline(ctx context.Context, ic slack.InteractionCallback)
 // pattern, and each one at fault is named under its field. An empty field
 // takes the parameter's default. The requester is told the outcome; the
 // approval card is posted in the incident channel through the outbox.
-func (s *Slack) submitRunbook(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
+func (s *Inbound) submitRunbook(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	origin := decodeOrigin(ic.View.PrivateMetadata)
 	values := runbooks.ParamValues(SubmittedValues(ic.View.State))
 	rb := s.runbookWithParams(origin.Value)
@@ -462,7 +475,7 @@ func runErrorBlock(rb *runbooks.Runbook, st *slack.ViewState, err error) string 
 	return fields[0]
 }
 
-func (s *Slack) submitDeclare(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
+func (s *Inbound) submitDeclare(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	form, values := bot.DeclareForm(bot.DeclarePreset{}, ""), SubmittedValues(ic.View.State)
 	if errs := form.Validate(values); errs != nil { // what Slack's own checks of the modal do not cover
 		return formErrors(errs), nil
@@ -484,7 +497,7 @@ func (s *Slack) submitDeclare(ctx context.Context, ic slack.InteractionCallback)
 // modalOpener returns the work that opens view with the click's trigger id
 // (valid for 3 seconds, once). When Slack refuses, the clicker is told to
 // use the command instead.
-func (s *Slack) modalOpener(triggerID, user, channel string, view slack.ModalViewRequest, what, command string) afterAck {
+func (s *Inbound) modalOpener(triggerID, user, channel string, view slack.ModalViewRequest, what, command string) afterAck {
 	return func(ctx context.Context) {
 		if s.API == nil {
 			return

@@ -26,7 +26,7 @@ func (h *slackHarness) click(user string, inc bot.Incident, actionID string) {
 	h.t.Helper()
 	p := slackfake.BlockActions(slackfake.ButtonClick{UserID: user, UserName: "someone", ChannelID: inc.ChannelID,
 		MessageTS: inc.CardTS, ActionID: actionID, BlockID: slackchat.BlockActions, Value: fmt.Sprint(inc.ID),
-		TriggerID: "click-trigger"}, time.Now())
+		TriggerID: "click-trigger", ResponseURL: h.fake.ResponseURL(inc.ChannelID, user)}, time.Now())
 	if status, body := h.interact(p); status != http.StatusOK {
 		h.t.Fatalf("click %s: %d %s", actionID, status, body)
 	}

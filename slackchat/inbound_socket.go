@@ -13,9 +13,11 @@ import (
 	"github.com/slack-go/slack/socketmode"
 )
 
-// NewSocketClient returns a Socket Mode client over api, which must carry
-// the app-level token (slack.OptionAppLevelToken), logging through log.
-func NewSocketClient(api *slack.Client, log *slog.Logger) *socketmode.Client {
+// SocketClient returns a Socket Mode connection for RunSocket: the app-level
+// token appToken (xapp-…, scope connections:write) opens it, at c's Web API
+// base URL; the bot token answers over it. It logs through log.
+func (c *Client) SocketClient(appToken string, log *slog.Logger) *socketmode.Client {
+	api := slack.New(c.opt.Token, slack.OptionAppLevelToken(appToken), slack.OptionAPIURL(c.opt.APIURL))
 	return socketmode.New(api, socketmode.OptionLog(slog.NewLogLogger(log.Handler(), slog.LevelDebug)))
 }
 
@@ -31,7 +33,7 @@ func NewSocketClient(api *slack.Client, log *slog.Logger) *socketmode.Client {
 // (default 16): each must be acknowledged within Slack's 3 s, and a command
 // waiting on a slow Slack call must not hold the ones behind it (whose
 // trigger ids, for modals, expire 3 s after they were issued).
-func (s *Slack) RunSocket(ctx context.Context, client *socketmode.Client) error {
+func (s *Inbound) RunSocket(ctx context.Context, client *socketmode.Client) error {
 	runErr := make(chan error, 1)
 	go func() { runErr <- client.RunContext(ctx) }()
 	slots := make(chan struct{}, s.socketConcurrency())
@@ -64,14 +66,14 @@ func (s *Slack) RunSocket(ctx context.Context, client *socketmode.Client) error 
 // defaultSocketConcurrency bounds the envelopes handled at once.
 const defaultSocketConcurrency = 16
 
-func (s *Slack) socketConcurrency() int {
+func (s *Inbound) socketConcurrency() int {
 	if s.SocketConcurrency > 0 {
 		return s.SocketConcurrency
 	}
 	return defaultSocketConcurrency
 }
 
-func (s *Slack) socketEvent(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
+func (s *Inbound) socketEvent(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
 	var body any
 	var work afterAck
 	switch evt.Type {
@@ -80,6 +82,7 @@ func (s *Slack) socketEvent(ctx context.Context, client *socketmode.Client, evt 
 		if !ok {
 			return
 		}
+		ctx = s.withResponseURL(ctx, cmd.ResponseURL)
 		body, work = s.command(ctx, cmd)
 		if msg, ok := body.(slackMessage); ok && !socketAckFits(evt.Request, body) {
 			// Too large for an acknowledgement: acknowledge empty, and
@@ -91,6 +94,7 @@ func (s *Slack) socketEvent(ctx context.Context, client *socketmode.Client, evt 
 		if !ok {
 			return
 		}
+		ctx = s.withResponseURL(ctx, interactionResponseURL(ic))
 		body, work = s.interaction(ctx, ic)
 	case socketmode.EventTypeEventsAPI:
 		ev, ok := evt.Data.(slackevents.EventsAPIEvent)
@@ -119,7 +123,7 @@ func (s *Slack) socketEvent(ctx context.Context, client *socketmode.Client, evt 
 
 // socketAck acknowledges an envelope, with body as its payload when there
 // is one (a slash command's reply, a modal's errors).
-func (s *Slack) socketAck(client *socketmode.Client, req *socketmode.Request, body any) {
+func (s *Inbound) socketAck(client *socketmode.Client, req *socketmode.Request, body any) {
 	if req == nil {
 		return
 	}
@@ -150,7 +154,7 @@ func socketAckFits(req *socketmode.Request, body any) bool {
 // sendReply is the work that sends a slash-command reply as a message
 // instead of in the acknowledgement: in the channel when it is public, to
 // its author alone otherwise.
-func (s *Slack) sendReply(channel, user string, msg slackMessage) afterAck {
+func (s *Inbound) sendReply(channel, user string, msg slackMessage) afterAck {
 	return func(ctx context.Context) {
 		if msg.ResponseType != slack.ResponseTypeInChannel {
 			s.showUserMrkdwn(ctx, channel, user, msg.Text, msg.Blocks)

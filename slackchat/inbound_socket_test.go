@@ -11,8 +11,6 @@ import (
 
 	"github.com/sitrep-io/sitrep/bot"
 	"github.com/sitrep-io/sitrep/internal/slackfake"
-	"github.com/sitrep-io/sitrep/slackchat"
-	"github.com/slack-go/slack"
 )
 
 // TestSlackSocketMode delivers a slash command, a retried event and a
@@ -20,8 +18,7 @@ import (
 // the same code as over HTTP.
 func TestSlackSocketMode(t *testing.T) {
 	h := newSlackHarness(t)
-	api := slack.New(slackfake.BotToken, slack.OptionAppLevelToken(slackfake.AppToken), slack.OptionAPIURL(h.fake.URL()))
-	client := slackchat.NewSocketClient(api, slog.New(slog.DiscardHandler))
+	client := h.chat.SocketClient(slackfake.AppToken, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.app.RunSocket(ctx, client) }()
@@ -94,8 +91,7 @@ func TestSlackSocketMode(t *testing.T) {
 // the test ends.
 func startSocket(t *testing.T, h *slackHarness) {
 	t.Helper()
-	api := slack.New(slackfake.BotToken, slack.OptionAppLevelToken(slackfake.AppToken), slack.OptionAPIURL(h.fake.URL()))
-	client := slackchat.NewSocketClient(api, slog.New(slog.DiscardHandler))
+	client := h.chat.SocketClient(slackfake.AppToken, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.app.RunSocket(ctx, client) }()

@@ -38,7 +38,7 @@ func statusPageFormRequest(text string) bool {
 // statusPageCommand opens the publish form for "/incident statuspage": the
 // draft is read now (the incident must exist), the form opens after the
 // acknowledgement.
-func (s *Slack) statusPageCommand(ctx context.Context, cmd slack.SlashCommand, inv bot.Invocation) (any, afterAck) {
+func (s *Inbound) statusPageCommand(ctx context.Context, cmd slack.SlashCommand, inv bot.Invocation) (any, afterAck) {
 	id := inv.IncidentID
 	if id == 0 {
 		inc, err := s.Service.IncidentByChannel(ctx, cmd.ChannelID)
@@ -58,7 +58,7 @@ func (s *Slack) statusPageCommand(ctx context.Context, cmd slack.SlashCommand, i
 }
 
 // publishModal is the publish form, prefilled with the draft.
-func (s *Slack) publishModal(ctx context.Context, id int64, channel string) (slack.ModalViewRequest, error) {
+func (s *Inbound) publishModal(ctx context.Context, id int64, channel string) (slack.ModalViewRequest, error) {
 	_, draft, err := s.StatusPage.PublicDraft(ctx, id)
 	if err != nil {
 		return slack.ModalViewRequest{}, err
@@ -68,7 +68,7 @@ func (s *Slack) publishModal(ctx context.Context, id int64, channel string) (sla
 }
 
 // statusPageFormFirst opens the publish form for the card's button.
-func (s *Slack) statusPageFormFirst(ctx context.Context, triggerID string, inv bot.ActionInvocation) afterAck {
+func (s *Inbound) statusPageFormFirst(ctx context.Context, triggerID string, inv bot.ActionInvocation) afterAck {
 	if s.StatusPage == nil {
 		return func(ctx context.Context) {
 			s.tellUser(ctx, inv.ChannelID, inv.Actor, "No status page is configured: set STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID, or SITREP_STATUS_ADDR.")
@@ -87,7 +87,7 @@ func (s *Slack) statusPageFormFirst(ctx context.Context, triggerID string, inv b
 
 // submitPublish publishes what the form says; a refusal goes back under
 // the field at fault.
-func (s *Slack) submitPublish(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
+func (s *Inbound) submitPublish(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	origin := decodeOrigin(ic.View.PrivateMetadata)
 	values := SubmittedValues(ic.View.State)
 	input := map[string]string{}
@@ -118,7 +118,7 @@ func (s *Slack) submitPublish(ctx context.Context, ic slack.InteractionCallback)
 // withPublishBox adds to the update form, when a status page is
 // configured, a box that publishes the update too (ticked: from
 // "/incident update --public").
-func (s *Slack) withPublishBox(f bot.UpdateForm, ticked bool) bot.UpdateForm {
+func (s *Inbound) withPublishBox(f bot.UpdateForm, ticked bool) bot.UpdateForm {
 	if s.StatusPage != nil {
 		f.PublishPage, f.Public = s.StatusPage.PageName(), ticked
 	}

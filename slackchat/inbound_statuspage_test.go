@@ -28,7 +28,7 @@ func newStatusPageHarness(t *testing.T) (*slackHarness, *spfake.Server) {
 		ac.StatusPage = &bot.StatusPageConfig{
 			Page:       &statuspage.Client{APIKey: "key", PageID: "pg", BaseURL: sp.BaseURL(), HTTP: sp.Client(), Now: now},
 			Components: map[string]string{"api-gateway": "cmp-api", "website": "cmp-web"}}
-	}, func(edge *slackchat.Slack, sitrep *app.App) { edge.StatusPage = sitrep.StatusPages })
+	}, func(edge *slackchat.Inbound, sitrep *app.App) { edge.StatusPage = sitrep.StatusPages })
 	return h, sp
 }
 

@@ -55,7 +55,7 @@ type updateFormPreset struct {
 // openUpdateFormFor is the work that opens the update form for the
 // incident inv names (INC-<n>, or the channel's), prefilled with the draft.
 // Outside an incident it returns nil: the command then answers as usual.
-func (s *Slack) openUpdateFormFor(ctx context.Context, inv bot.Invocation, triggerID string, preset updateFormPreset) afterAck {
+func (s *Inbound) openUpdateFormFor(ctx context.Context, inv bot.Invocation, triggerID string, preset updateFormPreset) afterAck {
 	id := inv.IncidentID
 	if id == 0 {
 		inc, err := s.Service.IncidentByChannel(ctx, inv.ChannelID)
@@ -69,7 +69,7 @@ func (s *Slack) openUpdateFormFor(ctx context.Context, inv bot.Invocation, trigg
 
 // draftFormOpener returns the work that drafts the update of incident id
 // and opens the form with it.
-func (s *Slack) draftFormOpener(triggerID, user, channel string, id int64, preset updateFormPreset) afterAck {
+func (s *Inbound) draftFormOpener(triggerID, user, channel string, id int64, preset updateFormPreset) afterAck {
 	return func(ctx context.Context) {
 		f, err := s.Service.UpdateForm(ctx, id)
 		if err != nil {
@@ -83,7 +83,7 @@ func (s *Slack) draftFormOpener(triggerID, user, channel string, id int64, prese
 
 // editFormOpener opens the form with the update a repeated-update message
 // carries.
-func (s *Slack) editFormOpener(triggerID string, inv bot.ActionInvocation) afterAck {
+func (s *Inbound) editFormOpener(triggerID string, inv bot.ActionInvocation) afterAck {
 	return func(ctx context.Context) {
 		f, err := s.Service.EditUpdateForm(ctx, inv.Value)
 		if err != nil {
@@ -97,7 +97,7 @@ func (s *Slack) editFormOpener(triggerID string, inv bot.ActionInvocation) after
 // submitUpdate posts a submitted update form. A field at fault is named
 // under its field; a repeat closes the form and asks its author (see
 // above).
-func (s *Slack) submitUpdate(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
+func (s *Inbound) submitUpdate(ctx context.Context, ic slack.InteractionCallback) (any, afterAck) {
 	values := SubmittedValues(ic.View.State)
 	public := ""
 	if values[bot.UpdateAlsoPublish] != "" {

@@ -28,8 +28,8 @@ import (
 // request causes: that work runs only after the acknowledgement is sent,
 // because Slack gives up on an answer after 3 seconds.
 
-// SlackService is what the Slack edge needs from the domain (*bot.Service).
-type SlackService interface {
+// InboundService is what the Slack edge needs from the domain (*bot.Service).
+type InboundService interface {
 	Execute(ctx context.Context, inv bot.Invocation) (bot.Reply, error)
 	HandleAction(ctx context.Context, a bot.ActionInvocation) (bot.Reply, error)
 	// AuthorizeAction checks, before a form an action asks for is opened,
@@ -46,13 +46,16 @@ type SlackService interface {
 	RecordResponderJoined(ctx context.Context, ref bot.ChatEventRef, channelID, user string, at time.Time) (bool, error)
 }
 
-// Slack serves Slack's inbound traffic. Set the exported fields, then mount
+// Inbound serves Slack's inbound traffic. Set the exported fields, then mount
 // Routes (HTTP mode) or call RunSocket (Socket Mode).
-type Slack struct {
-	Service SlackService
+type Inbound struct {
+	Service InboundService
 	// API is the Web API client, used only after an acknowledgement (modals,
 	// ephemeral refusals). Chat output goes through the outbox instead.
 	API *slack.Client
+	// HTTPClient posts answers to a request's response_url, where an
+	// ephemeral cannot reach the person (default: a 10 s timeout).
+	HTTPClient *http.Client
 	// SigningSecret verifies HTTP requests (not used in Socket Mode).
 	SigningSecret string
 	// PinReaction is the reaction name that puts a message on the timeline
@@ -100,7 +103,7 @@ const slackSignatureWindow = 5 * time.Minute
 var errInvalidSlackRequest = errors.New("invalid request")
 
 // Routes returns the HTTP endpoints, for Routes.Extra.
-func (s *Slack) Routes() map[string]http.Handler {
+func (s *Inbound) Routes() map[string]http.Handler {
 	return map[string]http.Handler{
 		"POST /slack/commands":     http.HandlerFunc(s.serveCommands),
 		"POST /slack/interactions": http.HandlerFunc(s.serveInteractions),
@@ -110,11 +113,11 @@ func (s *Slack) Routes() map[string]http.Handler {
 
 // Wait blocks until the work started after acknowledgements has finished
 // (each piece within AfterAckTimeout): for shutdown and tests.
-func (s *Slack) Wait() { s.bg.Wait() }
+func (s *Inbound) Wait() { s.bg.Wait() }
 
 // later runs work in the background after an acknowledgement, bounded by
 // AfterAckTimeout and detached from the request's cancellation.
-func (s *Slack) later(ctx context.Context, work afterAck) {
+func (s *Inbound) later(ctx context.Context, work afterAck) {
 	if work == nil {
 		return
 	}
@@ -129,21 +132,21 @@ func (s *Slack) later(ctx context.Context, work afterAck) {
 	})
 }
 
-func (s *Slack) now() time.Time {
+func (s *Inbound) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
 	}
 	return time.Now()
 }
 
-func (s *Slack) log() *slog.Logger {
+func (s *Inbound) log() *slog.Logger {
 	if s.Log != nil {
 		return s.Log
 	}
 	return slog.New(slog.DiscardHandler)
 }
 
-// VerifySlackSignature checks Slack's v0 signature of body: the
+// VerifySignature checks Slack's v0 signature of body: the
 // X-Slack-Request-Timestamp must be within 5 minutes of now (either way)
 // and X-Slack-Signature must be "v0=" + hex HMAC-SHA256 of
 // "v0:<timestamp>:<body>" under secret. It returns an error for a missing,
@@ -152,7 +155,7 @@ func (s *Slack) log() *slog.Logger {
 // It does what slack.NewSecretsVerifier does, with the clock as a
 // parameter: slack-go's verifier reads the wall clock, which would make
 // Slack's published test vector (from 2018) untestable.
-func VerifySlackSignature(header http.Header, body []byte, secret string, now time.Time) error {
+func VerifySignature(header http.Header, body []byte, secret string, now time.Time) error {
 	if secret == "" {
 		return errors.New("no signing secret configured")
 	}
@@ -190,8 +193,8 @@ func VerifySlackSignature(header http.Header, body []byte, secret string, now ti
 // about which check failed, and reports false. A signed request of the
 // wrong media type (415), from another workspace (403) or replayed (200,
 // nothing done) is answered too and reported false.
-func (s *Slack) verifiedBody(w http.ResponseWriter, r *http.Request, body []byte) bool {
-	if err := VerifySlackSignature(r.Header, body, s.SigningSecret, s.now()); err != nil {
+func (s *Inbound) verifiedBody(w http.ResponseWriter, r *http.Request, body []byte) bool {
+	if err := VerifySignature(r.Header, body, s.SigningSecret, s.now()); err != nil {
 		s.log().Warn("rejected a Slack request", "path", r.URL.Path, "reason", err)
 		handlers.WriteJSON(w, http.StatusUnauthorized, handlers.ErrorBody{Error: errInvalidSlackRequest.Error()})
 		return false
@@ -212,7 +215,7 @@ func isSSLCheck(body []byte) bool {
 
 // ack writes the acknowledgement (JSON, or an empty 200 for nil), flushes it
 // and only then starts the work it causes.
-func (s *Slack) ack(w http.ResponseWriter, r *http.Request, body any, work afterAck) {
+func (s *Inbound) ack(w http.ResponseWriter, r *http.Request, body any, work afterAck) {
 	if body == nil {
 		w.WriteHeader(http.StatusOK)
 	} else {
@@ -241,7 +244,7 @@ func ephemeral(text string) slackMessage {
 // userMessage is what a person is told about err: the domain's message for
 // the errors they can act on, a generic line (and a log entry) for the
 // rest.
-func (s *Slack) userMessage(err error, what string) string {
+func (s *Inbound) userMessage(err error, what string) string {
 	if bot.ErrorCode(err) == bot.EINTERNAL {
 		s.log().Error("Slack "+what+" failed", "err", err)
 	}
@@ -251,6 +254,6 @@ func (s *Slack) userMessage(err error, what string) string {
 // tellUser sends text to user as an ephemeral message in channel. It is
 // only ever called after an acknowledgement; a failure is logged (the
 // person can retry; nothing was recorded).
-func (s *Slack) tellUser(ctx context.Context, channelID, userID, text string) {
+func (s *Inbound) tellUser(ctx context.Context, channelID, userID, text string) {
 	s.showUser(ctx, channelID, userID, text, nil)
 }

@@ -32,7 +32,7 @@ type slackHarness struct {
 	fake *slackfake.Server
 	chat *slackchat.Client
 	disp *bot.Dispatcher
-	app  *slackchat.Slack
+	app  *slackchat.Inbound
 	srv  *httptest.Server
 	// skew moves the service's and the dispatcher's clock ahead of the wall
 	// clock (one clock, so scheduled jobs agree on what is due), so a test
@@ -49,9 +49,9 @@ func newSlackHarness(t *testing.T, opts ...slackfake.Option) *slackHarness {
 
 // newSlackHarnessApp is newSlackHarness with configure applied to the edge
 // before it starts.
-func newSlackHarnessApp(t *testing.T, configure func(*slackchat.Slack), opts ...slackfake.Option) *slackHarness {
+func newSlackHarnessApp(t *testing.T, configure func(*slackchat.Inbound), opts ...slackfake.Option) *slackHarness {
 	t.Helper()
-	return newSlackHarnessWired(t, nil, func(edge *slackchat.Slack, _ *app.App) {
+	return newSlackHarnessWired(t, nil, func(edge *slackchat.Inbound, _ *app.App) {
 		if configure != nil {
 			configure(edge)
 		}
@@ -61,7 +61,7 @@ func newSlackHarnessApp(t *testing.T, configure func(*slackchat.Slack), opts ...
 // newSlackHarnessWired is newSlackHarness with wire adding features to the
 // wiring (internal/app, as sitrep serve wires) and configure applied to the
 // edge, with the assembled features, before it starts.
-func newSlackHarnessWired(t *testing.T, wire func(*app.Config), configure func(*slackchat.Slack, *app.App), opts ...slackfake.Option) *slackHarness {
+func newSlackHarnessWired(t *testing.T, wire func(*app.Config), configure func(*slackchat.Inbound, *app.App), opts ...slackfake.Option) *slackHarness {
 	t.Helper()
 	db := openStore(t)
 	fake := slackfake.New(t, opts...)
@@ -82,11 +82,8 @@ func newSlackHarnessWired(t *testing.T, wire func(*app.Config), configure func(*
 		t.Fatal(err)
 	}
 	svc, disp := sitrep.Service, sitrep.Dispatcher
-	edge := &slackchat.Slack{Service: svc, API: chat.API(), SigningSecret: signingSecret, Log: slog.New(slog.DiscardHandler),
-		Requests: svc, Workspace: func(ctx context.Context) (slackchat.SlackWorkspace, error) {
-			team, enterprise, err := chat.Workspace(ctx)
-			return slackchat.SlackWorkspace{TeamID: team, EnterpriseID: enterprise}, err
-		}}
+	edge := &slackchat.Inbound{Service: svc, API: chat.API(), SigningSecret: signingSecret, Log: slog.New(slog.DiscardHandler),
+		Requests: svc, Workspace: slackchat.OwnWorkspace(chat, "")}
 	if configure != nil {
 		configure(edge, sitrep)
 	}
@@ -117,7 +114,9 @@ func (h *slackHarness) do(req *http.Request) (int, string, []byte) {
 // command sends a signed /incident command and returns the ephemeral text.
 func (h *slackHarness) command(user, channel, text string) (int, map[string]any) {
 	h.t.Helper()
-	req := slackfake.SlashCommandRequest(h.url("/slack/commands"), signingSecret, time.Now(), slashCommand(user, channel, text))
+	cmd := slashCommand(user, channel, text)
+	cmd.ResponseURL = h.fake.ResponseURL(channel, user)
+	req := slackfake.SlashCommandRequest(h.url("/slack/commands"), signingSecret, time.Now(), cmd)
 	status, _, body := h.do(req)
 	return status, jsonAnswer(h.t, "command", body)
 }
@@ -258,20 +257,20 @@ func setSigned(r *http.Request, secret string, at time.Time, body []byte) {
 func TestSlackSignature_OfficialVector(t *testing.T) {
 	header, body := readSignedVector(t)
 	at := time.Unix(1531420618, 0)
-	if err := slackchat.VerifySlackSignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", at.Add(90*time.Second)); err != nil {
+	if err := slackchat.VerifySignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", at.Add(90*time.Second)); err != nil {
 		t.Fatalf("the official vector is rejected: %v", err)
 	}
-	if err := slackchat.VerifySlackSignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", at.Add(5*time.Minute+time.Second)); err == nil {
+	if err := slackchat.VerifySignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", at.Add(5*time.Minute+time.Second)); err == nil {
 		t.Error("the official vector is accepted 5 minutes after its timestamp")
 	}
-	if err := slackchat.VerifySlackSignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", time.Now()); err == nil {
+	if err := slackchat.VerifySignature(header, body, "8f742231b10e8888abcd99yyyzzz85a5", time.Now()); err == nil {
 		t.Error("the official vector is accepted with today's clock")
 	}
 
-	h := newSlackHarnessApp(t, func(app *slackchat.Slack) {
+	h := newSlackHarnessApp(t, func(app *slackchat.Inbound) {
 		app.SigningSecret = "8f742231b10e8888abcd99yyyzzz85a5"
-		app.Workspace = func(context.Context) (slackchat.SlackWorkspace, error) {
-			return slackchat.SlackWorkspace{TeamID: "T1DC2JH3J"}, nil // the vector's workspace
+		app.Workspace = func(context.Context) (slackchat.Workspace, error) {
+			return slackchat.Workspace{TeamID: "T1DC2JH3J"}, nil // the vector's workspace
 		}
 	})
 	h.app.Now = func() time.Time { return at }

@@ -195,7 +195,7 @@ func (d *demo) draftForm(p demoPerson) error {
 func (d *demo) ask(p demoPerson, text string) (string, error) {
 	cmd := slackfake.SlashCommand{TeamID: slackfake.TeamID, TeamDomain: slackfake.TeamDom, ChannelID: d.channel,
 		ChannelName: d.chanName, UserID: p.ID, UserName: p.Handle, Command: "/incident", Text: text,
-		ResponseURL: "https://hooks.slack.com/commands/demo", TriggerID: fmt.Sprintf("demo.%d", time.Now().UnixNano()),
+		ResponseURL: d.slack.ResponseURL(d.channel, p.ID), TriggerID: fmt.Sprintf("demo.%d", time.Now().UnixNano()),
 		APIAppID: slackfake.AppID}
 	// Slack signs with the time it sends; sitrep checks it against the
 	// wall clock, not the replay's.
@@ -228,6 +228,7 @@ func (d *demo) click(p demoPerson, actionID, value string) error {
 		TeamID: slackfake.TeamID, TeamDomain: slackfake.TeamDom, UserID: p.ID, UserName: p.Handle, APIAppID: slackfake.AppID,
 		ChannelID: msg.Channel, ChannelName: d.chanName, MessageTS: msg.TS, MessageText: msg.Text, MessageBlocks: msg.Blocks,
 		ActionID: button.ActionID, BlockID: button.BlockID, Value: button.Value, ButtonText: button.Label,
+		ResponseURL: d.slack.ResponseURL(msg.Channel, p.ID), // on loopback, as everything the demo reaches
 	}, time.Now())
 	req := slackfake.InteractionRequest(d.base+"/slack/interactions", demoSlackSecret, time.Now(), payload)
 	d.tr.typed(msg.Channel, p, fmt.Sprintf("clicks [%s] on %q", button.Label, firstLine(d.tr.plain(msg.Text))), "")

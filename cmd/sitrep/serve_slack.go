@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/sitrep-io/sitrep/bot"
@@ -12,7 +11,6 @@ import (
 	"github.com/sitrep-io/sitrep/handlers"
 	"github.com/sitrep-io/sitrep/metrics"
 	"github.com/sitrep-io/sitrep/slackchat"
-	"github.com/slack-go/slack"
 )
 
 // chatDirectory is a chat that can also look people up: the console, or
@@ -29,7 +27,7 @@ type slackEdge struct {
 	cfg  SlackConfig
 	pin  string
 	chat *slackchat.Client
-	app  *slackchat.Slack
+	app  *slackchat.Inbound
 	log  *slog.Logger
 }
 
@@ -63,7 +61,7 @@ func (s *slackEdge) wire(svc *bot.Service, routes *handlers.Routes) {
 	if s == nil {
 		return
 	}
-	s.app = &slackchat.Slack{Service: svc, API: s.chat.API(), SigningSecret: s.cfg.SigningSecret, PinReaction: s.pin, Log: s.log,
+	s.app = &slackchat.Inbound{Service: svc, API: s.chat.API(), SigningSecret: s.cfg.SigningSecret, PinReaction: s.pin, Log: s.log,
 		Workspace: s.workspace, Requests: svc}
 	if s.cfg.SocketMode() {
 		return
@@ -78,15 +76,8 @@ func (s *slackEdge) wire(svc *bot.Service, routes *handlers.Routes) {
 
 // workspace is the workspace whose requests the edge accepts: the
 // configured one, else the bot token's own.
-func (s *slackEdge) workspace(ctx context.Context) (slackchat.SlackWorkspace, error) {
-	if id := s.cfg.WorkspaceID; id != "" {
-		if strings.HasPrefix(id, "E") {
-			return slackchat.SlackWorkspace{EnterpriseID: id}, nil
-		}
-		return slackchat.SlackWorkspace{TeamID: id}, nil
-	}
-	team, enterprise, err := s.chat.Workspace(ctx)
-	return slackchat.SlackWorkspace{TeamID: team, EnterpriseID: enterprise}, err
+func (s *slackEdge) workspace(ctx context.Context) (slackchat.Workspace, error) {
+	return slackchat.OwnWorkspace(s.chat, s.cfg.WorkspaceID)(ctx)
 }
 
 // run keeps the Socket Mode connection until ctx ends; in HTTP mode, and
@@ -99,9 +90,8 @@ func (s *slackEdge) run(ctx context.Context) {
 		s.app.LearnWorkspace(ctx) // so that requests do not wait on auth.test
 		return
 	}
-	api := slack.New(s.cfg.BotToken, slack.OptionAppLevelToken(s.cfg.AppToken), slack.OptionAPIURL(s.cfg.APIURL))
 	s.log.Info("connecting to Slack over Socket Mode")
-	if err := s.app.RunSocket(ctx, slackchat.NewSocketClient(api, s.log)); err != nil {
+	if err := s.app.RunSocket(ctx, s.chat.SocketClient(s.cfg.AppToken, s.log)); err != nil {
 		s.log.Error("Slack Socket Mode stopped: commands, buttons and events are not received", "err", err)
 	}
 }

@@ -55,6 +55,14 @@
 // returns thread parents only; conversations.replies takes the ts of any
 // message of a thread.
 //
+// Response URLs: ResponseURL(channel, user) issues the response_url of a
+// slash command or interaction (set it in the request builders' ResponseURL
+// field). A post to it is shown to the person wherever the request came
+// from, even where chat.postEphemeral cannot reach; read them with
+// Responses. As Slack, a URL takes at most ResponseURLUses (5) posts within
+// ResponseURLLifetime (30 minutes, on the WithClock clock), and answers 404
+// after; posts are recorded under the pseudo-method MethodResponseURL.
+//
 // Deliberate simplifications: the bot may post to any public channel without
 // being a member (as with the chat:write.public scope), chat.postEphemeral
 // does not check that the user is in the channel, history is not paginated

@@ -93,14 +93,18 @@ type Server struct {
 	dms       map[string]string // user id -> D… channel id
 
 	ephemerals []Ephemeral
-	uploads    map[string]*Upload
-	uploadSeq  []string
-	views      map[string]*View
-	viewOrder  []string
-	triggers   map[string]bool // nil: any; value false means used
-	issued     map[string]time.Time
-	now        func() time.Time
-	expired    map[string]bool
+	// responseURLs are the issued response_urls by id; responses what was
+	// posted to them (respond.go).
+	responseURLs map[string]*responseURL
+	responses    []Response
+	uploads      map[string]*Upload
+	uploadSeq    []string
+	views        map[string]*View
+	viewOrder    []string
+	triggers     map[string]bool // nil: any; value false means used
+	issued       map[string]time.Time
+	now          func() time.Time
+	expired      map[string]bool
 
 	calls    []Call
 	inflight map[string]int
@@ -143,6 +147,8 @@ func New(tb fakehttp.TB, opts ...Option) *Server {
 		expired:   map[string]bool{},
 		issued:    map[string]time.Time{},
 		now:       time.Now,
+
+		responseURLs: map[string]*responseURL{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -155,6 +161,7 @@ func New(tb fakehttp.TB, opts ...Option) *Server {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/api/", s.serveAPI)
 	s.mux.HandleFunc("/upload/", s.serveUpload)
+	s.mux.HandleFunc("/response/", s.serveResponse)
 	s.mux.HandleFunc("/socket", s.sockets.serve)
 	s.registerOpenID() // openid.go: Sign in with Slack
 	s.hs = httptest.NewServer(s.mux)
