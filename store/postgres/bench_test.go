@@ -108,7 +108,7 @@ func loop(b *testing.B, parallel bool, one func()) {
 // wireAlerting turns alerting on in svc, as the benchmark measures the
 // intake: its deliveries (through a console that writes nowhere) are never
 // run.
-func wireAlerting(b *testing.B, svc *bot.Service, db bot.DeliveryStore) {
+func wireAlerting(b testing.TB, svc *bot.Service, db bot.DeliveryStore) {
 	b.Helper()
 	disp := bot.NewDispatcher(db, bot.DispatcherOptions{})
 	chat := console.NewChat(io.Discard, nil)
