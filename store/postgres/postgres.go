@@ -7,9 +7,11 @@
 //
 // DB implements bot.Store with the guarantees bot/ports.go documents, checked
 // by the contract suite (internal/storetest) like SQLite's; tx.go says how
-// transactions get them from PostgreSQL. SQLite's group commit and prepared
-// statements stay in SQLite: pgx caches each statement's plan per
-// connection by itself, and concurrent transactions need no writer queue.
+// transactions get them from PostgreSQL, batch.go how concurrent changes
+// are committed together (group commit, as SQLite's store does, for a
+// reason of its own: round trips and WAL flushes, not one writer).
+// SQLite's prepared statements stay in SQLite: pgx caches each statement's
+// plan per connection by itself.
 package postgres
 
 import (
@@ -94,6 +96,7 @@ type DB struct {
 	claimer          string
 	prunedChatEvents atomic.Int64 // the prune time of this handle's last chat_events prune (UnixNano)
 	lease            atomic.Int64 // how long a claim holds (time.Duration)
+	batch            *batcher     // the group-commit writers (batch.go)
 }
 
 var _ bot.Store = (*DB)(nil)
@@ -122,11 +125,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
+	db.startWriters()
 	return db, nil
 }
 
 // Close closes every connection.
 func (db *DB) Close() error {
+	db.stopWriters()
 	db.pool.Close()
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,9 +24,10 @@ import (
 // pipeline) and each Query (the simple protocol) is answered by one
 // ReadyForQuery, one round trip over the network.
 type roundTripProxy struct {
-	ln    net.Listener
-	trips atomic.Int64
-	wg    sync.WaitGroup
+	ln      net.Listener
+	trips   atomic.Int64
+	commits atomic.Int64 // COMMIT statements (sent on the simple protocol)
+	wg      sync.WaitGroup
 }
 
 func newRoundTripProxy(t *testing.T, target string) *roundTripProxy {
@@ -91,21 +93,29 @@ func (p *roundTripProxy) forwardCounting(server io.Writer, client io.Reader) {
 		if head[0] == 'S' || head[0] == 'Q' {
 			p.trips.Add(1)
 		}
+		if head[0] == 'Q' && strings.HasPrefix(strings.ToUpper(string(body)), "COMMIT") {
+			p.commits.Add(1)
+		}
 		if _, err := server.Write(append(head, body...)); err != nil {
 			return
 		}
 	}
 }
 
-// through returns dbURL with its host replaced by the proxy's.
+// through returns dbURL with its host replaced by the proxy's, and a pool
+// of one connection.
 func (p *roundTripProxy) through(t *testing.T, dbURL string) string {
+	return p.withPool(t, dbURL, 1)
+}
+
+func (p *roundTripProxy) withPool(t *testing.T, dbURL string, conns int) string {
 	u, err := url.Parse(dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	u.Host = p.ln.Addr().String()
 	q := u.Query()
-	q.Set("pool_max_conns", "1") // one connection: no pool ping or dial in the count
+	q.Set("pool_max_conns", fmt.Sprint(conns)) // one connection: no pool ping or dial in the count
 	u.RawQuery = q.Encode()
 	return u.String()
 }
@@ -215,5 +225,76 @@ func TestFailedChangeLeavesTheConnectionClean(t *testing.T) {
 	})
 	if err != nil || !fresh {
 		t.Fatalf("after a rolled-back change: fresh %v, %v (want the mark to be new: the first one was rolled back)", fresh, err)
+	}
+}
+
+// Concurrent changes are committed together (group commit, batch.go): 20
+// changes queued while the writers are busy take a handful of COMMITs, not
+// 20, and every one of them is stored.
+func TestGroupCommit(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newRoundTripProxy(t, u.Host)
+	db, err := postgres.Open(t.Context(), proxy.withPool(t, dbURL, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	ctx := t.Context()
+	// Keep both writers busy, one after the other: the second blocker can
+	// only start on the writer the first does not hold.
+	release := make(chan struct{})
+	var blockers sync.WaitGroup
+	for i := range 2 {
+		started := make(chan struct{})
+		blockers.Go(func() {
+			err := db.Update(ctx, func(tx bot.Tx) error {
+				close(started)
+				<-release
+				_, err := tx.MarkChatEvent("test", fmt.Sprint("blocker-", i), benchT0, time.Time{})
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+		<-started
+	}
+	const n = 20
+	var changes sync.WaitGroup
+	for i := range n {
+		changes.Go(func() {
+			err := db.Update(ctx, func(tx bot.Tx) error {
+				_, err := tx.MarkChatEvent("test", fmt.Sprint("change-", i), benchT0, time.Time{})
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	time.Sleep(100 * time.Millisecond) // the changes queue behind the busy writers
+	before := proxy.commits.Load()
+	close(release)
+	blockers.Wait()
+	changes.Wait()
+	commits := proxy.commits.Load() - before - 2 // the blockers' own
+	if commits > n/2 {
+		t.Errorf("%d changes took %d commits: not batched", n, commits)
+	}
+	t.Logf("%d concurrent changes in %d commits", n, commits)
+	for i := range n {
+		var fresh bool
+		err := db.Update(ctx, func(tx bot.Tx) error {
+			var err error
+			fresh, err = tx.MarkChatEvent("test", fmt.Sprint("change-", i), benchT0, time.Time{})
+			return err
+		})
+		if err != nil || fresh {
+			t.Errorf("change %d not stored (marking it again was new: %v, %v)", i, fresh, err)
+		}
 	}
 }

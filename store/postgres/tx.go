@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,32 +31,44 @@ import (
 // maxAttempts bounds the retries of one Update.
 const maxAttempts = 20
 
-// tx implements bot.Tx over one transaction on one pooled connection.
-// bot.Tx's methods take no context, so the transaction keeps Update's.
+// session is one transaction on one pooled connection: one change's, or
+// a batch's (batch.go). bot.Tx's methods take no context, so the session
+// keeps the one its statements run under.
 //
 // BEGIN is not sent on a round trip of its own: it goes out with the
-// transaction's first statement, in one pipeline (begin), and a change
-// that sends no statement costs none. A storm's webhook pays five round
-// trips instead of six (TestRoundTripsPerWebhook).
-type tx struct {
+// transaction's first statement, in one pipeline, as do the savepoints of
+// a batch (prefix); a change that sends no statement costs none. A storm's
+// webhook pays five round trips instead of six (TestRoundTripsPerWebhook).
+type session struct {
 	ctx  context.Context
 	conn *pgxpool.Conn
-	db   *DB
 	// begun: BEGIN has been sent; the connection is in the transaction.
 	begun bool
-	// pending is the pipeline that sent BEGIN with the first statement,
-	// until the statement's result is read (then closed).
+	// prefix is what goes out with the next statement, in its pipeline
+	// (BEGIN, SAVEPOINT, RELEASE): control statements need no round trip
+	// of their own.
+	prefix []string
+	// pending is the pipeline that carried the prefix, until the
+	// statement's result is read (then closed).
 	pending pgx.BatchResults
-	// readXmin is the version (xmin) of each incident this transaction
-	// read, which UpdateIncident saves over only if unchanged.
+	// sent counts the statements sent, to tell whether a change sent any.
+	sent int
+}
+
+// tx implements bot.Tx for one change, over a session.
+type tx struct {
+	*session
+	db *DB
+	// readXmin is the version (xmin) of each incident this change read,
+	// which UpdateIncident saves over only if unchanged.
 	readXmin map[int64]uint32
 }
 
 var _ bot.Tx = (*tx)(nil)
 
-// Update runs fn in one transaction, again after a deadlock or a
-// serialization failure.
-func (db *DB) Update(ctx context.Context, fn func(bot.Tx) error) error {
+// updateAlone runs fn in a transaction of its own, again after a deadlock,
+// a serialization failure or a concurrent change of what it read.
+func (db *DB) updateAlone(ctx context.Context, fn func(bot.Tx) error) error {
 	delay := time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := db.updateOnce(ctx, fn)
@@ -79,7 +92,7 @@ func (db *DB) updateOnce(ctx context.Context, fn func(bot.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	t := &tx{ctx: ctx, conn: conn, db: db}
+	t := &tx{session: &session{ctx: ctx, conn: conn, prefix: []string{"BEGIN"}}, db: db}
 	// Rolls back after an error or a panic in fn, and gives the connection
 	// back. A context of its own: a transaction must end even when ctx has.
 	committed := false
@@ -104,10 +117,11 @@ func (db *DB) updateOnce(ctx context.Context, fn func(bot.Tx) error) error {
 
 // commit ends the transaction. PostgreSQL answers COMMIT of a transaction
 // that a failed statement aborted with ROLLBACK, not an error.
-func (t *tx) commit() error {
+func (t *session) commit() error {
 	if err := t.settle(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	t.prefix = nil // COMMIT releases every savepoint
 	if !t.begun {
 		return nil // nothing was sent
 	}
@@ -124,8 +138,9 @@ func (t *tx) commit() error {
 
 // rollback ends an unfinished transaction; a connection whose rollback
 // fails is closed, so that the pool never hands out one still inside it.
-func (t *tx) rollback(ctx context.Context) {
+func (t *session) rollback(ctx context.Context) {
 	_ = t.settle()
+	t.prefix = nil
 	if !t.begun {
 		return
 	}
@@ -136,7 +151,7 @@ func (t *tx) rollback(ctx context.Context) {
 }
 
 // settle reads what is left of the pipeline that sent BEGIN.
-func (t *tx) settle() error {
+func (t *session) settle() error {
 	if t.pending == nil {
 		return nil
 	}
@@ -145,16 +160,24 @@ func (t *tx) settle() error {
 	return err
 }
 
-// first sends BEGIN and query in one pipeline and returns its results, the
-// statement's next to be read.
-func (t *tx) first(query string, args ...any) (pgx.BatchResults, error) {
+// first sends the prefix and query in one pipeline and returns its
+// results, the statement's next to be read.
+func (t *session) first(query string, args ...any) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
+	for _, control := range t.prefix {
+		b.Queue(control)
+	}
 	b.Queue(query, args...)
 	br := t.conn.SendBatch(t.ctx, b)
-	t.begun, t.pending = true, br
-	if _, err := br.Exec(); err != nil {
-		return nil, fmt.Errorf("begin transaction: %w", err)
+	prefix := t.prefix
+	t.prefix, t.pending = nil, br
+	for _, control := range prefix {
+		if control == "BEGIN" {
+			t.begun = true
+		}
+		if _, err := br.Exec(); err != nil {
+			return nil, fmt.Errorf("%s: %w", strings.ToLower(control), err)
+		}
 	}
 	return br, nil
 }
@@ -201,11 +224,12 @@ func notFound(err error, format string, args ...any) error {
 	return err
 }
 
-func (t *tx) exec(query string, args ...any) (pgconn.CommandTag, error) {
-	if t.begun {
-		if err := t.settle(); err != nil {
-			return pgconn.CommandTag{}, err
-		}
+func (t *session) exec(query string, args ...any) (pgconn.CommandTag, error) {
+	t.sent++
+	if err := t.settle(); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	if len(t.prefix) == 0 {
 		return t.conn.Exec(t.ctx, query, args...)
 	}
 	br, err := t.first(query, args...)
@@ -219,11 +243,12 @@ func (t *tx) exec(query string, args ...any) (pgconn.CommandTag, error) {
 	return tag, err
 }
 
-func (t *tx) queryRow(query string, args ...any) pgx.Row {
-	if t.begun {
-		if err := t.settle(); err != nil {
-			return errRow{err}
-		}
+func (t *session) queryRow(query string, args ...any) pgx.Row {
+	t.sent++
+	if err := t.settle(); err != nil {
+		return errRow{err}
+	}
+	if len(t.prefix) == 0 {
 		return t.conn.QueryRow(t.ctx, query, args...)
 	}
 	br, err := t.first(query, args...)
@@ -233,11 +258,11 @@ func (t *tx) queryRow(query string, args ...any) pgx.Row {
 	return pipelinedRow{row: br.QueryRow(), t: t}
 }
 
-// pipelinedRow is the first statement's row: reading it settles the
-// pipeline it came in.
+// pipelinedRow is the row of a statement sent with a prefix: reading it
+// settles the pipeline it came in.
 type pipelinedRow struct {
 	row pgx.Row
-	t   *tx
+	t   *session
 }
 
 func (r pipelinedRow) Scan(dest ...any) error {
