@@ -52,8 +52,10 @@ func (s *Service) IngestAlert(ctx context.Context, a Alert) (AlertOutcome, error
 	// A conflict means another writer opened the incident between our read
 	// and our insert; the second pass finds and attaches to it.
 	for range 2 {
-		out = AlertOutcome{}
-		err = s.update(ctx, func(tx Tx) error { return s.ingest(tx, a, &out) })
+		err = s.update(ctx, func(tx Tx) error {
+			out = AlertOutcome{} // of the attempt that commits: fn may run again
+			return s.ingest(tx, a, &out)
+		})
 		if ErrorCode(err) != ECONFLICT {
 			break
 		}

@@ -41,8 +41,10 @@ func (s *Service) IngestAlertGroup(ctx context.Context, g AlertGroup) (GroupOutc
 	}
 	var out GroupOutcome
 	for range 2 { // a conflict: another writer opened the incident first; attach to it
-		out = GroupOutcome{}
-		err = s.update(ctx, func(tx Tx) error { return s.ingestGroup(tx, alerts, &out) })
+		err = s.update(ctx, func(tx Tx) error {
+			out = GroupOutcome{} // of the attempt that commits: fn may run again
+			return s.ingestGroup(tx, alerts, &out)
+		})
 		if ErrorCode(err) != ECONFLICT {
 			break
 		}

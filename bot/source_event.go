@@ -83,8 +83,10 @@ func (s *Service) RecordSourceEvent(ctx context.Context, ev SourceEvent) (Source
 	var out SourceOutcome
 	var err error
 	for range 2 { // a conflict: another writer opened the incident first; attach to it
-		out = SourceOutcome{}
-		err = s.update(ctx, func(tx Tx) error { return s.recordSource(tx, ev, &out) })
+		err = s.update(ctx, func(tx Tx) error {
+			out = SourceOutcome{} // of the attempt that commits: fn may run again
+			return s.recordSource(tx, ev, &out)
+		})
 		if ErrorCode(err) != ECONFLICT {
 			break
 		}
