@@ -47,14 +47,22 @@ func (s *Service) IngestAlert(ctx context.Context, a Alert) (AlertOutcome, error
 	if err := validateAlert(&a); err != nil {
 		return AlertOutcome{}, err
 	}
-	var out AlertOutcome
+	return updateAttaching(ctx, s, func(tx Tx, out *AlertOutcome) error { return s.ingest(tx, a, out) })
+}
+
+// updateAttaching runs change in a write transaction and returns the
+// outcome of the attempt that committed: the store may run a change again
+// (bot.Store.Update), so each attempt starts from an empty outcome. A
+// conflict means another writer opened the incident between this change's
+// read and its insert; the second pass finds and attaches to it.
+func updateAttaching[T any](ctx context.Context, s *Service, change func(tx Tx, out *T) error) (T, error) {
+	var out T
 	var err error
-	// A conflict means another writer opened the incident between our read
-	// and our insert; the second pass finds and attaches to it.
 	for range 2 {
 		err = s.update(ctx, func(tx Tx) error {
-			out = AlertOutcome{} // of the attempt that commits: fn may run again
-			return s.ingest(tx, a, &out)
+			var empty T
+			out = empty
+			return change(tx, &out)
 		})
 		if ErrorCode(err) != ECONFLICT {
 			break

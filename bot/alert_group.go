@@ -39,17 +39,7 @@ func (s *Service) IngestAlertGroup(ctx context.Context, g AlertGroup) (GroupOutc
 	if err != nil {
 		return GroupOutcome{}, err
 	}
-	var out GroupOutcome
-	for range 2 { // a conflict: another writer opened the incident first; attach to it
-		err = s.update(ctx, func(tx Tx) error {
-			out = GroupOutcome{} // of the attempt that commits: fn may run again
-			return s.ingestGroup(tx, alerts, &out)
-		})
-		if ErrorCode(err) != ECONFLICT {
-			break
-		}
-	}
-	return out, err
+	return updateAttaching(ctx, s, func(tx Tx, out *GroupOutcome) error { return s.ingestGroup(tx, alerts, out) })
 }
 
 // groupAlerts validates the group's alerts and orders them firing first, so

@@ -201,6 +201,7 @@ func (s *Service) onChatEvent(ctx context.Context, ref ChatEventRef, channelID s
 	}
 	var applied bool
 	err = s.update(ctx, func(tx Tx) error {
+		applied = false // the committed attempt's: fn may run again
 		now := s.now()
 		if ref.ID != "" {
 			fresh, err := tx.MarkChatEvent(ref.Source, ref.ID, now, now.Add(-chatEventRetention))

@@ -80,18 +80,7 @@ func (s *Service) RecordSourceEvent(ctx context.Context, ev SourceEvent) (Source
 	}
 	ev.Text = cleanBlock(ev.Text, MaxTextLen)
 	ev.Agent = cleanLine(ev.Agent, MaxTitleLen)
-	var out SourceOutcome
-	var err error
-	for range 2 { // a conflict: another writer opened the incident first; attach to it
-		err = s.update(ctx, func(tx Tx) error {
-			out = SourceOutcome{} // of the attempt that commits: fn may run again
-			return s.recordSource(tx, ev, &out)
-		})
-		if ErrorCode(err) != ECONFLICT {
-			break
-		}
-	}
-	return out, err
+	return updateAttaching(ctx, s, func(tx Tx, out *SourceOutcome) error { return s.recordSource(tx, ev, out) })
 }
 
 func (s *Service) recordSource(tx Tx, ev SourceEvent, out *SourceOutcome) error {
